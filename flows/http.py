@@ -1,0 +1,254 @@
+"""The one HTTP entry point: user agent, timeouts, per-host rate limits, retries, redaction.
+
+Every source module fetches through `HttpClient.get`. Secrets (API keys) travel as query
+parameters or headers on the wire only; the URL that is logged, archived, recorded and used as
+the replay key has them removed (`public_url`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from flows import __version__
+
+log = logging.getLogger("scholarflow.http")
+
+# Query parameters and headers that carry secrets on any source.
+SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token_secret"})
+SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# Documented limits (seconds between requests to one host). arXiv asks for one request every
+# 3 s on a single connection; Semantic Scholar allows 1 request/s with a key and a shared pool
+# without; OpenAlex allows 10/s (we stay well below).
+DEFAULT_INTERVALS: dict[str, float] = {
+    "export.arxiv.org": 3.0,
+    "arxiv.org": 3.0,
+    "api.semanticscholar.org": 1.1,
+    "api.openalex.org": 0.15,
+}
+
+
+class FetchError(RuntimeError):
+    """A request failed for good (network down, retries exhausted); names source and URL."""
+
+    def __init__(self, source: str, url: str, message: str) -> None:
+        super().__init__(f"[{source}] {message} (request: GET {url})")
+        self.source = source
+        self.url = url
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def public_url(url: str | httpx.URL) -> str:
+    """URL without secret parameters, query sorted: safe to log and a stable replay key."""
+    parts = urlsplit(str(url))
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in SECRET_PARAMS
+    )
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path, urlencode(query), ""))
+
+
+@dataclass(frozen=True)
+class FetchedResponse:
+    """One HTTP exchange as archived: redacted URL, status, body, when and by which source."""
+
+    source: str
+    method: str
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+    fetched_at: datetime
+    sha256: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.sha256:
+            object.__setattr__(self, "sha256", hashlib.sha256(self.body).hexdigest())
+
+
+class RateLimiter:
+    """Minimum interval between request starts, per host; thread-safe."""
+
+    def __init__(
+        self,
+        intervals: Mapping[str, float],
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._intervals = dict(intervals)
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    def wait(self, host: str) -> float:
+        interval = self._intervals.get(host, 0.0)
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next.get(host, now))
+            self._next[host] = start + interval
+        delay = start - now
+        if delay > 0:
+            self._sleep(delay)
+        return delay
+
+    def push_back(self, host: str, seconds: float) -> None:
+        """Honour a server's Retry-After for every later request to that host."""
+        with self._lock:
+            self._next[host] = max(self._next.get(host, 0.0), self._clock() + seconds)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Parse Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+ResponseHook = Callable[[FetchedResponse], None]
+
+
+class HttpClient:
+    """Shared client. `transport` lets tests and replay serve recorded payloads."""
+
+    def __init__(
+        self,
+        contact_email: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        intervals: Mapping[str, float] | None = None,
+        max_attempts: int = 5,
+        max_retry_wait: float = 120.0,
+        timeout: httpx.Timeout | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_response: ResponseHook | None = None,
+    ) -> None:
+        self.contact_email = contact_email
+        self.user_agent = f"scholarflow/{__version__} (mailto:{contact_email})"
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=timeout or httpx.Timeout(30.0, connect=10.0),
+            headers={"User-Agent": self.user_agent},
+            follow_redirects=True,
+        )
+        self._limiter = RateLimiter(DEFAULT_INTERVALS if intervals is None else intervals, sleep=sleep)
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._max_retry_wait = max_retry_wait
+        self._on_response = on_response
+        self.requests_made: dict[str, int] = {}
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(
+        self,
+        source: str,
+        url: str,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> FetchedResponse:
+        """GET with rate limit and retries; returns the final response whatever its status."""
+        request = self._client.build_request("GET", url, params=params, headers=headers)
+        shown = public_url(request.url)
+        host = request.url.host
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _RetryableStatus):
+                after = retry_after_seconds(exc.response.headers.get("Retry-After"))
+                if after is not None:
+                    after = min(after, self._max_retry_wait)
+                    self._limiter.push_back(host, after)
+                    return after
+            return float(wait_exponential_jitter(initial=1, max=60)(state))
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "[%s] retry %d/%d after %s: GET %s",
+                source, state.attempt_number, self._max_attempts, _describe(exc), shown,
+            )
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=wait,
+            retry=retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            response = retrying(self._send_once, source, request, host)
+        except _RetryableStatus as exc:
+            response = exc.response  # retries exhausted: hand the error payload to the parser
+        except httpx.TransportError as exc:
+            raise FetchError(source, shown, f"network error: {_describe(exc)}") from None
+        fetched = FetchedResponse(
+            source=source,
+            method="GET",
+            url=shown,
+            status=response.status_code,
+            content_type=response.headers.get("content-type", ""),
+            body=response.content,
+            fetched_at=datetime.now(UTC),
+        )
+        log.info("[%s] GET %s -> %d (%d bytes)", source, shown, fetched.status, len(fetched.body))
+        if self._on_response is not None:
+            self._on_response(fetched)
+        return fetched
+
+    def _send_once(self, source: str, request: httpx.Request, host: str) -> httpx.Response:
+        self._limiter.wait(host)
+        self.requests_made[source] = self.requests_made.get(source, 0) + 1
+        response = self._client.send(request)
+        response.read()
+        if response.status_code in RETRY_STATUSES:
+            raise _RetryableStatus(response)
+        return response
+
+
+def _describe(exc: BaseException | None) -> str:
+    """Exception text without URLs (httpx puts the full URL, secrets included, in some)."""
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, _RetryableStatus):
+        return str(exc)
+    return type(exc).__name__

@@ -1,0 +1,32 @@
+"""Paths and environment: one place that knows where things live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SQL_DIR = PROJECT_ROOT / "sql"
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+DEMO_RECORDING = DEMO_DIR / "recording"
+DEFAULT_WATCHLIST = Path("watchlist.toml")
+DEFAULT_WAREHOUSE = Path("warehouse") / "scholarflow.duckdb"
+
+# Environment variables carrying secrets: read at call time, never written anywhere.
+SECRET_ENV = {"openalex": "OPENALEX_API_KEY", "semantic_scholar": "S2_API_KEY"}
+
+
+def warehouse_path(cli_value: str | None = None) -> Path:
+    """--warehouse beats SCHOLARFLOW_WAREHOUSE beats the default."""
+    raw = cli_value or os.environ.get("SCHOLARFLOW_WAREHOUSE") or str(DEFAULT_WAREHOUSE)
+    return Path(raw).expanduser()
+
+
+def reports_dir(warehouse: Path) -> Path:
+    return warehouse.parent / "reports"
+
+
+def secret(source: str) -> str | None:
+    name = SECRET_ENV.get(source)
+    value = os.environ.get(name, "").strip() if name else ""
+    return value or None

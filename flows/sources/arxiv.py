@@ -1,0 +1,159 @@
+"""arXiv API (Atom feed at export.arxiv.org/api/query).
+
+Terms of use: at most one request every 3 seconds on a single connection (enforced by the shared
+client's per-host limit); results are paged with `start`/`max_results`.
+
+Upstream quirks handled here:
+- Two Atom dialects: the 2016 feed declares the `arxiv:`/`opensearch:` namespaces on each element,
+  the 2025/26 feed on the root; feedparser reads both the same way.
+- A bad query comes back as HTTP 400 *with a feed* whose single entry is titled "Error".
+- Unknown ids in `id_list` are dropped silently; an empty page can appear mid-paging (transient).
+- Old-style ids (`astro-ph/0601001`) keep their archive prefix; versions (`v2`) are split off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from flows.http import HttpClient
+from flows.sources.base import Fetched, FetchReport, Page, Quarantined, SourceError
+from flows.watchlist import Watchlist
+
+SLUG = "arxiv"
+API_URL = "https://export.arxiv.org/api/query"
+PAGE_SIZE = 100
+MAX_PER_AUTHOR = 2_000
+EMPTY_PAGE_RETRIES = 2
+ENTITIES = ("entries",)
+
+_ID = re.compile(r"arxiv\.org/abs/(?P<id>.+?)(?:v(?P<v>\d+))?$")
+
+
+def parse_arxiv_id(value: str) -> tuple[str, int | None]:
+    """`http://arxiv.org/abs/1111.2011v2` -> ("1111.2011", 2); old-style ids keep their archive."""
+    m = _ID.search(value.strip())
+    if not m:
+        raise ValueError(f"not an arXiv abs URL: {value!r}")
+    return m.group("id"), int(m.group("v")) if m.group("v") else None
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _entry_record(entry: Any) -> dict[str, Any]:
+    arxiv_id, version = parse_arxiv_id(entry["id"])
+    authors = [
+        {"name": a.get("name", "").strip(), "affiliation": a.get("arxiv_affiliation")}
+        for a in entry.get("authors", [])
+        if a.get("name", "").strip()
+    ]
+    if not authors:
+        raise ValueError("entry has no authors")
+    title = entry.get("title", "").strip()
+    if not title:
+        raise ValueError("entry has no title")
+    primary = entry.get("arxiv_primary_category", {}).get("term")
+    categories = [t["term"] for t in entry.get("tags", []) if t.get("term")]
+    if primary and primary not in categories:
+        categories.insert(0, primary)
+    return {
+        "arxiv_id": arxiv_id,
+        "version": version,
+        "title": title,
+        "summary": entry.get("summary", "").strip() or None,
+        "authors": authors,
+        "primary_category": primary or (categories[0] if categories else None),
+        "categories": categories,
+        "doi": entry.get("arxiv_doi"),
+        "journal_ref": entry.get("arxiv_journal_ref"),
+        "comment": entry.get("arxiv_comment"),
+        "published_at": _when(entry.get("published")),
+        "updated_at": _when(entry.get("updated")),
+    }
+
+
+def parse_feed(body: bytes, where: str, status: int = 200) -> Page:
+    """Atom feed bytes -> entries. Error feeds and malformed XML raise `SourceError`."""
+    feed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    entries = feed.get("entries", [])
+    error = next(
+        (e for e in entries if "/api/errors" in e.get("id", "") or e.get("title") == "Error"), None
+    )
+    if error is not None:
+        raise SourceError(SLUG, where, f"arXiv API error (HTTP {status}): {error.get('summary', '').strip()}")
+    if status != 200:
+        raise SourceError(SLUG, where, f"HTTP {status} from the arXiv API")
+    if feed.get("bozo"):
+        # A truncated or broken feed: refuse the whole page rather than load part of it.
+        reason = feed.get("bozo_exception")
+        raise SourceError(SLUG, where, f"malformed Atom feed ({type(reason).__name__}: {reason})")
+    if feed.get("version", "") != "atom10" and not entries:
+        raise SourceError(SLUG, where, "response is not an Atom feed")
+    page = Page()
+    total = feed.get("feed", {}).get("opensearch_totalresults")
+    page.total = int(total) if total is not None else None
+    for entry in entries:
+        try:
+            page.add("entries", _entry_record(entry))
+        except (KeyError, ValueError) as exc:
+            page.quarantined.append(
+                Quarantined.of(SLUG, "entries", entry.get("id", "?"), str(exc), dict(entry))
+            )
+    return page
+
+
+def queries(watchlist: Watchlist) -> list[tuple[str, str, int]]:
+    """(label, search_query, cap) for every researcher and topic."""
+    out = []
+    for r in watchlist.researchers:
+        out.append((f"researcher {r.name}", r.arxiv_query or f'au:"{r.name}"', MAX_PER_AUTHOR))
+    for t in watchlist.topics:
+        words = " OR ".join(f'all:"{k}"' for k in t.keywords)
+        query = f"({words})"
+        if t.arxiv_categories:
+            cats = " OR ".join(f"cat:{c}" for c in t.arxiv_categories)
+            query = f"({cats}) AND {query}"
+        out.append((f"topic {t.name}", query, watchlist.sources.max_topic_results))
+    return out
+
+
+def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
+    report = FetchReport(SLUG)
+    for _label, query, cap in queries(watchlist):
+        report.collect(_fetch_query(client, query, cap))
+    return report
+
+
+def _fetch_query(client: HttpClient, query: str, cap: int) -> Iterator[Fetched]:
+    start, empty_tries = 0, 0
+    while True:
+        size = min(PAGE_SIZE, cap - start)
+        params = {
+            "search_query": query,
+            "start": start,
+            "max_results": size,
+            "sortBy": "submittedDate",
+            "sortOrder": "descending",
+        }
+        resp = client.get(SLUG, API_URL, params=params)
+        page = parse_feed(resp.body, f"GET {resp.url}", resp.status)
+        total = page.total or 0
+        if page.count() == 0 and not page.quarantined and start < min(total, cap):
+            # Known arXiv flake: an empty page mid-listing; ask again before giving up.
+            empty_tries += 1
+            if empty_tries > EMPTY_PAGE_RETRIES:
+                raise SourceError(SLUG, f"GET {resp.url}", f"empty page at start={start} of {total}")
+            continue
+        empty_tries = 0
+        yield Fetched(resp, page)
+        start += page.count() + len(page.quarantined)
+        if start >= min(total, cap) or page.count() + len(page.quarantined) == 0:
+            return

@@ -1,0 +1,263 @@
+"""OpenAlex REST API (api.openalex.org): authors, works, topics.
+
+Limits: 10 requests/s and a daily budget per key; `mailto` puts us in the polite pool and
+`api_key` (env OPENALEX_API_KEY) raises the budget. The key is a query parameter on the wire only:
+the shared client strips it from every logged, archived and recorded URL.
+Lists are paged with `cursor` (`meta.next_cursor` is null on the last page), up to 200 per page.
+
+Upstream quirks: ids and DOIs come as URLs (`https://openalex.org/W…`, `https://doi.org/…`);
+an unknown id answers HTTP 404 with an HTML page, not JSON; an arXiv preprint shows up as a
+location whose landing page is on arxiv.org or as a DataCite DOI `10.48550/arxiv.…`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flows import settings
+from flows.http import FetchedResponse, HttpClient
+from flows.sources.base import Fetched, FetchReport, Page, Quarantined, SourceError, load_json
+from flows.watchlist import Researcher, Watchlist
+
+SLUG = "openalex"
+API = "https://api.openalex.org"
+PER_PAGE = 200
+ENTITIES = ("works", "authors", "topics")
+WORK_FIELDS = (
+    "id,doi,title,display_name,publication_year,publication_date,type,primary_location,"
+    "locations,cited_by_count,counts_by_year,authorships,topics,ids,is_retracted,updated_date"
+)
+_ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+?)(?:v\d+)?(?:\.pdf)?$", re.I)
+_ARXIV_DOI = re.compile(r"10\.48550/arxiv\.(.+)$", re.I)
+
+
+def short_id(url: str | None) -> str | None:
+    """`https://openalex.org/W2741809807` -> `W2741809807`."""
+    if not url:
+        return None
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def _ts(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _arxiv_id(work: dict[str, Any]) -> str | None:
+    doi = work.get("doi") or ""
+    m = _ARXIV_DOI.search(doi)
+    if m:
+        return m.group(1)
+    for loc in work.get("locations") or []:
+        for key in ("landing_page_url", "pdf_url"):
+            m = _ARXIV_URL.search((loc or {}).get(key) or "")
+            if m:
+                return m.group(1)
+    return None
+
+
+def work_record(w: dict[str, Any]) -> dict[str, Any]:
+    work_id = short_id(w.get("id"))
+    if not work_id or not work_id.startswith("W"):
+        raise ValueError("work without an OpenAlex W id")
+    title = w.get("display_name") or w.get("title")
+    if not title:
+        raise ValueError("work without a title")
+    source = ((w.get("primary_location") or {}).get("source") or {}).get("display_name")
+    return {
+        "work_id": work_id,
+        "doi": w.get("doi"),
+        "arxiv_id": _arxiv_id(w),
+        "title": title,
+        "publication_year": w.get("publication_year"),
+        "publication_date": _date(w.get("publication_date")),
+        "type": w.get("type"),
+        "venue": source,
+        "cited_by_count": int(w.get("cited_by_count") or 0),
+        "counts_by_year": [
+            {"year": int(c["year"]), "cited_by_count": int(c.get("cited_by_count") or 0)}
+            for c in w.get("counts_by_year") or []
+        ],
+        "authorships": [
+            {
+                "position": i,
+                "author_id": short_id((a.get("author") or {}).get("id")),
+                "display_name": (a.get("author") or {}).get("display_name"),
+                "raw_author_name": a.get("raw_author_name"),
+                "orcid": short_id((a.get("author") or {}).get("orcid")),
+                "institutions": [
+                    inst.get("display_name") for inst in a.get("institutions") or [] if inst.get("display_name")
+                ],
+            }
+            for i, a in enumerate(w.get("authorships") or [])
+        ],
+        "topics": [
+            {"topic_id": short_id(t.get("id")), "display_name": t.get("display_name"), "score": t.get("score")}
+            for t in w.get("topics") or []
+        ],
+        "is_retracted": bool(w.get("is_retracted")),
+        "updated_at": _ts(w.get("updated_date")),
+    }
+
+
+def author_record(a: dict[str, Any]) -> dict[str, Any]:
+    author_id = short_id(a.get("id"))
+    if not author_id or not author_id.startswith("A"):
+        raise ValueError("author without an OpenAlex A id")
+    stats = a.get("summary_stats") or {}
+    institutions = a.get("last_known_institutions") or []
+    return {
+        "author_id": author_id,
+        "display_name": a.get("display_name"),
+        "orcid": short_id(a.get("orcid")),
+        "display_name_alternatives": list(a.get("display_name_alternatives") or []),
+        "works_count": a.get("works_count"),
+        "cited_by_count": a.get("cited_by_count"),
+        "h_index": stats.get("h_index"),
+        "i10_index": stats.get("i10_index"),
+        "counts_by_year": [
+            {
+                "year": int(c["year"]),
+                "works_count": int(c.get("works_count") or 0),
+                "cited_by_count": int(c.get("cited_by_count") or 0),
+            }
+            for c in a.get("counts_by_year") or []
+        ],
+        "last_known_institution": institutions[0].get("display_name") if institutions else None,
+        "updated_at": _ts(a.get("updated_date")),
+    }
+
+
+def topic_record(t: dict[str, Any]) -> dict[str, Any]:
+    topic_id = short_id(t.get("id"))
+    if not topic_id or not topic_id.startswith("T"):
+        raise ValueError("topic without an OpenAlex T id")
+    return {
+        "topic_id": topic_id,
+        "display_name": t.get("display_name"),
+        "subfield": (t.get("subfield") or {}).get("display_name"),
+        "field": (t.get("field") or {}).get("display_name"),
+        "domain": (t.get("domain") or {}).get("display_name"),
+        "works_count": t.get("works_count"),
+        "cited_by_count": t.get("cited_by_count"),
+    }
+
+
+_KINDS = {"W": ("works", work_record), "A": ("authors", author_record), "T": ("topics", topic_record)}
+
+
+def parse_response(body: bytes, where: str, status: int = 200) -> Page:
+    """A single entity or a `{meta, results}` list -> records. Error payloads raise."""
+    if status != 200 or body.lstrip()[:1] == b"<":
+        detail = "HTML error page" if body.lstrip()[:1] == b"<" else body[:200].decode("utf-8", "replace")
+        raise SourceError(SLUG, where, f"HTTP {status} from OpenAlex: {detail}")
+    data = load_json(SLUG, body, where)
+    if isinstance(data, dict) and "error" in data and "id" not in data:
+        raise SourceError(SLUG, where, f"OpenAlex error: {data.get('error')}: {data.get('message', '')}")
+    page = Page()
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        meta = data.get("meta") or {}
+        page.total = meta.get("count")
+        page.next_token = meta.get("next_cursor")
+        items = data["results"]
+    elif isinstance(data, dict) and isinstance(data.get("id"), str):
+        items = [data]
+    else:
+        raise SourceError(SLUG, where, "JSON is neither an OpenAlex entity nor a result list")
+    for item in items:
+        key = short_id((item or {}).get("id")) or "?"
+        kind = _KINDS.get(key[:1])
+        if kind is None:
+            page.quarantined.append(Quarantined.of(SLUG, "unknown", key, "unrecognised OpenAlex id", item))
+            continue
+        entity, build = kind
+        try:
+            page.add(entity, build(item))
+        except (KeyError, TypeError, ValueError) as exc:
+            page.quarantined.append(Quarantined.of(SLUG, entity, key, str(exc), item))
+    return page
+
+
+def _params(client: HttpClient, **extra: str | int) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"mailto": client.contact_email, **extra}
+    key = settings.secret(SLUG)
+    if key:
+        params["api_key"] = key
+    return params
+
+
+def _get(client: HttpClient, path: str, **params: str | int) -> tuple[FetchedResponse, Page]:
+    resp = client.get(SLUG, f"{API}{path}", params=_params(client, **params))
+    return resp, parse_response(resp.body, f"GET {resp.url}", resp.status)
+
+
+def _list(client: HttpClient, path: str, cap: int, **params: str | int) -> Iterator[Fetched]:
+    cursor, seen = "*", 0
+    while cursor and seen < cap:
+        resp, page = _get(client, path, cursor=cursor, **params)
+        yield Fetched(resp, page)
+        seen += page.count() + len(page.quarantined)
+        if page.count() + len(page.quarantined) == 0:
+            return
+        cursor = page.next_token or ""
+
+
+def _resolve_author(client: HttpClient, r: Researcher) -> Iterator[Fetched]:
+    """Yield the author entity page; the last page holds exactly one author record."""
+    if r.openalex_id:
+        resp, page = _get(client, f"/authors/{r.openalex_id}")
+    elif r.orcid:
+        resp, page = _get(client, f"/authors/orcid:{r.orcid}")
+    else:
+        resp, page = _get(client, "/authors", search=r.name, **{"per-page": 10})
+        wanted = {n.casefold() for n in r.all_names}
+        matches = [a for a in page.records.get("authors", []) if (a["display_name"] or "").casefold() in wanted]
+        if not matches:
+            raise SourceError(SLUG, f"GET {resp.url}", f"no OpenAlex author named {r.name!r}; set openalex_id")
+        page.records["authors"] = matches[:1]
+    yield Fetched(resp, page)
+
+
+def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
+    report = FetchReport(SLUG)
+    for r in watchlist.researchers:
+        before = len(report.items)
+        report.collect(_resolve_author(client, r))
+        if len(report.items) == before:
+            continue
+        authors = report.items[-1].page.records.get("authors", [])
+        if not authors:
+            continue
+        author_id = authors[0]["author_id"]
+        report.collect(
+            _list(client, "/works", 100_000, filter=f"authorships.author.id:{author_id}",
+                  select=WORK_FIELDS, **{"per-page": PER_PAGE})
+        )
+    since = watchlist.sources.since_year
+    for t in watchlist.topics:
+        for topic_id in t.openalex_topic_ids:
+            report.collect(_get_one(client, f"/topics/{topic_id}"))
+        filters = [f"from_publication_date:{since}-01-01"]
+        if t.openalex_topic_ids:
+            filters.append("topics.id:" + "|".join(t.openalex_topic_ids))
+        search = " OR ".join(f'"{k}"' for k in t.keywords)
+        report.collect(
+            _list(client, "/works", watchlist.sources.max_topic_results, filter=",".join(filters),
+                  search=search, select=WORK_FIELDS, sort="cited_by_count:desc",
+                  **{"per-page": min(PER_PAGE, watchlist.sources.max_topic_results)})
+        )
+    return report
+
+
+def _get_one(client: HttpClient, path: str) -> Iterator[Fetched]:
+    resp, page = _get(client, path)
+    yield Fetched(resp, page)

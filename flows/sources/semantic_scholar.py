@@ -1,0 +1,202 @@
+"""Semantic Scholar Academic Graph API (api.semanticscholar.org/graph/v1): authors and papers.
+
+Limits: without a key all clients share one pool and get HTTP 429 readily; with a key
+(env S2_API_KEY, sent as the `x-api-key` header, never logged) 1 request/s. The shared client
+spaces requests 1.1 s apart and honours `Retry-After`.
+Paging: `/author/{id}/papers` and `/paper/search` use `offset`/`next` (no `next` on the last
+page); `/paper/search/bulk` uses a continuation `token`, 1000 per page.
+
+Upstream quirks: errors are JSON `{"error": "..."}` (or `{"message": ...}` on 429/403);
+`externalIds.DOI` is mixed-case; ArXiv ids carry no version; list items of `/citations` wrap the
+paper in `citingPaper`; `/author/batch` answers a bare JSON array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from flows import settings
+from flows.http import FetchedResponse, HttpClient
+from flows.sources.base import Fetched, FetchReport, Page, Quarantined, SourceError, load_json
+from flows.watchlist import Researcher, Watchlist
+
+SLUG = "semantic_scholar"
+API = "https://api.semanticscholar.org/graph/v1"
+PAGE_SIZE = 100
+ENTITIES = ("papers", "authors")
+PAPER_FIELDS = (
+    "title,year,venue,publicationDate,externalIds,citationCount,influentialCitationCount,"
+    "authors,fieldsOfStudy,publicationTypes"
+)
+AUTHOR_FIELDS = "name,aliases,affiliations,paperCount,citationCount,hIndex,externalIds"
+_WRAPPERS = ("citingPaper", "citedPaper")
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def paper_record(p: dict[str, Any]) -> dict[str, Any]:
+    paper_id = p.get("paperId")
+    if not paper_id:
+        raise ValueError("paper without a paperId")
+    if not p.get("title"):
+        raise ValueError("paper without a title")
+    ext = p.get("externalIds") or {}
+    journal = p.get("journal") or {}
+    return {
+        "paper_id": paper_id,
+        "corpus_id": ext.get("CorpusId") or p.get("corpusId"),
+        "doi": ext.get("DOI"),
+        "arxiv_id": ext.get("ArXiv"),
+        "dblp_key": ext.get("DBLP"),
+        "title": p["title"],
+        "venue": p.get("venue") or journal.get("name") or None,
+        "year": p.get("year"),
+        "publication_date": _date(p.get("publicationDate")),
+        "citation_count": p.get("citationCount"),
+        "influential_citation_count": p.get("influentialCitationCount"),
+        "authors": [
+            {"position": i, "author_id": a.get("authorId"), "name": a.get("name")}
+            for i, a in enumerate(p.get("authors") or [])
+        ],
+        "fields_of_study": [
+            f for f in (p.get("fieldsOfStudy") or []) if isinstance(f, str)
+        ],
+        "publication_types": list(p.get("publicationTypes") or []),
+    }
+
+
+def author_record(a: dict[str, Any]) -> dict[str, Any]:
+    author_id = a.get("authorId")
+    if not author_id:
+        raise ValueError("author without an authorId")
+    ext = a.get("externalIds") or {}
+    orcid = ext.get("ORCID")
+    return {
+        "author_id": author_id,
+        "name": a.get("name"),
+        "aliases": list(a.get("aliases") or []),
+        "affiliations": list(a.get("affiliations") or []),
+        "paper_count": a.get("paperCount"),
+        "citation_count": a.get("citationCount"),
+        "h_index": a.get("hIndex"),
+        "orcid": orcid if isinstance(orcid, str) else None,
+    }
+
+
+def _add(page: Page, item: Any) -> None:
+    if isinstance(item, dict):
+        for wrapper in _WRAPPERS:
+            if isinstance(item.get(wrapper), dict):
+                item = item[wrapper]
+                break
+    if not isinstance(item, dict):
+        page.quarantined.append(Quarantined.of(SLUG, "unknown", "?", "not a JSON object", item))
+        return
+    is_author = "authorId" in item and "paperId" not in item
+    entity, build = ("authors", author_record) if is_author else ("papers", paper_record)
+    key = str(item.get("authorId") if is_author else item.get("paperId") or "?")
+    try:
+        page.add(entity, build(item))
+    except (KeyError, TypeError, ValueError) as exc:
+        page.quarantined.append(Quarantined.of(SLUG, entity, key, str(exc), item))
+        return
+    if is_author:
+        for paper in item.get("papers") or []:
+            _add(page, paper)
+
+
+def parse_response(body: bytes, where: str, status: int = 200) -> Page:
+    """Paper, author, list page (`data`), bulk page (`token`) or batch array -> records."""
+    data = load_json(SLUG, body, where) if body.strip() else None
+    if isinstance(data, dict) and ("error" in data or (status != 200 and "message" in data)):
+        raise SourceError(SLUG, where, f"HTTP {status}: {data.get('error') or data.get('message')}")
+    if status != 200:
+        raise SourceError(SLUG, where, f"HTTP {status} from Semantic Scholar")
+    page = Page()
+    if isinstance(data, list):  # /paper/batch, /author/batch; unknown ids come back as null
+        for i, item in enumerate(data):
+            if item is None:
+                page.quarantined.append(Quarantined.of(SLUG, "unknown", f"#{i}", "id not found (null)", "null"))
+            else:
+                _add(page, item)
+    elif isinstance(data, dict) and isinstance(data.get("data"), list):
+        page.total = data.get("total")
+        nxt = data.get("token") or data.get("next")
+        page.next_token = str(nxt) if nxt is not None else None
+        for item in data["data"]:
+            _add(page, item)
+    elif isinstance(data, dict) and ("paperId" in data or "authorId" in data):
+        _add(page, data)
+    else:
+        raise SourceError(SLUG, where, "JSON is not a Semantic Scholar paper, author or list")
+    return page
+
+
+def _headers() -> dict[str, str]:
+    key = settings.secret(SLUG)
+    return {"x-api-key": key} if key else {}
+
+
+def _get(client: HttpClient, path: str, **params: str | int) -> tuple[FetchedResponse, Page]:
+    resp = client.get(SLUG, f"{API}{path}", params=params, headers=_headers())
+    return resp, parse_response(resp.body, f"GET {resp.url}", resp.status)
+
+
+def _offset_list(client: HttpClient, path: str, cap: int, **params: str | int) -> Iterator[Fetched]:
+    offset = 0
+    while offset < cap:
+        resp, page = _get(client, path, offset=offset, limit=min(PAGE_SIZE, cap - offset), **params)
+        yield Fetched(resp, page)
+        if page.next_token is None or page.count() + len(page.quarantined) == 0:
+            return
+        offset = int(page.next_token)
+
+
+def _bulk(client: HttpClient, cap: int, **params: str | int) -> Iterator[Fetched]:
+    token: str | None = None
+    seen = 0
+    while seen < cap:
+        extra = {"token": token} if token else {}
+        resp, page = _get(client, "/paper/search/bulk", **params, **extra)
+        yield Fetched(resp, page)
+        seen += page.count()
+        token = page.next_token
+        if not token or page.count() == 0:
+            return
+
+
+def _resolve_author(client: HttpClient, r: Researcher) -> Iterator[Fetched]:
+    if r.semantic_scholar_id:
+        resp, page = _get(client, f"/author/{r.semantic_scholar_id}", fields=AUTHOR_FIELDS)
+    else:
+        resp, page = _get(client, "/author/search", query=r.name, fields=AUTHOR_FIELDS, limit=10)
+        wanted = {n.casefold() for n in r.all_names}
+        matches = [a for a in page.records.get("authors", []) if (a["name"] or "").casefold() in wanted]
+        if not matches:
+            raise SourceError(SLUG, f"GET {resp.url}", f"no author named {r.name!r}; set semantic_scholar_id")
+        # the most prolific namesake is the likeliest; an explicit id in the watchlist settles it
+        page.records["authors"] = sorted(matches, key=lambda a: -(a["paper_count"] or 0))[:1]
+    yield Fetched(resp, page)
+
+
+def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
+    report = FetchReport(SLUG)
+    for r in watchlist.researchers:
+        before = len(report.items)
+        report.collect(_resolve_author(client, r))
+        if len(report.items) == before:
+            continue
+        author_id = report.items[-1].page.records["authors"][0]["author_id"]
+        report.collect(_offset_list(client, f"/author/{author_id}/papers", 10_000, fields=PAPER_FIELDS))
+    since = watchlist.sources.since_year
+    for t in watchlist.topics:
+        query = " | ".join(f'"{k}"' for k in t.keywords)
+        report.collect(
+            _bulk(client, watchlist.sources.max_topic_results, query=query, fields=PAPER_FIELDS,
+                  year=f"{since}-", sort="citationCount:desc")
+        )
+    return report

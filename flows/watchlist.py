@@ -1,0 +1,203 @@
+"""The watchlist (TOML): who and what to follow, which sources, when.
+
+Validated strictly at start: an unknown key, a wrong type or an empty researcher fails with a
+message naming the field and, where it can be found, the line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+SourceSlug = Literal["arxiv", "openalex", "semantic_scholar"]
+SOURCE_SLUGS: tuple[str, ...] = ("arxiv", "openalex", "semantic_scholar")
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+_OPENALEX_AUTHOR = re.compile(r"^A\d{4,}$")
+_OPENALEX_TOPIC = re.compile(r"^T\d{4,}$")
+_ARXIV_CATEGORY = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
+_CRON = re.compile(r"^\S+(\s+\S+){4}$")
+
+
+class WatchlistError(ValueError):
+    """A watchlist that cannot be used; the message names file, line and field."""
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Researcher(_Strict):
+    name: NonEmpty
+    aliases: tuple[NonEmpty, ...] = ()
+    orcid: str | None = None
+    openalex_id: str | None = None
+    semantic_scholar_id: str | None = None
+    arxiv_query: NonEmpty | None = None
+
+    @field_validator("orcid")
+    @classmethod
+    def _orcid(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.removeprefix("https://orcid.org/")
+        if not _ORCID.match(v):
+            raise ValueError("expected an ORCID like 0000-0002-1825-0097")
+        return v
+
+    @field_validator("openalex_id")
+    @classmethod
+    def _openalex(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.removeprefix("https://openalex.org/").upper()
+        if not _OPENALEX_AUTHOR.match(v):
+            raise ValueError("expected an OpenAlex author id like A5023888391")
+        return v
+
+    @field_validator("semantic_scholar_id")
+    @classmethod
+    def _s2(cls, v: str | None) -> str | None:
+        if v is not None and not v.isdigit():
+            raise ValueError("expected a numeric Semantic Scholar author id")
+        return v
+
+    @property
+    def researcher_id(self) -> str:
+        return slugify(self.name)
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+class Topic(_Strict):
+    name: NonEmpty
+    keywords: tuple[NonEmpty, ...] = Field(min_length=1)
+    arxiv_categories: tuple[str, ...] = ()
+    openalex_topic_ids: tuple[str, ...] = ()
+
+    @field_validator("arxiv_categories")
+    @classmethod
+    def _cats(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for cat in v:
+            if not _ARXIV_CATEGORY.match(cat):
+                raise ValueError(f"{cat!r} is not an arXiv category like cs.DC")
+        return v
+
+    @field_validator("openalex_topic_ids")
+    @classmethod
+    def _topics(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for t in v:
+            t = t.removeprefix("https://openalex.org/").upper()
+            if not _OPENALEX_TOPIC.match(t):
+                raise ValueError(f"{t!r} is not an OpenAlex topic id like T10054")
+            out.append(t)
+        return tuple(out)
+
+    @property
+    def topic_id(self) -> str:
+        return slugify(self.name)
+
+
+class Schedule(_Strict):
+    cron: str = "0 6 * * 1"
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not _CRON.match(v.strip()):
+            raise ValueError("expected a 5-field cron expression like '0 6 * * 1'")
+        return v.strip()
+
+
+class SourceOptions(_Strict):
+    enabled: tuple[SourceSlug, ...] = ("arxiv", "openalex", "semantic_scholar")
+    # Topic searches can match hundreds of thousands of works: cap them per topic and source.
+    max_topic_results: int = Field(default=200, ge=1, le=10_000)
+    # Works published before this year are not fetched by topic searches.
+    since_year: int = Field(default=2018, ge=1900, le=2100)
+
+
+class Watchlist(_Strict):
+    contact_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    schedule: Schedule = Schedule()
+    sources: SourceOptions = SourceOptions()
+    researchers: tuple[Researcher, ...] = Field(min_length=1)
+    topics: tuple[Topic, ...] = ()
+
+    @field_validator("researchers")
+    @classmethod
+    def _unique(cls, v: tuple[Researcher, ...]) -> tuple[Researcher, ...]:
+        seen: set[str] = set()
+        for r in v:
+            if r.researcher_id in seen:
+                raise ValueError(f"researcher {r.name!r} is listed twice")
+            seen.add(r.researcher_id)
+        return v
+
+
+def _locate(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """Best-effort line number of a validation error location in TOML text."""
+    lines = text.splitlines()
+    table: list[str] = []
+    counters: dict[str, int] = {}
+    target_table = [str(p) for p in loc[:-1] if not isinstance(p, int)]
+    target_index = next((p for p in loc if isinstance(p, int)), None)
+    key = str(loc[-1]) if loc and not isinstance(loc[-1], int) else None
+    header_line = None
+    for n, line in enumerate(lines, 1):
+        s = line.strip()
+        m = re.match(r"^\[\[\s*([\w.]+)\s*\]\]", s) or re.match(r"^\[\s*([\w.]+)\s*\]", s)
+        if m:
+            table = m.group(1).split(".")
+            if s.startswith("[["):
+                counters[m.group(1)] = counters.get(m.group(1), -1) + 1
+            in_target = table == target_table and (
+                target_index is None or counters.get(m.group(1)) == target_index
+            )
+            if in_target:
+                header_line = n
+            continue
+        in_target = table == target_table and (
+            target_index is None or counters.get(".".join(table)) == target_index
+        )
+        if in_target and key and re.match(rf"^{re.escape(key)}\s*=", s):
+            return n
+    return header_line
+
+
+def load_watchlist(path: Path) -> Watchlist:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WatchlistError(f"{path}: cannot read watchlist ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WatchlistError(f"{path}: invalid TOML: {exc}") from None
+    try:
+        return Watchlist.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+            line = _locate(text, loc)
+            where = f"{path}:{line}" if line else str(path)
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{where}: {field or '(top level)'}: {msg}")
+        raise WatchlistError("invalid watchlist\n  " + "\n  ".join(problems)) from None

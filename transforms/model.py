@@ -1,0 +1,576 @@
+"""Raw source records -> the warehouse model (papers, authors, authorships, topics, citations).
+
+Pure polars: every function takes and returns LazyFrames. The one iterative step, grouping source
+records into papers (connected components over shared DOI / arXiv id / title+year), collects
+between rounds because it needs to know when the labels stop changing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import polars as pl
+
+from transforms import normalize as norm
+from transforms.schemas import UTC_TS, empty_raw
+
+# Which source a paper-level attribute is taken from first.
+SOURCE_PRIORITY = {"openalex": 0, "semantic_scholar": 1, "arxiv": 2}
+# Whose author list becomes the paper's authorship list: OpenAlex (ids, full names), then arXiv
+# (full names as submitted), then Semantic Scholar (often initials only: "D. Zhuo").
+AUTHORSHIP_PRIORITY = {"openalex": 0, "arxiv": 1, "semantic_scholar": 2}
+_PREPRINT_VENUE = r"(?i)\b(arxiv|biorxiv|medrxiv|ssrn|preprint|research square)\b"
+# Titles shorter than this are too generic to merge records on title + year alone.
+MIN_TITLE_KEY_CHARS = 12
+
+WORK_COLUMNS: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "source_work_id": pl.String(),
+    "doi": pl.String(),
+    "arxiv_id": pl.String(),
+    "title": pl.String(),
+    "title_key": pl.String(),
+    "year": pl.Int32(),
+    "publication_date": pl.Date(),
+    "venue": pl.String(),
+    "work_type": pl.String(),
+    "cited_by_count": pl.Int64(),
+    "abstract": pl.String(),
+    "_run_id": pl.String(),
+    "_fetched_at": UTC_TS,
+}
+
+
+def _raw(raw: dict[str, pl.LazyFrame], slug: str, entity: str) -> pl.LazyFrame:
+    return raw.get(f"raw_{slug}__{entity}", empty_raw(slug, entity))
+
+
+def _finish_works(lf: pl.LazyFrame) -> pl.LazyFrame:
+    return lf.with_columns(
+        title=norm.title(pl.col("title")),
+    ).with_columns(title_key=norm.title_key(pl.col("title"))).select(
+        [pl.col(c).cast(t) for c, t in WORK_COLUMNS.items()]
+    )
+
+
+def stage_works(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """One row per source record, in one shape, ids and titles normalised."""
+    arxiv = _raw(raw, "arxiv", "entries").select(
+        source=pl.lit("arxiv"),
+        source_work_id=norm.arxiv_id(pl.col("arxiv_id")),
+        doi=norm.doi(pl.col("doi")),
+        arxiv_id=norm.arxiv_id(pl.col("arxiv_id")),
+        title=pl.col("title"),
+        year=pl.col("published_at").dt.year(),
+        publication_date=pl.col("published_at").dt.date(),
+        venue=pl.lit("arXiv"),
+        work_type=pl.lit("preprint"),
+        cited_by_count=pl.lit(None, pl.Int64),
+        abstract=pl.col("summary"),
+        _run_id=pl.col("_run_id"),
+        _fetched_at=pl.col("_fetched_at"),
+    )
+    openalex = _raw(raw, "openalex", "works").select(
+        source=pl.lit("openalex"),
+        source_work_id=pl.col("work_id"),
+        doi=norm.doi(pl.col("doi")),
+        arxiv_id=pl.coalesce(norm.arxiv_id(pl.col("arxiv_id")), norm.arxiv_id_from_doi(pl.col("doi"))),
+        title=pl.col("title"),
+        year=pl.coalesce(pl.col("publication_year"), pl.col("publication_date").dt.year()),
+        publication_date=pl.col("publication_date"),
+        venue=pl.col("venue"),
+        work_type=pl.col("type"),
+        cited_by_count=pl.col("cited_by_count"),
+        abstract=pl.lit(None, pl.String),
+        _run_id=pl.col("_run_id"),
+        _fetched_at=pl.col("_fetched_at"),
+    )
+    s2 = _raw(raw, "semantic_scholar", "papers").select(
+        source=pl.lit("semantic_scholar"),
+        source_work_id=pl.col("paper_id"),
+        doi=norm.doi(pl.col("doi")),
+        arxiv_id=pl.coalesce(norm.arxiv_id(pl.col("arxiv_id")), norm.arxiv_id_from_doi(pl.col("doi"))),
+        title=pl.col("title"),
+        year=pl.coalesce(pl.col("year"), pl.col("publication_date").dt.year()),
+        publication_date=pl.col("publication_date"),
+        venue=pl.col("venue").replace("", None),
+        work_type=pl.col("publication_types").list.first(),
+        cited_by_count=pl.col("citation_count"),
+        abstract=pl.lit(None, pl.String),
+        _run_id=pl.col("_run_id"),
+        _fetched_at=pl.col("_fetched_at"),
+    )
+    return pl.concat([_finish_works(arxiv), _finish_works(openalex), _finish_works(s2)])
+
+
+def stage_authorships(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """One row per (source record, author position) with parsed names."""
+
+    def explode(lf: pl.LazyFrame, source: str, id_col: str, list_col: str) -> pl.LazyFrame:
+        return (
+            lf.select(pl.col(id_col).alias("source_work_id"), pl.col(list_col).alias("a"))
+            .with_columns(idx=pl.int_ranges(pl.col("a").list.len()))
+            .explode("a", "idx")
+            .filter(pl.col("a").is_not_null())
+            .with_columns(source=pl.lit(source))
+        )
+
+    arxiv = explode(_raw(raw, "arxiv", "entries"), "arxiv", "arxiv_id", "authors").select(
+        "source",
+        source_work_id=norm.arxiv_id(pl.col("source_work_id")),
+        position=pl.col("idx").cast(pl.Int32),
+        source_author_id=pl.lit(None, pl.String),
+        raw_name=pl.col("a").struct.field("name"),
+        orcid=pl.lit(None, pl.String),
+    )
+    openalex = explode(_raw(raw, "openalex", "works"), "openalex", "work_id", "authorships").select(
+        "source",
+        "source_work_id",
+        position=pl.col("idx").cast(pl.Int32),
+        source_author_id=pl.col("a").struct.field("author_id"),
+        raw_name=pl.coalesce(
+            pl.col("a").struct.field("display_name"), pl.col("a").struct.field("raw_author_name")
+        ),
+        orcid=pl.col("a").struct.field("orcid"),
+    )
+    s2 = explode(_raw(raw, "semantic_scholar", "papers"), "semantic_scholar", "paper_id", "authors").select(
+        "source",
+        "source_work_id",
+        position=pl.col("idx").cast(pl.Int32),
+        source_author_id=pl.col("a").struct.field("author_id"),
+        raw_name=pl.col("a").struct.field("name"),
+        orcid=pl.lit(None, pl.String),
+    )
+    return (
+        pl.concat([arxiv, openalex, s2])
+        .filter(pl.col("raw_name").str.strip_chars() != "")
+        .with_columns(n=norm.name_parts(pl.col("raw_name")))
+        .with_columns(
+            display_name=pl.col("n").struct.field("display"),
+            name_key=pl.col("n").struct.field("key"),
+            short_key=pl.col("n").struct.field("short"),
+        )
+        .drop("n")
+    )
+
+
+def _components(edges: pl.DataFrame) -> pl.DataFrame:
+    """Connected components of a bipartite node-key graph by min-label propagation."""
+    labels = edges.select("node").unique().with_columns(label=pl.col("node"))
+    for _ in range(10_000):
+        by_key = edges.join(labels, on="node").group_by("key").agg(pl.col("label").min())
+        lowest = edges.join(by_key, on="key").group_by("node").agg(pl.col("label").min().alias("new"))
+        merged = labels.join(lowest, on="node").with_columns(new=pl.min_horizontal("label", "new"))
+        if merged.filter(pl.col("new") != pl.col("label")).height == 0:
+            return labels
+        labels = merged.select("node", label="new")
+    raise RuntimeError("paper resolution did not converge")
+
+
+def _title_anchor(key: str) -> str:
+    return "title:" + hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def resolve_papers(works: pl.LazyFrame) -> pl.LazyFrame:
+    """Cross-reference: every source record -> paper_id.
+
+    Records are the same paper when they share a DOI, an arXiv id, or a normalised title and
+    year. paper_id is readable and stable: `arxiv:<id>`, else `doi:<doi>`, else a title hash.
+    """
+    nodes = works.select(
+        "source", "source_work_id", "doi", "arxiv_id", "title_key", "year",
+        node=pl.concat_str("source", pl.lit(":"), "source_work_id"),
+    ).collect()
+    title_ok = pl.col("title_key").str.len_chars() >= MIN_TITLE_KEY_CHARS
+    edges = pl.concat(
+        [
+            nodes.filter(pl.col("doi").is_not_null()).select("node", key="doi:" + pl.col("doi")),
+            nodes.filter(pl.col("arxiv_id").is_not_null()).select("node", key="arxiv:" + pl.col("arxiv_id")),
+            nodes.filter(title_ok).select(
+                "node",
+                key=pl.concat_str(pl.lit("title:"), "title_key", pl.lit("|"), pl.col("year").cast(pl.String).fill_null("?")),
+            ),
+            nodes.select("node", key="self:" + pl.col("node")),  # every record is in some paper
+        ]
+    )
+    labels = _components(edges)
+    groups = nodes.join(labels, on="node").with_columns(
+        title_anchor=pl.concat_str("title_key", pl.lit("|"), pl.col("year").cast(pl.String).fill_null("?"))
+    )
+    anchors = groups.group_by("label").agg(
+        a=pl.col("arxiv_id").drop_nulls().min(),
+        d=pl.col("doi").drop_nulls().min(),
+        t=pl.col("title_anchor").min(),
+    ).with_columns(
+        paper_id=pl.when(pl.col("a").is_not_null())
+        .then("arxiv:" + pl.col("a"))
+        .when(pl.col("d").is_not_null())
+        .then("doi:" + pl.col("d"))
+        .otherwise(pl.col("t").map_elements(_title_anchor, return_dtype=pl.String))
+    )
+    return (
+        groups.join(anchors.select("label", "paper_id"), on="label")
+        .select("paper_id", "source", "source_work_id")
+        .sort("paper_id", "source", "source_work_id")
+        .lazy()
+    )
+
+
+def _priority(col: str, order: dict[str, int]) -> pl.Expr:
+    return pl.col(col).replace_strict(order, default=99, return_dtype=pl.Int32)
+
+
+def build_papers(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per paper: best title, earliest date, published venue over preprint server."""
+    ranked = (
+        works.join(xref, on=["source", "source_work_id"])
+        .with_columns(rank=_priority("source", SOURCE_PRIORITY))
+        .sort("paper_id", "rank", "source_work_id")
+    )
+    published = pl.col("venue").is_not_null() & ~pl.col("venue").str.contains(_PREPRINT_VENUE)
+    return (
+        ranked.group_by("paper_id", maintain_order=True)
+        .agg(
+            title=pl.col("title").first(),
+            year=pl.col("year").min(),
+            publication_date=pl.col("publication_date").min(),
+            venue=pl.coalesce(
+                pl.col("venue").filter(published).first(),
+                pl.when((pl.col("source") == "arxiv").any()).then(pl.lit("arXiv")),
+                pl.col("venue").drop_nulls().first(),
+            ),
+            is_preprint_only=~published.any(),
+            doi=pl.col("doi").drop_nulls().first(),
+            arxiv_id=pl.col("arxiv_id").drop_nulls().min(),
+            openalex_id=pl.col("source_work_id").filter(pl.col("source") == "openalex").min(),
+            s2_paper_id=pl.col("source_work_id").filter(pl.col("source") == "semantic_scholar").min(),
+            sources=pl.col("source").unique().sort(),
+            n_source_records=pl.len().cast(pl.Int32),
+            first_run_id=pl.col("_run_id").min(),
+        )
+        .sort("paper_id")
+    )
+
+
+def researchers_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
+    """Watched researchers: researcher_id, display_name, names, openalex_ids, s2_ids, orcid."""
+    schema = {
+        "researcher_id": pl.String, "display_name": pl.String, "names": pl.List(pl.String),
+        "openalex_ids": pl.List(pl.String), "s2_ids": pl.List(pl.String), "orcid": pl.String,
+    }
+    return pl.LazyFrame(rows, schema=schema)
+
+
+def topics_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
+    schema = {
+        "topic_id": pl.String, "topic_name": pl.String, "keywords": pl.List(pl.String),
+        "openalex_topic_ids": pl.List(pl.String),
+    }
+    return pl.LazyFrame(rows, schema=schema)
+
+
+def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) -> pl.LazyFrame:
+    """(source, source_author_id, researcher_id): ids from the watchlist, plus source profiles
+    whose name or ORCID matches a researcher (the ones fetched by name search)."""
+    keys = researchers.select("researcher_id", "names", "orcid").explode("names").with_columns(
+        name_key=pl.col("names").map_elements(norm.name_key, return_dtype=pl.String)
+    )
+    explicit = pl.concat(
+        [
+            researchers.select("researcher_id", ids="openalex_ids").explode("ids").with_columns(source=pl.lit("openalex")),
+            researchers.select("researcher_id", ids="s2_ids").explode("ids").with_columns(source=pl.lit("semantic_scholar")),
+        ]
+    ).select("source", source_author_id="ids", researcher_id="researcher_id").drop_nulls()
+    profiles = pl.concat(
+        [
+            _raw(raw, "openalex", "authors").select(
+                source=pl.lit("openalex"), source_author_id="author_id", name="display_name", orcid="orcid"
+            ),
+            _raw(raw, "semantic_scholar", "authors").select(
+                source=pl.lit("semantic_scholar"), source_author_id="author_id", name="name", orcid="orcid"
+            ),
+        ]
+    ).with_columns(name_key=pl.col("name").map_elements(norm.name_key, return_dtype=pl.String))
+    by_name = profiles.join(keys.select("researcher_id", "name_key").unique(), on="name_key")
+    by_orcid = profiles.join(
+        keys.select("researcher_id", "orcid").drop_nulls().unique(), on="orcid"
+    )
+    found = pl.concat(
+        [explicit, by_name.select("source", "source_author_id", "researcher_id"),
+         by_orcid.select("source", "source_author_id", "researcher_id")]
+    )
+    return found.unique().sort("source", "source_author_id", "researcher_id")
+
+
+def build_authorships(
+    staged: pl.LazyFrame, xref: pl.LazyFrame, researchers: pl.LazyFrame, author_ids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """One author list per paper, from the best source; watched researchers found by source id,
+    ORCID or name in any source and carried onto that list by (initial, last name)."""
+    keys = researchers.select("researcher_id", "names", "orcid").explode("names").with_columns(
+        name_key=pl.col("names").map_elements(norm.name_key, return_dtype=pl.String)
+    )
+    unique_keys = (
+        keys.select("researcher_id", "name_key").unique()
+        .group_by("name_key").agg(pl.col("researcher_id").first(), n=pl.len())
+        .filter(pl.col("n") == 1).drop("n")
+    )
+    rows = staged.join(xref, on=["source", "source_work_id"])
+    by_id = author_ids.rename({"researcher_id": "rid_id"})
+    by_orcid = keys.select("orcid", rid_orcid="researcher_id").drop_nulls().unique()
+    matched = (
+        rows.join(by_id, on=["source", "source_author_id"], how="left")
+        .join(by_orcid, on="orcid", how="left")
+        .join(unique_keys.rename({"researcher_id": "rid_name"}), on="name_key", how="left")
+        .with_columns(researcher_id=pl.coalesce("rid_id", "rid_orcid", "rid_name"))
+        .drop("rid_id", "rid_orcid", "rid_name")
+    )
+    hits = (
+        matched.filter(pl.col("researcher_id").is_not_null())
+        .select("paper_id", "short_key", "researcher_id")
+        .unique()
+    )
+    best_source = (
+        matched.with_columns(rank=_priority("source", AUTHORSHIP_PRIORITY))
+        .group_by("paper_id")
+        .agg(pl.col("source").sort_by("rank", "source_work_id").first(),
+             pl.col("source_work_id").sort_by("rank", "source_work_id").first())
+    )
+    chosen = matched.join(best_source, on=["paper_id", "source", "source_work_id"]).join(
+        hits.rename({"researcher_id": "rid_hit"}), on=["paper_id", "short_key"], how="left"
+    ).with_columns(researcher_id=pl.coalesce("researcher_id", "rid_hit")).drop("rid_hit")
+    # a watched researcher found on the paper in another source but not on the chosen list
+    missing = hits.join(
+        chosen.filter(pl.col("researcher_id").is_not_null()).select("paper_id", "researcher_id"),
+        on=["paper_id", "researcher_id"], how="anti",
+    ).join(researchers.select("researcher_id", "display_name"), on="researcher_id")
+    chosen = chosen.unique(["paper_id", "position"], keep="first", maintain_order=True)
+    listed = chosen.select(
+        "paper_id",
+        author_id=pl.coalesce("researcher_id", "name_key"),
+        position=pl.col("position"),
+        author_name=pl.col("display_name"),
+        is_watched=pl.col("researcher_id").is_not_null(),
+        source=pl.col("source"),
+        source_author_id=pl.col("source_author_id"),
+    )
+    extra = missing.select(
+        "paper_id",
+        author_id="researcher_id",
+        position=pl.lit(None, pl.Int32),
+        author_name="display_name",
+        is_watched=pl.lit(True),
+        source=pl.lit("matched"),
+        source_author_id=pl.lit(None, pl.String),
+    ).unique(["paper_id", "author_id"])
+    return (
+        pl.concat([listed, extra])
+        .unique(["paper_id", "author_id"], keep="first", maintain_order=True)
+        .sort("paper_id", pl.col("position").fill_null(10_000), "author_id")
+    )
+
+
+def build_authors(
+    authorships: pl.LazyFrame, researchers: pl.LazyFrame, author_ids: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(authors, author_xref). Watched researchers keep their watchlist name and id."""
+    xref = pl.concat(
+        [
+            authorships.filter(pl.col("source_author_id").is_not_null()).select(
+                "author_id", "source", "source_author_id"
+            ),
+            author_ids.select(author_id="researcher_id", source="source", source_author_id="source_author_id"),
+        ]
+    ).unique().sort("author_id", "source", "source_author_id")
+    counts = authorships.group_by("author_id").agg(
+        display_name=pl.col("author_name").mode().sort().first(),
+        n_papers=pl.col("paper_id").n_unique().cast(pl.Int32),
+    )
+    watched = researchers.select("researcher_id", watch_name="display_name", orcid="orcid")
+    authors = (
+        counts.join(watched, left_on="author_id", right_on="researcher_id", how="full", coalesce=True)
+        .select(
+            "author_id",
+            display_name=pl.coalesce("watch_name", "display_name"),
+            is_watched=pl.col("watch_name").is_not_null(),
+            orcid="orcid",
+            n_papers=pl.col("n_papers").fill_null(0),
+        )
+    )
+    ids = xref.group_by("author_id").agg(
+        openalex_author_ids=pl.col("source_author_id").filter(pl.col("source") == "openalex").sort(),
+        s2_author_ids=pl.col("source_author_id").filter(pl.col("source") == "semantic_scholar").sort(),
+    )
+    authors = authors.join(ids, on="author_id", how="left").sort("author_id")
+    return authors, xref
+
+
+def build_author_profiles(raw: dict[str, pl.LazyFrame], author_ids: pl.LazyFrame) -> pl.LazyFrame:
+    """What each source reports about a watched researcher (its own h-index, counts)."""
+    oa = _raw(raw, "openalex", "authors").select(
+        source=pl.lit("openalex"), source_author_id="author_id", source_name="display_name",
+        works_count="works_count", cited_by_count="cited_by_count", h_index="h_index",
+        i10_index="i10_index", observed_at="_fetched_at",
+    )
+    s2 = _raw(raw, "semantic_scholar", "authors").select(
+        source=pl.lit("semantic_scholar"), source_author_id="author_id", source_name="name",
+        works_count="paper_count", cited_by_count="citation_count", h_index="h_index",
+        i10_index=pl.lit(None, pl.Int64), observed_at="_fetched_at",
+    )
+    return (
+        pl.concat([oa, s2])
+        .join(author_ids, on=["source", "source_author_id"])
+        .select(author_id="researcher_id", **{c: pl.col(c) for c in (
+            "source", "source_author_id", "source_name", "works_count", "cited_by_count",
+            "h_index", "i10_index", "observed_at")})
+        .sort("author_id", "source", "source_author_id")
+    )
+
+
+def build_paper_citations(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
+    """Current count per paper and source. Several records of one source in a paper (OpenAlex
+    keeps preprint and published version apart) give the max, never a double-counted sum."""
+    return (
+        works.filter(pl.col("cited_by_count").is_not_null())
+        .join(xref, on=["source", "source_work_id"])
+        .group_by("paper_id", "source")
+        .agg(
+            cited_by_count=pl.col("cited_by_count").max(),
+            source_work_id=pl.col("source_work_id").sort_by("cited_by_count", descending=True).first(),
+            observed_at=pl.col("_fetched_at").max(),
+        )
+        .sort("paper_id", "source")
+    )
+
+
+def build_citations_by_year(raw: dict[str, pl.LazyFrame], xref: pl.LazyFrame) -> pl.LazyFrame:
+    """Citations received per paper and calendar year (OpenAlex counts_by_year)."""
+    return (
+        _raw(raw, "openalex", "works")
+        .select(source_work_id="work_id", c="counts_by_year")
+        .explode("c")
+        .filter(pl.col("c").is_not_null())
+        .select(
+            "source_work_id",
+            year=pl.col("c").struct.field("year"),
+            cited_by_count=pl.col("c").struct.field("cited_by_count"),
+        )
+        .join(xref.filter(pl.col("source") == "openalex"), on="source_work_id")
+        .group_by("paper_id", "year")
+        .agg(pl.col("cited_by_count").max())
+        .with_columns(source=pl.lit("openalex"))
+        .select("paper_id", "source", "year", "cited_by_count")
+        .sort("paper_id", "year")
+    )
+
+
+def _keyword_pattern(keywords: list[str]) -> str:
+    return r"(?i)\b(?:" + "|".join(re.escape(k) for k in keywords) + r")\b"
+
+
+def build_paper_topics(
+    raw: dict[str, pl.LazyFrame], works: pl.LazyFrame, xref: pl.LazyFrame, topics: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Paper-topic links of four kinds: watchlist topics (keyword in title/abstract, or one of
+    the topic's OpenAlex topics), OpenAlex topics, arXiv categories, S2 fields of study."""
+    texts = works.join(xref, on=["source", "source_work_id"]).select(
+        "paper_id", text=pl.concat_str("title", pl.lit(" "), pl.col("abstract").fill_null(""))
+    )
+    oa = (
+        _raw(raw, "openalex", "works").select(source_work_id="work_id", t="topics").explode("t")
+        .filter(pl.col("t").is_not_null())
+        .join(xref.filter(pl.col("source") == "openalex"), on="source_work_id")
+        .select(
+            "paper_id",
+            topic_id=pl.col("t").struct.field("topic_id"),
+            topic_name=pl.col("t").struct.field("display_name"),
+            score=pl.col("t").struct.field("score"),
+        )
+    )
+    frames = [
+        oa.group_by("paper_id", "topic_id").agg(pl.col("topic_name").first(), pl.col("score").max())
+        .with_columns(topic_kind=pl.lit("openalex"), matched_by=pl.lit("source")),
+        _raw(raw, "arxiv", "entries").select(source_work_id=norm.arxiv_id(pl.col("arxiv_id")), topic_id="categories")
+        .explode("topic_id").drop_nulls()
+        .join(xref.filter(pl.col("source") == "arxiv"), on="source_work_id")
+        .select("paper_id", "topic_id", topic_name="topic_id", score=pl.lit(None, pl.Float64))
+        .with_columns(topic_kind=pl.lit("arxiv_category"), matched_by=pl.lit("source")),
+        _raw(raw, "semantic_scholar", "papers").select(source_work_id="paper_id", topic_id="fields_of_study")
+        .explode("topic_id").drop_nulls()
+        .join(xref.filter(pl.col("source") == "semantic_scholar"), on="source_work_id")
+        .select("paper_id", "topic_id", topic_name="topic_id", score=pl.lit(None, pl.Float64))
+        .with_columns(topic_kind=pl.lit("s2_field"), matched_by=pl.lit("source")),
+    ]
+    for topic in topics.collect().iter_rows(named=True):
+        by_keyword = texts.filter(pl.col("text").str.contains(_keyword_pattern(topic["keywords"]))).select(
+            "paper_id", matched_by=pl.lit("keyword")
+        )
+        by_topic = oa.filter(pl.col("topic_id").is_in(topic["openalex_topic_ids"] or [])).select(
+            "paper_id", matched_by=pl.lit("openalex_topic")
+        )
+        frames.append(
+            pl.concat([by_keyword, by_topic])
+            .group_by("paper_id")
+            .agg(pl.col("matched_by").unique().sort().str.join("+"))
+            .select(
+                "paper_id",
+                topic_id=pl.lit(topic["topic_id"]),
+                topic_name=pl.lit(topic["topic_name"]),
+                score=pl.lit(None, pl.Float64),
+                topic_kind=pl.lit("watchlist"),
+                matched_by="matched_by",
+            )
+        )
+    columns = ["paper_id", "topic_id", "topic_name", "topic_kind", "score", "matched_by"]
+    return (
+        pl.concat([f.select(columns) for f in frames], how="vertical_relaxed")
+        .unique(["paper_id", "topic_kind", "topic_id"], keep="first", maintain_order=True)
+        .sort("topic_kind", "topic_id", "paper_id")
+    )
+
+
+def citation_snapshot_rows(
+    observed: pl.LazyFrame, xref: pl.LazyFrame, run_id: str
+) -> pl.LazyFrame:
+    """This run's observed counts (source, source_work_id, cited_by_count, observed_at) keyed to
+    papers; appended to citation_snapshots, never rewritten."""
+    return (
+        observed.join(xref, on=["source", "source_work_id"], how="left")
+        .select(
+            run_id=pl.lit(run_id),
+            observed_at=pl.col("observed_at"),
+            paper_id="paper_id",
+            source="source",
+            source_work_id="source_work_id",
+            cited_by_count="cited_by_count",
+        )
+        .unique(["source", "source_work_id"], keep="last", maintain_order=True)
+        .sort("source", "source_work_id")
+    )
+
+
+def build_model(
+    raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame, topics: pl.LazyFrame
+) -> dict[str, pl.LazyFrame]:
+    """All derived tables, by table name."""
+    works = stage_works(raw).collect().lazy()  # reused by several outputs: compute once
+    staged_authors = stage_authorships(raw).collect().lazy()
+    xref = resolve_papers(works)
+    author_ids = watched_author_ids(raw, researchers)
+    authorships = build_authorships(staged_authors, xref, researchers, author_ids)
+    authors, author_xref = build_authors(authorships, researchers, author_ids)
+    return {
+        "paper_xref": xref.join(works, on=["source", "source_work_id"]).select(
+            "paper_id", "source", "source_work_id", "doi", "arxiv_id", "title", "year", "venue",
+            "cited_by_count", "_run_id", "_fetched_at",
+        ).sort("paper_id", "source", "source_work_id"),
+        "papers": build_papers(works, xref),
+        "authorships": authorships,
+        "authors": authors,
+        "author_xref": author_xref,
+        "author_profiles": build_author_profiles(raw, author_ids),
+        "paper_topics": build_paper_topics(raw, works, xref, topics),
+        "paper_citations": build_paper_citations(works, xref),
+        "paper_citations_by_year": build_citations_by_year(raw, xref),
+    }
