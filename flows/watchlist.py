@@ -40,7 +40,7 @@ class _Strict(BaseModel):
 
 class Researcher(_Strict):
     name: NonEmpty
-    aliases: tuple[NonEmpty, ...] = ()
+    aliases: list[NonEmpty] = []
     orcid: str | None = None
     openalex_id: str | None = None
     semantic_scholar_id: str | None = None
@@ -78,19 +78,19 @@ class Researcher(_Strict):
         return slugify(self.name)
 
     @property
-    def all_names(self) -> tuple[str, ...]:
-        return (self.name, *self.aliases)
+    def all_names(self) -> list[str]:
+        return [self.name, *self.aliases]
 
 
 class Topic(_Strict):
     name: NonEmpty
-    keywords: tuple[NonEmpty, ...] = Field(min_length=1)
-    arxiv_categories: tuple[str, ...] = ()
-    openalex_topic_ids: tuple[str, ...] = ()
+    keywords: list[NonEmpty] = Field(min_length=1)
+    arxiv_categories: list[str] = []
+    openalex_topic_ids: list[str] = []
 
     @field_validator("arxiv_categories")
     @classmethod
-    def _cats(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+    def _cats(cls, v: list[str]) -> list[str]:
         for cat in v:
             if not _ARXIV_CATEGORY.match(cat):
                 raise ValueError(f"{cat!r} is not an arXiv category like cs.DC")
@@ -98,14 +98,14 @@ class Topic(_Strict):
 
     @field_validator("openalex_topic_ids")
     @classmethod
-    def _topics(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+    def _topics(cls, v: list[str]) -> list[str]:
         out = []
         for t in v:
             t = t.removeprefix("https://openalex.org/").upper()
             if not _OPENALEX_TOPIC.match(t):
                 raise ValueError(f"{t!r} is not an OpenAlex topic id like T10054")
             out.append(t)
-        return tuple(out)
+        return out
 
     @property
     def topic_id(self) -> str:
@@ -125,7 +125,7 @@ class Schedule(_Strict):
 
 
 class SourceOptions(_Strict):
-    enabled: tuple[SourceSlug, ...] = ("arxiv", "openalex", "semantic_scholar")
+    enabled: list[SourceSlug] = Field(default_factory=lambda: ["arxiv", "openalex", "semantic_scholar"])
     # Topic searches can match hundreds of thousands of works: cap them per topic and source.
     max_topic_results: int = Field(default=200, ge=1, le=10_000)
     # Works published before this year are not fetched by topic searches.
@@ -136,12 +136,12 @@ class Watchlist(_Strict):
     contact_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     schedule: Schedule = Schedule()
     sources: SourceOptions = SourceOptions()
-    researchers: tuple[Researcher, ...] = Field(min_length=1)
-    topics: tuple[Topic, ...] = ()
+    researchers: list[Researcher] = Field(min_length=1)
+    topics: list[Topic] = []
 
     @field_validator("researchers")
     @classmethod
-    def _unique(cls, v: tuple[Researcher, ...]) -> tuple[Researcher, ...]:
+    def _unique(cls, v: list[Researcher]) -> list[Researcher]:
         seen: set[str] = set()
         for r in v:
             if r.researcher_id in seen:

@@ -574,3 +574,10 @@ def build_model(
         "paper_citations": build_paper_citations(works, xref),
         "paper_citations_by_year": build_citations_by_year(raw, xref),
     }
+
+
+def observations_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
+    """Citation counts observed in this run: source, source_work_id, cited_by_count, observed_at."""
+    schema = {"source": pl.String, "source_work_id": pl.String, "cited_by_count": pl.Int64,
+              "observed_at": UTC_TS}
+    return pl.LazyFrame(rows, schema=schema)

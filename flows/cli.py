@@ -1,0 +1,157 @@
+"""`scholarflow` command line: run, ingest, build, import, serve.
+
+Prefect is imported only by `run` and `serve`; the short commands call the steps directly.
+Exit codes: 0 ok, 1 failed (nothing written), 2 usage, 3 finished but some requests failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from flows import settings, steps
+from flows.sources import SOURCES
+
+EXIT_FAILED, EXIT_PARTIAL = 1, 3
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--watchlist", type=Path, default=settings.DEFAULT_WATCHLIST,
+                   help="watchlist TOML (default: ./watchlist.toml)")
+    p.add_argument("--warehouse", help="DuckDB file (default: $SCHOLARFLOW_WAREHOUSE or "
+                   "warehouse/scholarflow.duckdb); reports go to reports/ beside it")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if another run is writing the warehouse, wait this long (default: refuse)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every request")
+
+
+def _fetch_mode(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--demo", action="store_true", help="replay the bundled demo recording (offline)")
+    g.add_argument("--replay", type=Path, metavar="DIR", help="replay a recording made with --record")
+    p.add_argument("--record", type=Path, metavar="DIR", help="store every live response in DIR")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="scholarflow", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = root.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="ingest every enabled source, then build (a Prefect flow)")
+    _common(run)
+    _fetch_mode(run)
+    ingest = sub.add_parser("ingest", help="ingest one source, then build")
+    _common(ingest)
+    _fetch_mode(ingest)
+    ingest.add_argument("--source", required=True, choices=sorted(SOURCES))
+    build = sub.add_parser("build", help="rebuild tables, views and reports from the warehouse")
+    _common(build)
+    imp = sub.add_parser("import", help="load saved responses of a source, then build")
+    _common(imp)
+    imp.add_argument("source", choices=sorted(SOURCES))
+    imp.add_argument("files", nargs="+", type=Path)
+    serve = sub.add_parser("serve", help="serve the run flow as a Prefect deployment on the watchlist's cron")
+    _common(serve)
+    _fetch_mode(serve)
+    return root
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr,
+    )
+    progress = logging.getLogger("scholarflow")
+    progress.setLevel(logging.INFO)
+    if not verbose:
+        logging.getLogger("scholarflow.http").setLevel(logging.WARNING)
+    # httpx logs full request URLs (API keys included) at INFO: keep it quiet.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _mode(args: argparse.Namespace) -> steps.Mode:
+    if getattr(args, "demo", False):
+        return "demo"
+    if getattr(args, "replay", None):
+        return "replay"
+    return "live"
+
+
+def print_summary(summary: steps.RunSummary, out: object = sys.stdout) -> None:
+    def p(line: str = "") -> None:
+        print(line, file=out)  # type: ignore[call-overload]
+
+    p(f"run {summary.run_id}")
+    if summary.sources:
+        p(f"  {'source':<17}{'requests':>9}{'records':>9}{'new':>6}{'updated':>9}{'quarant.':>10}{'errors':>8}")
+        for s in summary.sources:
+            p(f"  {s.source:<17}{s.requests:>9}{s.records:>9}{s.new:>6}{s.updated:>9}"
+              f"{s.quarantined:>10}{len(s.errors):>8}")
+        for s in summary.sources:
+            for e in s.errors:
+                p(f"  error: {e}")
+    tables = ", ".join(f"{k} {v}" for k, v in summary.tables.items() if k in
+                       ("papers", "authors", "authorships", "paper_topics"))
+    p(f"  tables: {tables}; citation snapshots +{summary.snapshots}")
+    p(f"  warehouse: {summary.warehouse}")
+    if summary.reports:
+        p(f"  reports:   {summary.reports[0].parent}/ ({', '.join(r.name for r in summary.reports)})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    from flows.watchlist import WatchlistError, load_watchlist
+
+    try:
+        watchlist = load_watchlist(args.watchlist)
+    except WatchlistError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    ctx = steps.RunContext(
+        command=args.command, mode="build", watchlist=watchlist,
+        watchlist_sha256=steps.watchlist_digest(args.watchlist),
+        warehouse_path=settings.warehouse_path(args.warehouse), wait_seconds=args.wait,
+    )
+    try:
+        return _dispatch(args, ctx)
+    except KeyboardInterrupt:
+        print("interrupted: the warehouse is unchanged", file=sys.stderr)
+        return 130
+    except Exception as exc:  # report what failed in one line; --verbose shows the trace
+        if args.verbose:
+            logging.getLogger("scholarflow").exception("failed")
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
+    from flows.http import FetchError
+
+    if args.command == "build":
+        print_summary(steps.build_only(ctx))
+        return 0
+    if args.command == "import":
+        ctx.mode = "import"
+        report = steps.import_files(args.source, args.files)  # raises before loading anything
+        summary = steps.load_and_build(ctx, [report], {args.source: 0})
+        print_summary(summary)
+        return 0
+    ctx.mode = _mode(args)
+    if args.command == "serve":
+        from flows.pipeline import serve
+
+        serve(args.watchlist, ctx.warehouse_path, ctx.mode, args.replay, args.record)
+        return 0
+    try:
+        if args.command == "ingest":
+            summary = steps.ingest(ctx, [args.source], args.replay, args.record)
+        else:
+            from flows.pipeline import run_flow
+
+            summary = run_flow(args.watchlist, ctx, args.replay, args.record)
+    except FetchError as exc:
+        print(f"error: {steps.network_hint(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    print_summary(summary)
+    return EXIT_PARTIAL if summary.error_count else 0

@@ -1,0 +1,242 @@
+"""The pipeline's steps as plain functions (no Prefect): fetch, import, load + build, export.
+
+The Prefect flow in `flows.pipeline` wraps these as tasks; short commands (`import`, `build`,
+`ingest`) call them directly and skip the orchestration server's start-up cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from flows import __version__, settings, warehouse
+from flows.http import FetchedResponse, FetchError, HttpClient
+from flows.recording import Recorder, ReplayTransport
+from flows.sources import SOURCES
+from flows.sources.base import Fetched, FetchReport, SourceError
+from flows.watchlist import Watchlist
+from transforms import model
+
+log = logging.getLogger("scholarflow")
+
+Mode = Literal["live", "demo", "replay", "import", "build"]
+
+
+@dataclass
+class RunContext:
+    command: str
+    mode: Mode
+    watchlist: Watchlist
+    watchlist_sha256: str
+    warehouse_path: Path
+    run_id: str = field(default_factory=lambda: new_run_id())
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    wait_seconds: float = 0.0
+
+
+@dataclass
+class SourceSummary:
+    source: str
+    requests: int = 0
+    records: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    warehouse: Path
+    sources: list[SourceSummary]
+    reports: list[Path]
+    tables: dict[str, int]
+    snapshots: int
+
+    @property
+    def error_count(self) -> int:
+        return sum(len(s.errors) for s in self.sources)
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def watchlist_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_client(
+    watchlist: Watchlist,
+    mode: Mode,
+    replay_dir: Path | None = None,
+    record_dir: Path | None = None,
+) -> HttpClient:
+    """Live client (optionally recording), or a client that replays a recording offline."""
+    if mode in ("demo", "replay"):
+        directory = settings.DEMO_RECORDING if mode == "demo" else replay_dir
+        assert directory is not None
+        # Replayed responses cost nothing upstream: no rate limit, no retry back-off.
+        return HttpClient(
+            watchlist.contact_email, transport=ReplayTransport(directory), intervals={}, max_attempts=1
+        )
+    recorder = Recorder(record_dir) if record_dir else None
+    return HttpClient(watchlist.contact_email, on_response=recorder)
+
+
+def fetch_source(slug: str, watchlist: Watchlist, client: HttpClient) -> FetchReport:
+    """Fetch one source for the whole watchlist. Network failure raises; a bad response is
+    recorded as that request's error and the rest goes on."""
+    log.info("[%s] fetching for %d researchers, %d topics", slug, len(watchlist.researchers), len(watchlist.topics))
+    report = SOURCES[slug].fetch(client, watchlist)
+    records = sum(f.page.count() for f in report.items)
+    log.info("[%s] %d responses, %d records, %d errors", slug, len(report.items), records, len(report.errors))
+    for err in report.errors:
+        log.error("%s", err)
+    return report
+
+
+def import_files(slug: str, files: list[Path]) -> FetchReport:
+    """Saved responses of a source, parsed exactly as fetched ones. Any invalid file raises
+    (naming it) before anything is loaded."""
+    source = SOURCES[slug]
+    report = FetchReport(slug)
+    for path in files:
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            raise SourceError(slug, str(path), f"cannot read file: {exc.strerror}") from None
+        page = source.parse(body, str(path), 200)
+        if page.count() == 0 and not page.quarantined and body.strip():
+            log.warning("[%s] %s holds no records", slug, path)
+        response = FetchedResponse(
+            source=slug, method="FILE", url=path.resolve().as_uri(), status=200,
+            content_type="application/octet-stream", body=body, fetched_at=datetime.now(UTC),
+        )
+        report.items.append(Fetched(response, page))
+    return report
+
+
+def _observations(reports: list[FetchReport]) -> pl.LazyFrame:
+    rows: list[dict[str, Any]] = []
+    for rep in reports:
+        for item in rep.items:
+            at = item.response.fetched_at
+            for rec in item.page.records.get("works", []) if rep.source == "openalex" else []:
+                rows.append({"source": "openalex", "source_work_id": rec["work_id"],
+                             "cited_by_count": rec["cited_by_count"], "observed_at": at})
+            for rec in item.page.records.get("papers", []) if rep.source == "semantic_scholar" else []:
+                rows.append({"source": "semantic_scholar", "source_work_id": rec["paper_id"],
+                             "cited_by_count": rec["citation_count"], "observed_at": at})
+    return model.observations_frame(rows)
+
+
+def _researcher_rows(watchlist: Watchlist) -> list[dict[str, object]]:
+    return [
+        {
+            "researcher_id": r.researcher_id,
+            "display_name": r.name,
+            "names": list(r.all_names),
+            "openalex_ids": [r.openalex_id] if r.openalex_id else [],
+            "s2_ids": [r.semantic_scholar_id] if r.semantic_scholar_id else [],
+            "orcid": r.orcid,
+        }
+        for r in watchlist.researchers
+    ]
+
+
+def _topic_rows(watchlist: Watchlist) -> list[dict[str, object]]:
+    return [
+        {
+            "topic_id": t.topic_id,
+            "topic_name": t.name,
+            "keywords": list(t.keywords),
+            "openalex_topic_ids": list(t.openalex_topic_ids),
+        }
+        for t in watchlist.topics
+    ]
+
+
+def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str, int], int]:
+    raw = warehouse.read_raw(con)
+    lazy = model.build_model(raw, model.researchers_frame(_researcher_rows(ctx.watchlist)),
+                             model.topics_frame(_topic_rows(ctx.watchlist)))
+    names = list(lazy)
+    tables = dict(zip(names, pl.collect_all([lazy[n] for n in names]), strict=True))
+    warehouse.replace_tables(con, tables)
+    snaps = model.citation_snapshot_rows(observed, tables["paper_xref"].lazy(), ctx.run_id).collect()
+    appended = warehouse.append_snapshots(con, snaps)
+    warehouse.create_views(con, settings.SQL_DIR)
+    return {n: t.height for n, t in tables.items()}, appended
+
+
+def load_and_build(ctx: RunContext, reports: list[FetchReport], requests: dict[str, int]) -> RunSummary:
+    """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run."""
+    summaries = []
+    with warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con:
+        with warehouse.transaction(con):
+            for rep in reports:
+                warehouse.archive_responses(con, ctx.run_id, rep.items)
+                stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
+                bad = [q for f in rep.items for q in f.page.quarantined]
+                warehouse.quarantine(con, ctx.run_id, [*bad, *rep.errors])
+                summaries.append(SourceSummary(
+                    rep.source, requests=requests.get(rep.source, len(rep.items)), records=stats.records,
+                    new=stats.new, updated=stats.updated, unchanged=stats.unchanged,
+                    quarantined=len(bad), errors=[str(e) for e in rep.errors],
+                ))
+            if not warehouse.has_data(con):
+                raise warehouse.WarehouseEmpty("nothing to build: no source has loaded any record yet")
+            counts, snapshots = _build(con, ctx, _observations(reports))
+            _record(con, ctx, summaries, counts, snapshots)
+        paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
+    return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots)
+
+
+def _record(con: Any, ctx: RunContext, summaries: list[SourceSummary], counts: dict[str, int], snaps: int) -> None:
+    errors = sum(len(s.errors) for s in summaries)
+    warehouse.record_run(con, {
+        "run_id": ctx.run_id, "command": ctx.command, "mode": ctx.mode,
+        "started_at": ctx.started_at, "finished_at": datetime.now(UTC),
+        "status": "succeeded" if errors == 0 else "partial",
+        "sources": [s.source for s in summaries], "watchlist_sha256": ctx.watchlist_sha256,
+        "stats": {"sources": [s.__dict__ for s in summaries], "tables": counts, "snapshots": snaps},
+        "version": __version__,
+    })
+
+
+def build_only(ctx: RunContext) -> RunSummary:
+    """Rebuild the model, views and reports from what the warehouse already holds."""
+    with warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con:
+        with warehouse.transaction(con):
+            if not warehouse.has_data(con):
+                raise warehouse.WarehouseEmpty(
+                    f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
+                )
+            counts, snapshots = _build(con, ctx, model.observations_frame([]))
+            _record(con, ctx, [], counts, snapshots)
+        paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
+    return RunSummary(ctx.run_id, ctx.warehouse_path, [], paths, counts, snapshots)
+
+
+def network_hint(exc: FetchError) -> str:
+    return f"{exc}\nNo network? Run offline on the bundled recording with --demo, or --replay DIR."
+
+
+def ingest(
+    ctx: RunContext, sources: list[str], replay_dir: Path | None = None, record_dir: Path | None = None
+) -> RunSummary:
+    """Fetch the given sources one after another, then load and build (no orchestration)."""
+    client = make_client(ctx.watchlist, ctx.mode, replay_dir, record_dir)
+    with client:
+        reports = [fetch_source(slug, ctx.watchlist, client) for slug in sources]
+    return load_and_build(ctx, reports, dict(client.requests_made))

@@ -1,0 +1,360 @@
+"""The DuckDB boundary: the only module that talks to the warehouse file.
+
+Writes happen inside one transaction per command (archive responses, upsert raw tables, rebuild
+the model, append snapshots, record the run), so a crash leaves the previous warehouse intact.
+A lock file beside the database keeps a second writer out with a clear message, and the database
+is opened only for that short write, so users can query it while a run is fetching.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gzip
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from flows import reports
+from flows.sources import ENTITY_KEYS, raw_table
+from flows.sources.base import Fetched, Quarantined, SourceError
+from transforms.schemas import raw_schema
+
+VIEW_SCHEMA = "metrics"
+
+CORE_DDL = """
+create table if not exists raw_responses (
+    source varchar not null,
+    method varchar not null,
+    url varchar not null,            -- secrets removed
+    status integer not null,
+    content_type varchar,
+    sha256 varchar not null,
+    size_bytes bigint not null,
+    body_gzip blob not null,
+    fetched_at timestamptz not null,
+    _run_id varchar not null,
+    primary key (source, url, sha256)
+);
+create table if not exists quarantine (
+    source varchar not null,
+    entity varchar not null,
+    record_key varchar not null,
+    reason varchar not null,
+    payload varchar,
+    first_run_id varchar not null,
+    quarantined_at timestamptz not null,
+    primary key (source, entity, record_key, reason)
+);
+create table if not exists citation_snapshots (
+    run_id varchar not null,
+    observed_at timestamptz not null,
+    paper_id varchar,
+    source varchar not null,
+    source_work_id varchar not null,
+    cited_by_count bigint,
+    primary key (run_id, source, source_work_id)
+);
+create table if not exists runs (
+    run_id varchar primary key,
+    command varchar not null,
+    mode varchar not null,
+    started_at timestamptz not null,
+    finished_at timestamptz not null,
+    status varchar not null,
+    sources varchar[],
+    watchlist_sha256 varchar,
+    stats json,
+    scholarflow_version varchar
+);
+create schema if not exists metrics;
+"""
+
+
+class WarehouseBusy(RuntimeError):
+    """Another writer holds the warehouse."""
+
+
+class WarehouseEmpty(RuntimeError):
+    """The warehouse holds no data yet (build before any ingest)."""
+
+
+@dataclass
+class LoadStats:
+    responses: int = 0
+    records: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+    def add(self, other: LoadStats) -> None:
+        for k in self.__dataclass_fields__:
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
+
+@contextlib.contextmanager
+def writer(path: Path, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Exclusive write access: lock file first, then the database (which DuckDB locks too)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    with lock_path.open("a+") as lock:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    lock.seek(0)
+                    holder = lock.read().strip() or "unknown process"
+                    raise WarehouseBusy(
+                        f"warehouse {path} is being written by another scholarflow run ({holder}); "
+                        "wait for it to finish or pass --wait SECONDS"
+                    ) from None
+                time.sleep(0.2)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")
+        lock.flush()
+        try:
+            con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise WarehouseBusy(f"cannot open {path} for writing: another program has it open ({exc})") from None
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            con.execute(CORE_DDL)
+            yield con
+        finally:
+            con.close()
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    if not path.exists():
+        raise WarehouseEmpty(f"no warehouse at {path}: run `scholarflow run` first")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def _record_hash(record: dict[str, Any]) -> str:
+    blob = json.dumps(record, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str, schema: str = "main") -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def archive_responses(con: duckdb.DuckDBPyConnection, run_id: str, items: Sequence[Fetched]) -> int:
+    """Content-addressed: a body already archived for that URL is not stored again."""
+    rows = [
+        (
+            f.response.source, f.response.method, f.response.url, f.response.status,
+            f.response.content_type, f.response.sha256, len(f.response.body),
+            gzip.compress(f.response.body, mtime=0), f.response.fetched_at, run_id,
+        )
+        for f in items
+    ]
+    if not rows:
+        return 0
+    before = _count(con, "raw_responses")
+    con.executemany(
+        "insert into raw_responses values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing", rows
+    )
+    return _count(con, "raw_responses") - before
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"select count(*) from {table}").fetchone()  # noqa: S608 - internal name
+    return int(row[0]) if row else 0
+
+
+def quarantine(
+    con: duckdb.DuckDBPyConnection, run_id: str, items: Sequence[Quarantined | SourceError]
+) -> int:
+    now = datetime.now(UTC)
+    rows = []
+    for q in items:
+        if isinstance(q, SourceError):
+            rows.append((q.source, "response", q.where, q.reason, None, run_id, now))
+        else:
+            rows.append((q.source, q.entity, q.record_key, q.reason, q.payload, run_id, now))
+    if rows:
+        con.executemany("insert into quarantine values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing", rows)
+    return len(rows)
+
+
+def upsert_raw(
+    con: duckdb.DuckDBPyConnection, run_id: str, source: str, items: Sequence[Fetched]
+) -> LoadStats:
+    """Upsert parsed records into raw_<source>__<entity>. A record whose content is unchanged
+    keeps its row (and the run that first loaded it), so replaying a run changes nothing."""
+    stats = LoadStats(responses=len(items))
+    by_entity: dict[str, dict[str, dict[str, Any]]] = {}
+    for item in items:
+        lineage = {
+            "_run_id": run_id,
+            "_fetched_at": item.response.fetched_at,
+            "_response_sha256": item.response.sha256,
+        }
+        for entity, records in item.page.records.items():
+            key = ENTITY_KEYS[(source, entity)]
+            bucket = by_entity.setdefault(entity, {})
+            for rec in records:
+                bucket[str(rec[key])] = {**rec, **lineage, "_record_hash": _record_hash(rec)}
+        stats.records += item.page.count()
+    for entity, bucket in sorted(by_entity.items()):
+        table, key = raw_table(source, entity), ENTITY_KEYS[(source, entity)]
+        frame = pl.DataFrame(list(bucket.values()), schema=raw_schema(source, entity), strict=False)
+        con.register("_stage", frame.to_arrow())
+        try:
+            if not _table_exists(con, table):
+                con.execute(f"create table {table} as select * from _stage where false")
+            row = con.execute(
+                f"""select count(*) filter (where t.{key} is null),
+                           count(*) filter (where t.{key} is not null and t._record_hash <> s._record_hash)
+                    from _stage s left join {table} t on t.{key} = s.{key}"""  # noqa: S608
+            ).fetchone()
+            new, updated = (int(row[0]), int(row[1])) if row else (0, 0)
+            con.execute(
+                f"""delete from {table} t using _stage s
+                    where t.{key} = s.{key} and t._record_hash <> s._record_hash"""  # noqa: S608
+            )
+            con.execute(
+                f"""insert into {table} by name select * from _stage s
+                    where not exists (select 1 from {table} t where t.{key} = s.{key})"""  # noqa: S608
+            )
+        finally:
+            con.unregister("_stage")
+        stats.new += new
+        stats.updated += updated
+        stats.unchanged += len(bucket) - new - updated
+    return stats
+
+
+def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:
+    names = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'main' and table_name like 'raw\\_%\\_\\_%' escape '\\'"
+        ).fetchall()
+    ]
+    return {n: con.execute(f"select * from {n}").pl().lazy() for n in names}  # noqa: S608
+
+
+def has_data(con: duckdb.DuckDBPyConnection) -> bool:
+    return any(n != "raw_responses" for n in read_raw(con))
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
+    for name, frame in tables.items():
+        con.register("_model", frame.to_arrow())
+        try:
+            con.execute(f"create or replace table {name} as select * from _model")
+        finally:
+            con.unregister("_model")
+
+
+def append_snapshots(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
+    if frame.is_empty():
+        return 0
+    con.register("_snap", frame.to_arrow())
+    try:
+        con.execute(
+            "insert into citation_snapshots by name select * from _snap on conflict do nothing"
+        )
+    finally:
+        con.unregister("_snap")
+    return frame.height
+
+
+def create_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:
+    """(Re)create one view per sql/*.sql file, in dependency order (a view that fails because
+    another is not there yet is retried after the others)."""
+    pending = {p.stem: p.read_text(encoding="utf-8") for p in sorted(sql_dir.glob("*.sql"))}
+    for name in list(pending):
+        con.execute(f"drop view if exists {VIEW_SCHEMA}.{name}")
+    created: list[str] = []
+    while pending:
+        progress, errors = False, {}
+        for name, body in list(pending.items()):
+            try:
+                con.execute(f"create view {VIEW_SCHEMA}.{name} as\n{body.strip().rstrip(';')}")
+            except duckdb.CatalogException as exc:
+                errors[name] = exc
+                continue
+            created.append(name)
+            del pending[name]
+            progress = True
+        if not progress:
+            detail = "; ".join(f"sql/{n}.sql: {e}" for n, e in errors.items())
+            raise RuntimeError(f"cannot create views: {detail}")
+    return created
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
+    con.execute(
+        """insert into runs by name select
+             ? as run_id, ? as command, ? as mode, ? as started_at, ? as finished_at, ? as status,
+             ? as sources, ? as watchlist_sha256, ? as stats, ? as scholarflow_version""",
+        [
+            run["run_id"], run["command"], run["mode"], run["started_at"], run["finished_at"],
+            run["status"], run["sources"], run.get("watchlist_sha256"),
+            json.dumps(run.get("stats", {}), sort_keys=True), run.get("version"),
+        ],
+    )
+
+
+def export_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, run_id: str | None) -> list[Path]:
+    """Every metrics view as CSV in out_dir, and a copy under out_dir/runs/<run_id>/."""
+    views = [
+        r[0]
+        for r in con.execute(
+            "select view_name from duckdb_views() where schema_name = ? order by view_name",
+            [VIEW_SCHEMA],
+        ).fetchall()
+    ]
+    written = []
+    for view in views:
+        cur = con.execute(f"select * from {VIEW_SCHEMA}.{view}")  # noqa: S608
+        columns = [d[0] for d in cur.description or []]
+        rows = cur.fetchall()
+        written.append(reports.write_csv(out_dir / f"{view}.csv", columns, rows))
+        if run_id:
+            reports.write_csv(out_dir / "runs" / run_id / f"{view}.csv", columns, rows)
+    return written
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    return con.execute(sql, list(params)).fetchall()

@@ -1,0 +1,60 @@
+-- grain: one row per watched author and calendar year: h-index, g-index and i10-index from citations received up to the end of that year (OpenAlex counts_by_year)
+with watched as (
+    select author_id, display_name from main.authors where is_watched
+),
+
+author_papers as (
+    select distinct authorships.author_id, authorships.paper_id, papers.year as paper_year
+    from main.authorships
+    inner join watched on watched.author_id = authorships.author_id
+    inner join main.papers on papers.paper_id = authorships.paper_id
+    where papers.year is not null
+),
+
+years as (
+    select author_id, cast(unnest(generate_series(min(paper_year), (select max(year) from main.papers))) as integer) as year
+    from author_papers
+    group by author_id
+),
+
+to_date as (
+    -- each paper counts from its publication year on, with the citations it had received by then
+    select
+        years.author_id,
+        years.year,
+        author_papers.paper_id,
+        coalesce(sum(by_year.cited_by_count), 0) as citations_to_date
+    from years
+    inner join author_papers
+        on author_papers.author_id = years.author_id and author_papers.paper_year <= years.year
+    left join main.paper_citations_by_year as by_year
+        on by_year.paper_id = author_papers.paper_id and by_year.year <= years.year
+    group by years.author_id, years.year, author_papers.paper_id
+),
+
+ranked as (
+    select
+        *,
+        row_number() over by_count as rank_by_citations,
+        sum(citations_to_date) over (by_count rows between unbounded preceding and current row) as cumulative
+    from to_date
+    window by_count as (partition by author_id, year order by citations_to_date desc, paper_id)
+),
+
+final as (
+    select
+        ranked.author_id,
+        watched.display_name,
+        ranked.year,
+        count(*) as works_to_date,
+        sum(ranked.citations_to_date) as citations_to_date,
+        coalesce(max(rank_by_citations) filter (where citations_to_date >= rank_by_citations), 0) as h_index,
+        coalesce(max(rank_by_citations) filter (where cumulative >= rank_by_citations * rank_by_citations), 0) as g_index,
+        count(*) filter (where citations_to_date >= 10) as i10_index
+    from ranked
+    inner join watched on watched.author_id = ranked.author_id
+    group by ranked.author_id, watched.display_name, ranked.year
+    order by ranked.author_id, ranked.year
+)
+
+select * from final
