@@ -19,7 +19,7 @@ final as (
         count(*) filter (where xref.doi is not null) as records_with_doi,
         count(*) filter (where xref.arxiv_id is not null) as records_with_arxiv_id,
         sum(xref.cited_by_count) as citations_sum,
-        max(xref._fetched_at) as last_fetched_at
+        max(xref._fetched_at) as last_changed_at
     from xref
     inner join paper_sources on paper_sources.paper_id = xref.paper_id
     group by xref.source
