@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
 from tenacity import (
@@ -62,12 +62,40 @@ class _RetryableStatus(Exception):
 
 
 def public_url(url: str | httpx.URL) -> str:
-    """URL without secret parameters, query sorted: safe to log and a stable replay key."""
+    """URL without secret parameters or credentials, query sorted, host lowercased, fragment
+    dropped: safe to log and a stable replay key."""
     parts = urlsplit(str(url))
     query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in SECRET_PARAMS
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in SECRET_PARAMS
     )
-    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path, urlencode(query), ""))
+    # netloc without any `user:password@` (credentials are secrets too); hostname is lowercased.
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
+
+
+class _RedactHttpxLog(logging.Filter):
+    """httpx logs every request's full URL (API keys included) at INFO: log the public URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(
+                public_url(a) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+def _install_log_redaction() -> None:
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactHttpxLog) for f in httpx_log.filters):
+        httpx_log.addFilter(_RedactHttpxLog())
+
+
+_install_log_redaction()
 
 
 @dataclass(frozen=True)
@@ -117,7 +145,8 @@ class RateLimiter:
     def push_back(self, host: str, seconds: float) -> None:
         """Honour a server's Retry-After for every later request to that host."""
         with self._lock:
-            self._next[host] = max(self._next.get(host, 0.0), self._clock() + seconds)
+            until = self._clock() + seconds
+            self._next[host] = max(self._next.get(host, until), until)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -153,6 +182,7 @@ class HttpClient:
         timeout: httpx.Timeout | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_response: ResponseHook | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.contact_email = contact_email
         self.user_agent = f"scholarflow/{__version__} (mailto:{contact_email})"
@@ -161,12 +191,17 @@ class HttpClient:
             timeout=timeout or httpx.Timeout(30.0, connect=10.0),
             headers={"User-Agent": self.user_agent},
             follow_redirects=True,
+            event_hooks={"request": [_strip_secret_headers_off_host]},
         )
-        self._limiter = RateLimiter(DEFAULT_INTERVALS if intervals is None else intervals, sleep=sleep)
+        self._limiter = RateLimiter(
+            DEFAULT_INTERVALS if intervals is None else intervals, clock=clock, sleep=sleep
+        )
         self._sleep = sleep
         self._max_attempts = max_attempts
         self._max_retry_wait = max_retry_wait
+        self._backoff = wait_exponential_jitter(max=60)
         self._on_response = on_response
+        self._count_lock = threading.Lock()
         self.requests_made: dict[str, int] = {}
 
     def close(self) -> None:
@@ -189,22 +224,22 @@ class HttpClient:
         request = self._client.build_request("GET", url, params=params, headers=headers)
         shown = public_url(request.url)
         host = request.url.host
+        request.extensions = {**request.extensions, _ORIGIN_HOST: host}
+        secrets = _secret_values(request)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _RetryableStatus):
-                after = retry_after_seconds(exc.response.headers.get("Retry-After"))
+                after = self._retry_after(exc.response)
                 if after is not None:
-                    after = min(after, self._max_retry_wait)
-                    self._limiter.push_back(host, after)
-                    return after
-            return float(wait_exponential_jitter(initial=1, max=60)(state))
+                    return after  # the limiter was pushed back by as much in _send_once
+            return min(float(self._backoff(state)), self._max_retry_wait)
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
                 "[%s] retry %d/%d after %s: GET %s",
-                source, state.attempt_number, self._max_attempts, _describe(exc), shown,
+                source, state.attempt_number, self._max_attempts, _describe(exc, secrets), shown,
             )
 
         retrying = Retrying(
@@ -220,7 +255,11 @@ class HttpClient:
         except _RetryableStatus as exc:
             response = exc.response  # retries exhausted: hand the error payload to the parser
         except httpx.TransportError as exc:
-            raise FetchError(source, shown, f"network error: {_describe(exc)}") from None
+            raise FetchError(
+                source,
+                shown,
+                f"network error after {self._max_attempts} attempt(s): {_describe(exc, secrets)}",
+            ) from None
         fetched = FetchedResponse(
             source=source,
             method="GET",
@@ -235,20 +274,56 @@ class HttpClient:
             self._on_response(fetched)
         return fetched
 
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        after = retry_after_seconds(response.headers.get("Retry-After"))
+        return None if after is None else min(after, self._max_retry_wait)
+
     def _send_once(self, source: str, request: httpx.Request, host: str) -> httpx.Response:
         self._limiter.wait(host)
-        self.requests_made[source] = self.requests_made.get(source, 0) + 1
+        with self._count_lock:
+            self.requests_made[source] = self.requests_made.get(source, 0) + 1
         response = self._client.send(request)
         response.read()
         if response.status_code in RETRY_STATUSES:
+            # Retry-After holds for every later request to the host, also when this was the
+            # last attempt (the retry wait below is not reached then).
+            after = self._retry_after(response)
+            if after is not None:
+                self._limiter.push_back(host, after)
             raise _RetryableStatus(response)
         return response
 
 
-def _describe(exc: BaseException | None) -> str:
-    """Exception text without URLs (httpx puts the full URL, secrets included, in some)."""
+_ORIGIN_HOST = "scholarflow_origin_host"
+
+
+def _strip_secret_headers_off_host(request: httpx.Request) -> None:
+    """httpx drops Authorization on a cross-origin redirect but keeps x-api-key: drop every
+    secret header once a redirect leaves the host the request was made for."""
+    origin = request.extensions.get(_ORIGIN_HOST)
+    if origin is not None and request.url.host != origin:
+        for name in SECRET_HEADERS:
+            request.headers.pop(name, None)
+
+
+def _secret_values(request: httpx.Request) -> list[str]:
+    """Secret query values and header values of a request, in the forms they may appear."""
+    raw = [v for k, v in request.url.params.multi_items() if k.lower() in SECRET_PARAMS]
+    for k, v in request.headers.multi_items():
+        if k.lower() in SECRET_HEADERS:
+            raw.append(v)
+            raw.extend(v.split()[1:])  # "Bearer <token>": the token alone too
+    forms = {f for v in raw if v for f in (v, quote(v, safe=""), quote_plus(v))}
+    return sorted(forms, key=len, reverse=True)
+
+
+def _describe(exc: BaseException | None, secrets: list[str] | None = None) -> str:
+    """Exception type and text with every secret value masked."""
     if exc is None:
         return "unknown error"
     if isinstance(exc, _RetryableStatus):
         return str(exc)
-    return type(exc).__name__
+    text = str(exc)
+    for secret in secrets or ():
+        text = text.replace(secret, "***")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -26,3 +26,30 @@ def shared_files(slug: str) -> list[Path]:
 def no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENALEX_API_KEY", raising=False)
     monkeypatch.delenv("S2_API_KEY", raising=False)
+
+
+def demo_context(warehouse: Path, command: str = "test"):  # type: ignore[no-untyped-def]
+    from flows import steps
+    from flows.watchlist import load_watchlist
+
+    wl_path = ROOT / "watchlist.toml"
+    return steps.RunContext(
+        command=command, mode="demo", watchlist=load_watchlist(wl_path),
+        watchlist_sha256=steps.watchlist_digest(wl_path), warehouse_path=warehouse,
+    )
+
+
+def run_demo(warehouse: Path):  # type: ignore[no-untyped-def]
+    """Ingest every source from the bundled recording and build (no Prefect server)."""
+    from flows import steps
+
+    ctx = demo_context(warehouse)
+    return steps.ingest(ctx, list(ctx.watchlist.sources.enabled))
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse built once from the demo recording; treat as read-only."""
+    path = tmp_path_factory.mktemp("demo") / "warehouse" / "scholarflow.duckdb"
+    run_demo(path)
+    return path

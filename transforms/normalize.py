@@ -69,13 +69,13 @@ def title(expr: pl.Expr) -> pl.Expr:
 
 
 def title_key(expr: pl.Expr) -> pl.Expr:
-    """Matching key: accents, case, punctuation and spacing removed."""
+    """Matching key: accents, case, punctuation and spaces removed, so "S^3: Multi-Tenant"
+    (LaTeX rendered) and "S3 - MultiTenant" (another source's spelling) meet."""
     return (
         expr.str.normalize("NFKD")
         .str.replace_all(r"\p{M}", "")
         .str.to_lowercase()
-        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
-        .str.strip_chars()
+        .str.replace_all(r"[^\p{L}\p{N}]+", "")
     )
 
 

@@ -1,0 +1,212 @@
+"""Loads are idempotent and atomic; one writer at a time; reports are safe CSV."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import multiprocessing
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from flows import reports, steps, warehouse
+from tests.conftest import demo_context, run_demo
+
+
+def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
+    """Row count and content hash of every table and view."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rels = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('main', 'metrics') order by 1, 2"
+        ).fetchall()
+        out = {}
+        for schema, name in rels:
+            rows = con.execute(f"select * from {schema}.{name}").fetchall()
+            digest = hashlib.sha256("\n".join(sorted(map(repr, rows))).encode()).hexdigest()
+            out[f"{schema}.{name}"] = (len(rows), digest)
+        return out
+    finally:
+        con.close()
+
+
+def test_rerun_changes_only_snapshots_and_runs(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    first = run_demo(path)
+    before = fingerprint(path)
+    second = run_demo(path)
+    after = fingerprint(path)
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"main.citation_snapshots", "main.runs"}
+    assert after["main.runs"][0] == 2
+    assert after["main.citation_snapshots"][0] == 2 * before["main.citation_snapshots"][0]
+    assert sum(s.new for s in first.sources) > 0
+    assert sum(s.new + s.updated for s in second.sources) == 0
+    assert sum(s.unchanged for s in second.sources) == sum(s.new for s in first.sources)
+
+
+def test_changed_record_is_updated_not_duplicated(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    run_demo(path)
+    ctx = demo_context(path)
+    work_file, work_id = _one_work_file(tmp_path, cited_by_count=12345)
+    report = steps.import_files("openalex", [work_file])
+    summary = steps.load_and_build(ctx, [report], {})
+    assert (summary.sources[0].new, summary.sources[0].updated) == (0, 1)
+    con = duckdb.connect(str(path), read_only=True)
+    n, cites = con.execute(
+        "select count(*), max(cited_by_count) from raw_openalex__works where work_id = ?", [work_id]
+    ).fetchone()  # type: ignore[misc]
+    con.close()
+    assert (n, cites) == (1, 12345)
+
+
+def _one_work_file(tmp_path: Path, cited_by_count: int) -> tuple[Path, str]:
+    """Take one demo OpenAlex work, change its count, save it as a single-entity response."""
+    import json
+
+    from flows.settings import DEMO_RECORDING
+
+    for f in sorted((DEMO_RECORDING / "openalex").glob("*.json")):
+        data = json.loads(f.read_text(encoding="utf-8"))
+        if "results" in data and data["results"] and data["results"][0]["id"].split("/")[-1].startswith("W"):
+            work = data["results"][0]
+            break
+    work["cited_by_count"] = cited_by_count
+    out = tmp_path / "work.json"
+    out.write_text(json.dumps(work), encoding="utf-8")
+    return out, work["id"].rsplit("/", 1)[-1]
+
+
+def test_failure_inside_the_transaction_leaves_previous_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "w.duckdb"
+    run_demo(path)
+    before = fingerprint(path)
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("simulated failure after the model tables were replaced")
+
+    monkeypatch.setattr(warehouse, "create_views", boom)
+    with pytest.raises(RuntimeError, match="simulated"):
+        run_demo(path)
+    assert fingerprint(path) == before
+
+
+def _die_mid_load(path: str) -> None:
+    """Child process: start a run and die hard right after the model tables are replaced."""
+    from flows import warehouse as wh
+
+    real = wh.replace_tables
+
+    def replace_then_die(con: Any, tables: Any) -> None:
+        real(con, tables)
+        os._exit(9)  # no rollback, no close: as if the machine lost power
+
+    wh.replace_tables = replace_then_die  # type: ignore[assignment]
+    run_demo(Path(path))
+
+
+def test_killed_process_leaves_previous_warehouse_readable(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    run_demo(path)
+    before = fingerprint(path)
+    proc = multiprocessing.get_context("spawn").Process(target=_die_mid_load, args=(str(path),))
+    proc.start()
+    proc.join(120)
+    assert proc.exitcode == 9
+    assert fingerprint(path) == before
+    run_demo(path)  # and the next run works on it
+    assert fingerprint(path)["main.runs"][0] == 2
+
+
+def test_second_writer_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with warehouse.writer(path):
+        with pytest.raises(warehouse.WarehouseBusy, match=r"being written by another scholarflow run \(pid \d+"):
+            with warehouse.writer(path, wait_seconds=0.3):
+                pass
+    with warehouse.writer(path, wait_seconds=0):  # released
+        pass
+
+
+def test_readers_can_query_between_runs(demo_warehouse: Path) -> None:
+    with warehouse.reader(demo_warehouse) as con:
+        assert warehouse.query(con, "select count(*) from metrics.papers")[0][0] >= 60
+
+
+def test_raw_responses_are_archived_compressed_without_secrets(demo_warehouse: Path) -> None:
+    import gzip
+
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    rows = con.execute("select url, sha256, body_gzip, _run_id, fetched_at from raw_responses").fetchall()
+    con.close()
+    assert len(rows) >= 20
+    for url, sha, body, run_id, fetched_at in rows:
+        assert hashlib.sha256(gzip.decompress(body)).hexdigest() == sha
+        assert "api_key" not in url and run_id and fetched_at.tzinfo is not None
+
+
+def test_lineage_columns_on_raw_tables(demo_warehouse: Path) -> None:
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    tables = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_name like 'raw\\_%\\_\\_%' escape '\\'"
+    ).fetchall()]
+    assert {"raw_arxiv__entries", "raw_openalex__works", "raw_openalex__authors",
+            "raw_semantic_scholar__papers", "raw_semantic_scholar__authors"} <= set(tables)
+    for t in tables:
+        nulls = con.execute(
+            f"select count(*) from {t} where _run_id is null or _fetched_at is null or _response_sha256 is null"
+        ).fetchone()
+        assert nulls == (0,), t
+        linked = con.execute(
+            f"select count(*) from {t} r where not exists "
+            f"(select 1 from raw_responses a where a.sha256 = r._response_sha256)"
+        ).fetchone()
+        assert linked == (0,), f"{t}: records must point at an archived response"
+    con.close()
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"x\")", "+1+2", "-cmd", "@SUM(A1)", "\tx", "\rx"])
+def test_csv_neutralises_formula_like_text(value: str) -> None:
+    text = reports.render_csv(["title", "n"], [[value, -3]])
+    row = list(csv.reader(text.splitlines()))[1]
+    assert row[0].startswith("'") and row[0][1:].strip("\r") == value.strip("\r")
+    assert row[1] == "-3"  # numbers stay numbers
+
+
+def test_csv_is_rfc4180(tmp_path: Path) -> None:
+    out = reports.write_csv(tmp_path / "r.csv", ["a", "b"], [['x, "y"', None], ["line\nbreak", 1.5]])
+    raw = out.read_bytes()
+    assert raw.startswith(b"a,b\r\n")
+    assert b'"x, ""y""",\r\n' in raw
+    assert list(csv.reader(raw.decode("utf-8").splitlines(keepends=True))) == [["a", "b"], ['x, "y"', ""], ["line\nbreak", "1.5"]]
+
+
+def test_reports_written_per_view_and_per_run(demo_warehouse: Path) -> None:
+    out = demo_warehouse.parent / "reports"
+    views = {p.stem for p in (Path(__file__).resolve().parents[1] / "sql").glob("*.sql")}
+    assert {p.stem for p in out.glob("*.csv")} == views
+    (run_dir,) = list((out / "runs").iterdir())
+    assert {p.stem for p in run_dir.glob("*.csv")} == views
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    for view in views:
+        header = next(csv.reader((out / f"{view}.csv").open(encoding="utf-8")))
+        columns = [d[0] for d in con.execute(f"select * from metrics.{view} limit 0").description]
+        assert header == columns
+    con.close()
+
+
+def test_build_without_data_says_so(tmp_path: Path) -> None:
+    with pytest.raises(warehouse.WarehouseEmpty, match="no source data"):
+        steps.build_only(demo_context(tmp_path / "empty.duckdb"))
+
+
+def test_copy_of_warehouse_is_self_contained(demo_warehouse: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(demo_warehouse, copy)
+    assert fingerprint(copy) == fingerprint(demo_warehouse)
