@@ -77,9 +77,9 @@ def _mode(args: argparse.Namespace) -> steps.Mode:
     return "live"
 
 
-def print_summary(summary: steps.RunSummary, out: object = sys.stdout) -> None:
+def print_summary(summary: steps.RunSummary) -> None:
     def p(line: str = "") -> None:
-        print(line, file=out)  # type: ignore[call-overload]
+        print(line)
 
     p(f"run {summary.run_id}")
     if summary.sources:

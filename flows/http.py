@@ -145,8 +145,7 @@ class RateLimiter:
     def push_back(self, host: str, seconds: float) -> None:
         """Honour a server's Retry-After for every later request to that host."""
         with self._lock:
-            until = self._clock() + seconds
-            self._next[host] = max(self._next.get(host, until), until)
+            self._next[host] = max(self._next.get(host, 0.0), self._clock() + seconds)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -239,7 +238,11 @@ class HttpClient:
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
                 "[%s] retry %d/%d after %s: GET %s",
-                source, state.attempt_number, self._max_attempts, _describe(exc, secrets), shown,
+                source,
+                state.attempt_number,
+                self._max_attempts,
+                _describe(exc, secrets),
+                shown,
             )
 
         retrying = Retrying(

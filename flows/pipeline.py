@@ -23,7 +23,7 @@ def fetch_task(slug: str, ctx: steps.RunContext, client: HttpClient) -> FetchRep
     return steps.fetch_source(slug, ctx.watchlist, client)
 
 
-@task(name="load-and-build", cache_policy=NO_CACHE)
+@task(name="load-and-build", task_run_name="load-and-build", cache_policy=NO_CACHE)
 def load_build_task(ctx: steps.RunContext, reports: list[FetchReport], requests: dict[str, int]) -> steps.RunSummary:
     return steps.load_and_build(ctx, reports, requests)
 
@@ -69,11 +69,12 @@ def run_flow(watchlist: Path, ctx: steps.RunContext, replay: Path | None, record
 
 def build_deployment(watchlist: Path, warehouse: Path, mode: str, replay: Path | None, record: Path | None) -> Any:
     """A deployment of the flow on the watchlist's cron schedule."""
+    from prefect.schedules import Cron
+
     wl = load_watchlist(watchlist)
     return scholarflow_flow.to_deployment(
         name="scheduled",
-        cron=wl.schedule.cron,
-        timezone=wl.schedule.timezone,
+        schedules=[Cron(wl.schedule.cron, timezone=wl.schedule.timezone)],
         parameters={
             "watchlist": str(watchlist.resolve()), "warehouse": str(warehouse.resolve()), "mode": mode,
             "replay_dir": str(replay.resolve()) if replay else None,

@@ -28,7 +28,9 @@ class ReplayMiss(LookupError):
             f"request not in recording {recording}: {method} {url} "
             "(record it with --record DIR against the live API, or fix the watchlist)"
         )
+        self.method = method
         self.url = url
+        self.recording = recording
 
 
 @dataclass(frozen=True)
@@ -55,34 +57,77 @@ class Recorder:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._count = sum(1 for _ in (directory / MANIFEST).open()) if (directory / MANIFEST).exists() else 0
+        manifest = directory / MANIFEST
+        # Continue numbering after an earlier recording in the same folder.
+        self._count = len(load_manifest(directory)) if manifest.exists() else 0
 
     def __call__(self, response: FetchedResponse) -> None:
         with self._lock:
-            self._count += 1
-            rel = f"{response.source}/{self._count:04d}{_extension(response.content_type)}"
-            path = self.directory / rel
+            ext = _extension(response.content_type)
+            while True:  # never overwrite a body file already in the folder
+                self._count += 1
+                rel = f"{response.source}/{self._count:04d}{ext}"
+                path = self.directory / rel
+                if not path.exists():
+                    break
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(response.body)
             entry = Exchange(
-                response.source, response.method, response.url, response.status,
-                response.content_type, rel,
+                response.source,
+                response.method,
+                public_url(response.url),  # already public from HttpClient; never trust it
+                response.status,
+                response.content_type,
+                rel,
             )
             with (self.directory / MANIFEST).open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry.__dict__, sort_keys=True) + "\n")
 
 
+_FIELD_TYPES = {
+    "source": str,
+    "method": str,
+    "url": str,
+    "status": int,
+    "content_type": str,
+    "file": str,
+}
+
+
+def _exchange(data: object, directory: Path) -> Exchange:
+    if not isinstance(data, dict):
+        raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+    missing = sorted(set(_FIELD_TYPES) - set(data))
+    extra = sorted(set(data) - set(_FIELD_TYPES))
+    if missing or extra:
+        raise TypeError(f"missing fields {missing}, unknown fields {extra}")
+    for name, kind in _FIELD_TYPES.items():
+        value = data[name]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise TypeError(f"{name} must be {kind.__name__}, got {value!r}")
+    rel = Path(data["file"])
+    if rel.is_absolute() or ".." in rel.parts:
+        raise ValueError(f"file must be a path inside the recording, got {data['file']!r}")
+    if not (directory / rel).is_file():
+        raise FileNotFoundError(f"body file {data['file']} is missing")
+    return Exchange(**data)
+
+
 def load_manifest(directory: Path) -> list[Exchange]:
+    """Every exchange of a recording; raises naming `manifest.jsonl:LINE` on any bad entry."""
     manifest = directory / MANIFEST
     if not manifest.is_file():
         raise FileNotFoundError(f"{directory} is not a recording: {MANIFEST} is missing")
     exchanges = []
-    for lineno, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
+    lines = manifest.read_bytes().splitlines()
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
         try:
-            exchanges.append(Exchange(**json.loads(line)))
-        except (TypeError, ValueError) as exc:
+            exchanges.append(_exchange(json.loads(raw.decode("utf-8")), directory))
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"{manifest}:{lineno}: {exc}") from None
+        except (TypeError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError included
             raise ValueError(f"{manifest}:{lineno}: bad manifest line ({exc})") from None
     return exchanges
 

@@ -5,7 +5,9 @@ client's per-host limit); results are paged with `start`/`max_results`.
 
 Upstream quirks handled here:
 - Two Atom dialects: the 2016 feed declares the `arxiv:`/`opensearch:` namespaces on each element,
-  the 2025/26 feed on the root; feedparser reads both the same way.
+  the 2025/26 feed on the root; feedparser and lxml (namespace-aware) read both the same way.
+- `<arxiv:affiliation>` sits inside `<author>`; feedparser keeps only the entry's last one, so
+  authors and their affiliations are read with lxml.
 - A bad query comes back as HTTP 400 *with a feed* whose single entry is titled "Error".
 - Unknown ids in `id_list` are dropped silently; an empty page can appear mid-paging (transient).
 - Old-style ids (`astro-ph/0601001`) keep their archive prefix; versions (`v2`) are split off.
@@ -19,9 +21,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
+from lxml import etree  # type: ignore[import-untyped]
 
 from flows.http import HttpClient
-from flows.sources.base import Fetched, FetchReport, Page, Quarantined, SourceError
+from flows.sources.base import Fetched, FetchReport, Page, Quarantined, SourceError, item_key
 from flows.watchlist import Watchlist
 
 SLUG = "arxiv"
@@ -32,6 +35,9 @@ EMPTY_PAGE_RETRIES = 2
 ENTITIES = ("entries",)
 
 _ID = re.compile(r"arxiv\.org/abs/(?P<id>.+?)(?:v(?P<v>\d+))?$")
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_ARXIV = "{http://arxiv.org/schemas/atom}"
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
 def parse_arxiv_id(value: str) -> tuple[str, int | None]:
@@ -48,13 +54,27 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def _entry_record(entry: Any) -> dict[str, Any]:
+Author = dict[str, str | None]
+
+
+def _xml_authors(body: bytes) -> list[list[Author]]:
+    """Authors of each entry, in document order, each with its `arxiv:affiliation`(s)."""
+    root = etree.fromstring(body, parser=_XML_PARSER)
+    out: list[list[Author]] = []
+    for entry in root.findall(f"{_ATOM}entry"):
+        authors: list[Author] = []
+        for author in entry.findall(f"{_ATOM}author"):
+            name = (author.findtext(f"{_ATOM}name") or "").strip()
+            affiliations = [(a.text or "").strip() for a in author.findall(f"{_ARXIV}affiliation")]
+            if name:
+                affiliation = "; ".join(a for a in affiliations if a) or None
+                authors.append({"name": name, "affiliation": affiliation})
+        out.append(authors)
+    return out
+
+
+def _entry_record(entry: Any, authors: list[Author]) -> dict[str, Any]:
     arxiv_id, version = parse_arxiv_id(entry["id"])
-    authors = [
-        {"name": a.get("name", "").strip(), "affiliation": a.get("arxiv_affiliation")}
-        for a in entry.get("authors", [])
-        if a.get("name", "").strip()
-    ]
     if not authors:
         raise ValueError("entry has no authors")
     title = entry.get("title", "").strip()
@@ -84,8 +104,15 @@ def parse_feed(body: bytes, where: str, status: int = 200) -> Page:
     """Atom feed bytes -> entries. Error feeds and malformed XML raise `SourceError`."""
     feed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     entries = feed.get("entries", [])
+    # The error entry's id is https://arxiv.org/api/errors#...; a paper may well be titled "Error".
     error = next(
-        (e for e in entries if "/api/errors" in e.get("id", "") or e.get("title") == "Error"), None
+        (
+            e
+            for e in entries
+            if "arxiv.org/api/errors" in e.get("id", "")
+            or (status != 200 and e.get("title") == "Error")
+        ),
+        None,
     )
     if error is not None:
         raise SourceError(SLUG, where, f"arXiv API error (HTTP {status}): {error.get('summary', '').strip()}")
@@ -95,18 +122,25 @@ def parse_feed(body: bytes, where: str, status: int = 200) -> Page:
         # A truncated or broken feed: refuse the whole page rather than load part of it.
         reason = feed.get("bozo_exception")
         raise SourceError(SLUG, where, f"malformed Atom feed ({type(reason).__name__}: {reason})")
-    if feed.get("version", "") != "atom10" and not entries:
+    if feed.get("version", "") != "atom10":
         raise SourceError(SLUG, where, "response is not an Atom feed")
+    try:
+        authors = _xml_authors(body)
+    except etree.XMLSyntaxError as exc:
+        raise SourceError(SLUG, where, f"malformed Atom feed (XMLSyntaxError: {exc})") from None
+    if len(authors) != len(entries):
+        raise SourceError(
+            SLUG, where, f"feed has {len(authors)} <entry> elements, parsed {len(entries)}"
+        )
     page = Page()
     total = feed.get("feed", {}).get("opensearch_totalresults")
     page.total = int(total) if total is not None else None
-    for entry in entries:
+    for i, (entry, entry_authors) in enumerate(zip(entries, authors, strict=True)):
         try:
-            page.add("entries", _entry_record(entry))
-        except (KeyError, ValueError) as exc:
-            page.quarantined.append(
-                Quarantined.of(SLUG, "entries", entry.get("id", "?"), str(exc), dict(entry))
-            )
+            page.add("entries", _entry_record(entry, entry_authors))
+        except (KeyError, TypeError, ValueError) as exc:
+            key = entry.get("id") or item_key(where, i)
+            page.quarantined.append(Quarantined.of(SLUG, "entries", key, str(exc), dict(entry)))
     return page
 
 
@@ -134,9 +168,10 @@ def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
 
 def _fetch_query(client: HttpClient, query: str, cap: int) -> Iterator[Fetched]:
     start, empty_tries = 0, 0
+    listing_total = 0  # the largest totalResults seen: a flaky empty page may report 0
     while True:
         size = min(PAGE_SIZE, cap - start)
-        params = {
+        params: dict[str, str | int] = {
             "search_query": query,
             "start": start,
             "max_results": size,
@@ -145,7 +180,7 @@ def _fetch_query(client: HttpClient, query: str, cap: int) -> Iterator[Fetched]:
         }
         resp = client.get(SLUG, API_URL, params=params)
         page = parse_feed(resp.body, f"GET {resp.url}", resp.status)
-        total = page.total or 0
+        listing_total = total = max(listing_total, page.total or 0)
         if page.count() == 0 and not page.quarantined and start < min(total, cap):
             # Known arXiv flake: an empty page mid-listing; ask again before giving up.
             empty_tries += 1

@@ -88,6 +88,16 @@ class FetchReport:
             self.errors.append(exc)
 
 
+def item_key(where: str, index: int) -> str:
+    """Quarantine key of a record that has no usable id of its own.
+
+    Unique per response and position, so two id-less records never share a key (the quarantine
+    table's primary key would otherwise keep only the first), and stable when the same response
+    is parsed again.
+    """
+    return f"{where} [item {index}]"
+
+
 def as_text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace")
 

@@ -19,7 +19,15 @@ from typing import Any
 
 from flows import settings
 from flows.http import FetchedResponse, HttpClient
-from flows.sources.base import Fetched, FetchReport, Page, Quarantined, SourceError, load_json
+from flows.sources.base import (
+    Fetched,
+    FetchReport,
+    Page,
+    Quarantined,
+    SourceError,
+    item_key,
+    load_json,
+)
 from flows.watchlist import Researcher, Watchlist
 
 SLUG = "openalex"
@@ -53,13 +61,16 @@ def _ts(value: str | None) -> datetime | None:
 
 
 def _arxiv_id(work: dict[str, Any]) -> str | None:
+    """From the DataCite DOI `10.48550/arxiv.…` (as the work's DOI or a location's landing page,
+    e.g. `https://api.datacite.org/dois/10.48550/arxiv.…`) or an arxiv.org abs/pdf location."""
     doi = work.get("doi") or ""
     m = _ARXIV_DOI.search(doi)
     if m:
         return m.group(1)
     for loc in work.get("locations") or []:
         for key in ("landing_page_url", "pdf_url"):
-            m = _ARXIV_URL.search((loc or {}).get(key) or "")
+            url = (loc or {}).get(key) or ""
+            m = _ARXIV_URL.search(url) or _ARXIV_DOI.search(url)
             if m:
                 return m.group(1)
     return None
@@ -153,6 +164,20 @@ def topic_record(t: dict[str, Any]) -> dict[str, Any]:
 
 
 _KINDS = {"W": ("works", work_record), "A": ("authors", author_record), "T": ("topics", topic_record)}
+_ENTITY_PATH = re.compile(r"api\.openalex\.org/(works|authors|topics)\b")
+
+
+def _guess_entity(item: Any, where: str) -> str:
+    """Entity of a record whose id is missing or malformed: by its fields, else by the request."""
+    if isinstance(item, dict):
+        if "authorships" in item or "publication_year" in item:
+            return "works"
+        if "summary_stats" in item or "last_known_institutions" in item:
+            return "authors"
+        if "subfield" in item and "field" in item:
+            return "topics"
+    m = _ENTITY_PATH.search(where)
+    return m.group(1) if m else "unknown"
 
 
 def parse_response(body: bytes, where: str, status: int = 200) -> Page:
@@ -173,16 +198,26 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
         items = [data]
     else:
         raise SourceError(SLUG, where, "JSON is neither an OpenAlex entity nor a result list")
-    for item in items:
-        key = short_id((item or {}).get("id")) or "?"
-        kind = _KINDS.get(key[:1])
-        if kind is None:
-            page.quarantined.append(Quarantined.of(SLUG, "unknown", key, "unrecognised OpenAlex id", item))
+    for i, item in enumerate(items):
+        raw_id = item.get("id") if isinstance(item, dict) else None
+        key = short_id(raw_id) if isinstance(raw_id, str) else None
+        kind = _KINDS.get(key[:1]) if key else None
+        if key is None or kind is None:
+            if not isinstance(item, dict):
+                reason = "not a JSON object"
+            elif raw_id:
+                reason = f"unrecognised OpenAlex id {raw_id!r}"
+            else:
+                reason = "record without an OpenAlex id"
+            entity = _guess_entity(item, where)
+            page.quarantined.append(
+                Quarantined.of(SLUG, entity, key or item_key(where, i), reason, item)
+            )
             continue
         entity, build = kind
         try:
             page.add(entity, build(item))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             page.quarantined.append(Quarantined.of(SLUG, entity, key, str(exc), item))
     return page
 

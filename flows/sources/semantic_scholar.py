@@ -19,7 +19,15 @@ from typing import Any
 
 from flows import settings
 from flows.http import FetchedResponse, HttpClient
-from flows.sources.base import Fetched, FetchReport, Page, Quarantined, SourceError, load_json
+from flows.sources.base import (
+    Fetched,
+    FetchReport,
+    Page,
+    Quarantined,
+    SourceError,
+    item_key,
+    load_json,
+)
 from flows.watchlist import Researcher, Watchlist
 
 SLUG = "semantic_scholar"
@@ -87,26 +95,39 @@ def author_record(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _add(page: Page, item: Any) -> None:
+def _unwrap(item: Any) -> Any:
+    """`/citations` and `/references` items wrap the paper in `citingPaper`/`citedPaper`."""
     if isinstance(item, dict):
         for wrapper in _WRAPPERS:
             if isinstance(item.get(wrapper), dict):
-                item = item[wrapper]
-                break
+                return item[wrapper]
+    return item
+
+
+def _entity_of(item: dict[str, Any]) -> str:
+    return "authors" if "authorId" in item and "paperId" not in item else "papers"
+
+
+def _add(page: Page, item: Any, where: str, index: int, entity_hint: str = "unknown") -> None:
+    item = _unwrap(item)
     if not isinstance(item, dict):
-        page.quarantined.append(Quarantined.of(SLUG, "unknown", "?", "not a JSON object", item))
+        reason = "id not found (null)" if item is None else "not a JSON object"
+        key = item_key(where, index)
+        page.quarantined.append(Quarantined.of(SLUG, entity_hint, key, reason, item))
         return
-    is_author = "authorId" in item and "paperId" not in item
-    entity, build = ("authors", author_record) if is_author else ("papers", paper_record)
-    key = str(item.get("authorId") if is_author else item.get("paperId") or "?")
+    entity = _entity_of(item)
+    build = author_record if entity == "authors" else paper_record
+    own_key = item.get("authorId" if entity == "authors" else "paperId")
+    key = str(own_key) if own_key else item_key(where, index)
     try:
         page.add(entity, build(item))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         page.quarantined.append(Quarantined.of(SLUG, entity, key, str(exc), item))
         return
-    if is_author:
-        for paper in item.get("papers") or []:
-            _add(page, paper)
+    if entity == "authors":
+        papers = item.get("papers") or []
+        for i, paper in enumerate(papers):
+            _add(page, paper, f"{where} [author {key} papers]", i, "papers")
 
 
 def parse_response(body: bytes, where: str, status: int = 200) -> Page:
@@ -118,22 +139,33 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
         raise SourceError(SLUG, where, f"HTTP {status} from Semantic Scholar")
     page = Page()
     if isinstance(data, list):  # /paper/batch, /author/batch; unknown ids come back as null
-        for i, item in enumerate(data):
-            if item is None:
-                page.quarantined.append(Quarantined.of(SLUG, "unknown", f"#{i}", "id not found (null)", "null"))
-            else:
-                _add(page, item)
+        _add_all(page, data, where)
     elif isinstance(data, dict) and isinstance(data.get("data"), list):
         page.total = data.get("total")
         nxt = data.get("token") or data.get("next")
         page.next_token = str(nxt) if nxt is not None else None
-        for item in data["data"]:
-            _add(page, item)
+        _add_all(page, data["data"], where)
     elif isinstance(data, dict) and ("paperId" in data or "authorId" in data):
-        _add(page, data)
+        _add(page, data, where, 0)
     else:
         raise SourceError(SLUG, where, "JSON is not a Semantic Scholar paper, author or list")
     return page
+
+
+def _add_all(page: Page, items: list[Any], where: str) -> None:
+    """A list or batch is of one kind: a null (unknown id in a batch) or a non-object item is
+    quarantined under the kind of its neighbours, or of the endpoint."""
+    kinds = {_entity_of(x) for x in map(_unwrap, items) if isinstance(x, dict)}
+    if len(kinds) == 1:
+        hint = kinds.pop()
+    elif "/author/batch" in where or "/author/search" in where:
+        hint = "authors"
+    elif "/paper" in where:
+        hint = "papers"
+    else:
+        hint = "unknown"
+    for i, item in enumerate(items):
+        _add(page, item, where, i, hint)
 
 
 def _headers() -> dict[str, str]:
@@ -190,7 +222,10 @@ def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
         report.collect(_resolve_author(client, r))
         if len(report.items) == before:
             continue
-        author_id = report.items[-1].page.records["authors"][0]["author_id"]
+        authors = report.items[-1].page.records.get("authors", [])
+        if not authors:  # the author record was quarantined: nothing to list papers for
+            continue
+        author_id = authors[0]["author_id"]
         report.collect(_offset_list(client, f"/author/{author_id}/papers", 10_000, fields=PAPER_FIELDS))
     since = watchlist.sources.since_year
     for t in watchlist.topics:
