@@ -53,6 +53,8 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the run flow as a Prefect deployment on the watchlist's cron")
     _common(serve)
     _fetch_mode(serve)
+    serve.add_argument("--work-pool", metavar="NAME",
+                       help="register the deployment with this Prefect work pool instead of serving it here")
     return root
 
 
@@ -141,7 +143,7 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
     if args.command == "serve":
         from flows.pipeline import serve
 
-        serve(args.watchlist, ctx.warehouse_path, ctx.mode, args.replay, args.record)
+        serve(args.watchlist, ctx.warehouse_path, ctx.mode, args.replay, args.record, args.work_pool)
         return 0
     try:
         if args.command == "ingest":

@@ -85,7 +85,28 @@ def build_deployment(watchlist: Path, warehouse: Path, mode: str, replay: Path |
     )
 
 
-def serve(watchlist: Path, warehouse: Path, mode: str, replay: Path | None, record: Path | None) -> None:
-    from prefect import serve as prefect_serve
+def serve(
+    watchlist: Path, warehouse: Path, mode: str, replay: Path | None, record: Path | None,
+    work_pool: str | None = None,
+) -> None:
+    """Without a work pool: a long-lived process that runs the flow on schedule. With one:
+    register the deployment on the Prefect server; that pool's workers run it."""
+    if work_pool is None:
+        from prefect import serve as prefect_serve
 
-    prefect_serve(build_deployment(watchlist, warehouse, mode, replay, record))
+        prefect_serve(build_deployment(watchlist, warehouse, mode, replay, record))
+        return
+    from prefect.schedules import Cron
+
+    from flows.settings import PROJECT_ROOT
+
+    wl = load_watchlist(watchlist)
+    deployment = build_deployment(watchlist, warehouse, mode, replay, record)
+    remote = scholarflow_flow.from_source(  # type: ignore[attr-defined]
+        source=str(PROJECT_ROOT), entrypoint="flows/pipeline.py:scholarflow_flow"
+    )
+    remote.deploy(
+        name=deployment.name, work_pool_name=work_pool, parameters=deployment.parameters,
+        schedules=[Cron(wl.schedule.cron, timezone=wl.schedule.timezone)], tags=deployment.tags,
+        description=deployment.description, build=False, push=False,
+    )
