@@ -26,7 +26,7 @@ from transforms import model
 from transforms.schemas import raw_schema
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
-WORDS = "serving cache inference memory graph vector kernel scheduling sparse attention tensor batch".split()
+WORDS = ["serving", "cache", "inference", "memory", "graph", "vector", "kernel", "scheduling", "sparse", "attention", "tensor", "batch"]
 
 
 def synthetic_raw(n_papers: int, seed: int = 7) -> dict[str, pl.LazyFrame]:

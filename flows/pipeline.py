@@ -102,7 +102,7 @@ def serve(
 
     wl = load_watchlist(watchlist)
     deployment = build_deployment(watchlist, warehouse, mode, replay, record)
-    remote = scholarflow_flow.from_source(  # type: ignore[attr-defined]
+    remote: Any = scholarflow_flow.from_source(
         source=str(PROJECT_ROOT), entrypoint="flows/pipeline.py:scholarflow_flow"
     )
     remote.deploy(

@@ -195,7 +195,7 @@ def archive_responses(con: duckdb.DuckDBPyConnection, run_id: str, items: Sequen
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"select count(*) from {table}").fetchone()  # noqa: S608 - internal name
+    row = con.execute(f"select count(*) from {table}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -203,7 +203,7 @@ def quarantine(
     con: duckdb.DuckDBPyConnection, run_id: str, items: Sequence[Quarantined | SourceError]
 ) -> int:
     now = datetime.now(UTC)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for q in items:
         if isinstance(q, SourceError):
             rows.append((q.source, "response", q.where, q.reason, None, run_id, now))
@@ -243,16 +243,16 @@ def upsert_raw(
             row = con.execute(
                 f"""select count(*) filter (where t.{key} is null),
                            count(*) filter (where t.{key} is not null and t._record_hash <> s._record_hash)
-                    from _stage s left join {table} t on t.{key} = s.{key}"""  # noqa: S608
+                    from _stage s left join {table} t on t.{key} = s.{key}"""
             ).fetchone()
             new, updated = (int(row[0]), int(row[1])) if row else (0, 0)
             con.execute(
                 f"""delete from {table} t using _stage s
-                    where t.{key} = s.{key} and t._record_hash <> s._record_hash"""  # noqa: S608
+                    where t.{key} = s.{key} and t._record_hash <> s._record_hash"""
             )
             con.execute(
                 f"""insert into {table} by name select * from _stage s
-                    where not exists (select 1 from {table} t where t.{key} = s.{key})"""  # noqa: S608
+                    where not exists (select 1 from {table} t where t.{key} = s.{key})"""
             )
         finally:
             con.unregister("_stage")
@@ -270,7 +270,7 @@ def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:
             "where table_schema = 'main' and table_name like 'raw\\_%\\_\\_%' escape '\\'"
         ).fetchall()
     ]
-    return {n: con.execute(f"select * from {n}").pl().lazy() for n in names}  # noqa: S608
+    return {n: con.execute(f"select * from {n}").pl().lazy() for n in names}
 
 
 def has_data(con: duckdb.DuckDBPyConnection) -> bool:
@@ -347,7 +347,7 @@ def export_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, run_id: str | 
     ]
     written = []
     for view in views:
-        cur = con.execute(f"select * from {VIEW_SCHEMA}.{view}")  # noqa: S608
+        cur = con.execute(f"select * from {VIEW_SCHEMA}.{view}")
         columns = [d[0] for d in cur.description or []]
         rows = cur.fetchall()
         written.append(reports.write_csv(out_dir / f"{view}.csv", columns, rows))

@@ -12,10 +12,18 @@ import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 SourceSlug = Literal["arxiv", "openalex", "semantic_scholar"]
 SOURCE_SLUGS: tuple[str, ...] = ("arxiv", "openalex", "semantic_scholar")
+_ALL_SOURCES: tuple[SourceSlug, ...] = ("arxiv", "openalex", "semantic_scholar")
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
@@ -125,7 +133,7 @@ class Schedule(_Strict):
 
 
 class SourceOptions(_Strict):
-    enabled: list[SourceSlug] = Field(default_factory=lambda: ["arxiv", "openalex", "semantic_scholar"])
+    enabled: list[SourceSlug] = Field(default_factory=lambda: list(_ALL_SOURCES))
     # Topic searches can match hundreds of thousands of works: cap them per topic and source.
     max_topic_results: int = Field(default=200, ge=1, le=10_000)
     # Works published before this year are not fetched by topic searches.

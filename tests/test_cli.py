@@ -19,7 +19,6 @@ from flows.settings import DEMO_RECORDING
 from tests.conftest import ROOT, shared_fixture_dir
 
 
-
 def main(args: list[str], warehouse: Path) -> int:
     command, rest = args[0], args[1:]
     return cli.main([command, "--watchlist", str(ROOT / "watchlist.toml"), "--warehouse", str(warehouse), *rest])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -105,13 +106,13 @@ def test_topic_trends_zero_filled_and_consistent(con: duckdb.DuckDBPyConnection)
     view = rows(con, "select * from metrics.topic_trends where topic_kind = 'watchlist' order by month")
     assert view and {r["topic_id"] for r in view} == {"llm-serving"}
     months = [r["month"] for r in view]
-    for a, b in zip(months, months[1:], strict=False):
+    for a, b in pairwise(months):
         assert (b.year * 12 + b.month) - (a.year * 12 + a.month) == 1, "months must be contiguous"
     assert any(r["papers"] == 0 for r in view), "empty months appear as zero rows"
     linked = con.execute("""select count(distinct pt.paper_id) from paper_topics pt join papers p using (paper_id)
                             where pt.topic_kind = 'watchlist' and p.year is not null""").fetchone()[0]  # type: ignore[index]
     assert sum(r["papers"] for r in view) == linked
-    for prev, cur in zip(view, view[1:], strict=False):
+    for prev, cur in pairwise(view):
         assert cur["papers_change"] == cur["papers"] - prev["papers"]
         assert cur["papers_to_date"] == prev["papers_to_date"] + cur["papers"]
     assert isinstance(view[0]["month"], date)

@@ -126,10 +126,10 @@ def test_killed_process_leaves_previous_warehouse_readable(tmp_path: Path) -> No
 
 def test_second_writer_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    with warehouse.writer(path):
-        with pytest.raises(warehouse.WarehouseBusy, match=r"being written by another scholarflow run \(pid \d+"):
-            with warehouse.writer(path, wait_seconds=0.3):
-                pass
+    busy = r"being written by another scholarflow run \(pid \d+"
+    with warehouse.writer(path), pytest.raises(warehouse.WarehouseBusy, match=busy):  # noqa: SIM117
+        with warehouse.writer(path, wait_seconds=0.3):
+            pass
     with warehouse.writer(path, wait_seconds=0):  # released
         pass
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 import polars as pl
 
@@ -255,7 +256,7 @@ def build_papers(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
 
 def researchers_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
     """Watched researchers: researcher_id, display_name, names, openalex_ids, s2_ids, orcid."""
-    schema = {
+    schema: dict[str, Any] = {
         "researcher_id": pl.String, "display_name": pl.String, "names": pl.List(pl.String),
         "openalex_ids": pl.List(pl.String), "s2_ids": pl.List(pl.String), "orcid": pl.String,
     }
@@ -263,7 +264,7 @@ def researchers_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
 
 
 def topics_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
-    schema = {
+    schema: dict[str, Any] = {
         "topic_id": pl.String, "topic_name": pl.String, "keywords": pl.List(pl.String),
         "openalex_topic_ids": pl.List(pl.String),
     }
@@ -578,6 +579,6 @@ def build_model(
 
 def observations_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
     """Citation counts observed in this run: source, source_work_id, cited_by_count, observed_at."""
-    schema = {"source": pl.String, "source_work_id": pl.String, "cited_by_count": pl.Int64,
+    schema: dict[str, Any] = {"source": pl.String, "source_work_id": pl.String, "cited_by_count": pl.Int64,
               "observed_at": UTC_TS}
     return pl.LazyFrame(rows, schema=schema)

@@ -6,6 +6,7 @@ splits "Zhuo, Danyang" / "Danyang Zhuo" / "D. Zhuo" into parts. Those run once p
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -56,10 +57,9 @@ def arxiv_id(expr: pl.Expr) -> pl.Expr:
 @lru_cache(maxsize=65_536)
 def _clean_title(text: str) -> str:
     if _LATEX_HINT.search(text):
-        try:
+        # pylatexenc is lenient; should it still fail, the raw text is kept, never the row dropped
+        with contextlib.suppress(Exception):
             text = _latex.latex_to_text(text)
-        except Exception:  # pylatexenc is lenient; a failure keeps the raw text, not the row
-            pass
     return " ".join(text.split())
 
 

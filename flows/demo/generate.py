@@ -193,7 +193,7 @@ class FakeUpstream:
     def _oa_work(self, w: dict[str, Any], version: str) -> dict[str, Any]:
         suffix = "#preprint" if version == "preprint" else ""
         wid = self.oa_work_id(w, suffix)
-        is_preprint = version == "preprint" or not w.get("doi") and w.get("venue", "arXiv") == "arXiv"
+        is_preprint = version == "preprint" or (not w.get("doi") and w.get("venue", "arXiv") == "arXiv")
         doi = None
         if version != "preprint" and w.get("doi"):
             doi = f"https://doi.org/{w['doi']}"

@@ -1,0 +1,1 @@
+"""Pure polars transforms: raw source records -> the warehouse model. No IO here."""
