@@ -24,7 +24,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    "warehouse/scholarflow.duckdb); reports go to reports/ beside it")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="if another run is writing the warehouse, wait this long (default: refuse)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks on errors")
 
 
 def _fetch_mode(p: argparse.ArgumentParser) -> None:
@@ -59,16 +59,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(verbose: bool) -> None:
+    """Progress (one line per request and per source) on stderr; -v adds library detail."""
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr,
     )
-    progress = logging.getLogger("scholarflow")
-    progress.setLevel(logging.INFO)
-    if not verbose:
-        logging.getLogger("scholarflow.http").setLevel(logging.WARNING)
-    # httpx logs full request URLs (API keys included) at INFO: keep it quiet.
+    logging.getLogger("scholarflow").setLevel(logging.DEBUG if verbose else logging.INFO)
+    # httpx logs request URLs at INFO; the shared client logs its own redacted line instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def _mode(args: argparse.Namespace) -> steps.Mode:

@@ -246,7 +246,9 @@ class HttpClient:
             )
 
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts),
+            # A host that cannot be reached at all (DNS failure, refused) is tried twice, not
+            # five times: that is a machine without network far more often than a blip.
+            stop=stop_after_attempt(self._max_attempts) | _unreachable_twice,
             wait=wait,
             retry=retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
             before_sleep=before_sleep,
@@ -318,6 +320,11 @@ def _secret_values(request: httpx.Request) -> list[str]:
             raw.extend(v.split()[1:])  # "Bearer <token>": the token alone too
     forms = {f for v in raw if v for f in (v, quote(v, safe=""), quote_plus(v))}
     return sorted(forms, key=len, reverse=True)
+
+
+def _unreachable_twice(state: RetryCallState) -> bool:
+    exc = state.outcome.exception() if state.outcome else None
+    return isinstance(exc, httpx.ConnectError) and state.attempt_number >= 2
 
 
 def _describe(exc: BaseException | None, secrets: list[str] | None = None) -> str:

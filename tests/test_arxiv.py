@@ -96,7 +96,9 @@ def test_every_recorded_feed_parses_or_raises(path: Path) -> None:
     assert page.count() == int(shape.group(1))
     assert page.total == int(shape.group(2))
     records = page.records.get("entries", [])
-    expected_ids = [re.sub(r"v\d+$", "", i.removeprefix("http://arxiv.org/abs/")) for i in raw_entry_ids(body)]
+    expected_ids = [
+        re.sub(r"v\d+$", "", i.removeprefix("http://arxiv.org/abs/")) for i in raw_entry_ids(body)
+    ]
     assert [r["arxiv_id"] for r in records] == expected_ids
     for r in records:
         assert r["title"] and r["authors"] and all(a["name"] for a in r["authors"])
@@ -127,7 +129,11 @@ def test_query_pages_values() -> None:
     r = first.records["entries"][0]
     assert (r["arxiv_id"], r["version"]) == ("2202.12139", 1)
     assert r["doi"] == "10.1109/ICSTW55395.2022.00035"
-    assert [a["name"] for a in r["authors"]] == ["Mohit Kumar Ahuja", "Arnaud Gotlieb", "Helge Spieker"]
+    assert [a["name"] for a in r["authors"]] == [
+        "Mohit Kumar Ahuja",
+        "Arnaud Gotlieb",
+        "Helge Spieker",
+    ]
     assert r["categories"] == ["cs.SE", "cs.LG"]
     r = second.records["entries"][0]
     assert (r["arxiv_id"], r["version"]) == ("2403.16981", 2)
@@ -182,7 +188,11 @@ def test_legacy_2016_feed_version_split() -> None:
     assert r["comment"] == "8 pages, 3 figures. Published version"
     assert r["primary_category"] == "cond-mat.str-el"
     assert r["categories"] == ["cond-mat.str-el", "cond-mat.stat-mech"]
-    assert [a["name"] for a in r["authors"]] == ["James M. Murray", "Adrian Del Maestro", "Zlatko Tesanovic"]
+    assert [a["name"] for a in r["authors"]] == [
+        "James M. Murray",
+        "Adrian Del Maestro",
+        "Zlatko Tesanovic",
+    ]
     assert r["published_at"] == datetime(2011, 11, 8, 18, 48, 36, tzinfo=UTC)
     assert r["updated_at"] == datetime(2012, 4, 2, 12, 38, 54, tzinfo=UTC)
 
@@ -388,7 +398,9 @@ def test_entries_without_id_get_distinct_quarantine_keys() -> None:
 class Server:
     """A MockTransport handler serving recorded feeds by (search_query, start)."""
 
-    def __init__(self, pages: dict[tuple[str, int], list[bytes]], default: bytes | None = None) -> None:
+    def __init__(
+        self, pages: dict[tuple[str, int], list[bytes]], default: bytes | None = None
+    ) -> None:
         self.pages = pages
         self.default = default
         self.requests: list[httpx.Request] = []
@@ -405,7 +417,9 @@ class Server:
         else:
             raise AssertionError(f"unexpected request {request.url}")
         status = 400 if b"arxiv.org/api/errors" in body else 200
-        return httpx.Response(status, content=body, headers={"content-type": "application/atom+xml"})
+        return httpx.Response(
+            status, content=body, headers={"content-type": "application/atom+xml"}
+        )
 
     def calls(self, query: str | None = None) -> list[tuple[int, int]]:
         return [
@@ -421,7 +435,10 @@ def client_for() -> Iterator[Callable[[Server], HttpClient]]:
 
     def make(server: Server) -> HttpClient:
         client = HttpClient(
-            "team@example.org", transport=httpx.MockTransport(server), intervals={}, sleep=lambda s: None
+            "team@example.org",
+            transport=httpx.MockTransport(server),
+            intervals={},
+            sleep=lambda s: None,
         )
         clients.append(client)
         return client
@@ -432,7 +449,9 @@ def client_for() -> Iterator[Callable[[Server], HttpClient]]:
 
 
 def make_watchlist(
-    researchers: list[dict[str, object]], topics: list[dict[str, object]] | None = None, **sources: int
+    researchers: list[dict[str, object]],
+    topics: list[dict[str, object]] | None = None,
+    **sources: int,
 ) -> Watchlist:
     return Watchlist.model_validate(
         {
@@ -456,21 +475,35 @@ def fetched_ids(report: FetchReport) -> list[str]:
 def test_queries_for_researchers_and_topics() -> None:
     wl = make_watchlist(
         [{"name": "Pengfei Zuo"}, {"name": "Danyang Zhuo", "arxiv_query": 'au:"Zhuo, D"'}],
-        [{"name": "LLM serving", "keywords": ["LLM serving", "KV cache"], "arxiv_categories": ["cs.DC", "cs.LG"]}],
+        [
+            {
+                "name": "LLM serving",
+                "keywords": ["LLM serving", "KV cache"],
+                "arxiv_categories": ["cs.DC", "cs.LG"],
+            }
+        ],
         max_topic_results=150,
     )
     assert arxiv.queries(wl) == [
         ("researcher Pengfei Zuo", 'au:"Pengfei Zuo"', arxiv.MAX_PER_AUTHOR),
         ("researcher Danyang Zhuo", 'au:"Zhuo, D"', arxiv.MAX_PER_AUTHOR),
-        ("topic LLM serving", '(cat:cs.DC OR cat:cs.LG) AND (all:"LLM serving" OR all:"KV cache")', 150),
+        (
+            "topic LLM serving",
+            '(cat:cs.DC OR cat:cs.LG) AND (all:"LLM serving" OR all:"KV cache")',
+            150,
+        ),
     ]
 
 
-def test_researcher_paging_stops_at_cap(monkeypatch: pytest.MonkeyPatch, client_for: Callable[[Server], HttpClient]) -> None:
+def test_researcher_paging_stops_at_cap(
+    monkeypatch: pytest.MonkeyPatch, client_for: Callable[[Server], HttpClient]
+) -> None:
     monkeypatch.setattr(arxiv, "PAGE_SIZE", 10)
     monkeypatch.setattr(arxiv, "MAX_PER_AUTHOR", 20)
     server = Server({(TESTING, 0): [payload(PAGE_1)], (TESTING, 10): [payload(PAGE_2)]})
-    report = arxiv.fetch(client_for(server), make_watchlist([{"name": "Some One", "arxiv_query": TESTING}]))
+    report = arxiv.fetch(
+        client_for(server), make_watchlist([{"name": "Some One", "arxiv_query": TESTING}])
+    )
     assert server.calls() == [(0, 10), (10, 10)]
     assert report.errors == []
     assert len(report.items) == 2
@@ -487,9 +520,12 @@ def test_topic_paging_stops_at_max_topic_results(
     monkeypatch.setattr(arxiv, "PAGE_SIZE", 10)
     topic_query = '(all:"testing")'
     server = Server(
-        {(topic_query, 0): [payload(PAGE_1)], (topic_query, 10): [payload(PAGE_2)]}, default=payload(EMPTY)
+        {(topic_query, 0): [payload(PAGE_1)], (topic_query, 10): [payload(PAGE_2)]},
+        default=payload(EMPTY),
     )
-    wl = make_watchlist([{"name": "Some One"}], [{"name": "Testing", "keywords": ["testing"]}], max_topic_results=20)
+    wl = make_watchlist(
+        [{"name": "Some One"}], [{"name": "Testing", "keywords": ["testing"]}], max_topic_results=20
+    )
     report = arxiv.fetch(client_for(server), wl)
     assert server.calls('au:"Some One"') == [(0, 10)]  # empty result: one request, no retries
     assert server.calls(topic_query) == [(0, 10), (10, 10)]
@@ -521,7 +557,9 @@ def test_empty_page_mid_listing_is_asked_again(
     flaky = payload(EMPTY) if empty == "recorded-empty-feed" else _emptied(payload(PAGE_2))
     assert arxiv.parse_feed(flaky, "flaky").count() == 0
     server = Server({(TESTING, 0): [payload(PAGE_1)], (TESTING, 10): [flaky, payload(PAGE_2)]})
-    report = arxiv.fetch(client_for(server), make_watchlist([{"name": "X", "arxiv_query": TESTING}]))
+    report = arxiv.fetch(
+        client_for(server), make_watchlist([{"name": "X", "arxiv_query": TESTING}])
+    )
     assert server.calls() == [(0, 10), (10, 10), (10, 10)]
     assert report.errors == []
     assert len(report.items) == 2  # the empty page is not kept
@@ -534,7 +572,9 @@ def test_empty_page_on_first_request_is_asked_again(
     monkeypatch.setattr(arxiv, "PAGE_SIZE", 10)
     monkeypatch.setattr(arxiv, "MAX_PER_AUTHOR", 10)
     server = Server({(TESTING, 0): [_emptied(payload(PAGE_1)), payload(PAGE_1)]})
-    report = arxiv.fetch(client_for(server), make_watchlist([{"name": "X", "arxiv_query": TESTING}]))
+    report = arxiv.fetch(
+        client_for(server), make_watchlist([{"name": "X", "arxiv_query": TESTING}])
+    )
     assert server.calls() == [(0, 10), (0, 10)]
     assert fetched_ids(report) == PAGE_1_IDS and report.errors == []
 
@@ -545,16 +585,23 @@ def test_empty_page_that_stays_empty_gives_up_with_an_error(
     monkeypatch.setattr(arxiv, "PAGE_SIZE", 10)
     monkeypatch.setattr(arxiv, "MAX_PER_AUTHOR", 30)
     server = Server({(TESTING, 0): [payload(PAGE_1)], (TESTING, 10): [payload(EMPTY)]})
-    report = arxiv.fetch(client_for(server), make_watchlist([{"name": "X", "arxiv_query": TESTING}]))
+    report = arxiv.fetch(
+        client_for(server), make_watchlist([{"name": "X", "arxiv_query": TESTING}])
+    )
     assert server.calls() == [(0, 10)] + [(10, 10)] * (1 + arxiv.EMPTY_PAGE_RETRIES)
     assert fetched_ids(report) == PAGE_1_IDS  # what came before is kept
     (error,) = report.errors
     assert isinstance(error, SourceError) and error.source == "arxiv"
     assert "empty page at start=10 of 214881" in str(error)
-    assert error.where.startswith("GET https://export.arxiv.org/api/query?") and "start=10" in error.where
+    assert (
+        error.where.startswith("GET https://export.arxiv.org/api/query?")
+        and "start=10" in error.where
+    )
 
 
-def test_genuinely_empty_result_is_one_request_and_no_error(client_for: Callable[[Server], HttpClient]) -> None:
+def test_genuinely_empty_result_is_one_request_and_no_error(
+    client_for: Callable[[Server], HttpClient],
+) -> None:
     server = Server({}, default=payload(EMPTY))
     report = arxiv.fetch(client_for(server), make_watchlist([{"name": "Nobody"}]))
     assert server.calls() == [(0, arxiv.PAGE_SIZE)]

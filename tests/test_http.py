@@ -412,8 +412,9 @@ def test_transport_error_retried_then_fetch_error(fake: FakeTime) -> None:
 
     with make(handler, fake, max_attempts=3) as client, pytest.raises(FetchError) as info:
         client.get("openalex", URL, params={"q": "x", "api_key": SECRET})
-    assert len(attempts) == 3
-    assert len(fake.sleeps) == 2
+    # an unreachable host is tried twice only: offline machines should hear about it quickly
+    assert len(attempts) == 2
+    assert len(fake.sleeps) == 1
     err = info.value
     assert err.source == "openalex"
     assert err.url == f"{URL}?q=x"
@@ -423,6 +424,19 @@ def test_transport_error_retried_then_fetch_error(fake: FakeTime) -> None:
     assert f"GET {URL}?q=x" in message
     assert SECRET not in message
     assert err.__cause__ is None and err.__suppress_context__
+
+
+def test_other_transport_errors_use_every_attempt(fake: FakeTime) -> None:
+    attempts: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        raise httpx.ReadError("connection reset", request=request)
+
+    with make(handler, fake, max_attempts=4) as client, pytest.raises(FetchError, match="ReadError"):
+        client.get("openalex", URL)
+    assert len(attempts) == 4
+    assert len(fake.sleeps) == 3
 
 
 def test_transport_error_then_success(fake: FakeTime) -> None:

@@ -93,7 +93,7 @@ def test_every_recorded_payload_parses_or_raises(path: Path) -> None:
     page = openalex.parse_response(body, where, status)
     assert page.quarantined == []
     raw = json.loads(body)
-    items = raw["results"] if "results" in raw else [raw]
+    items = raw.get("results", [raw])
     shape = DOCS[path.name]["shape"]
     if m := re.match(r"results=(\d+) meta=\{'count': (\d+)", shape):
         assert page.count() == int(m.group(1))
@@ -124,7 +124,10 @@ def test_work_entity_values() -> None:
     assert (w["type"], w["venue"], w["cited_by_count"]) == ("article", "PeerJ", 962)
     assert w["arxiv_id"] is None
     assert w["is_retracted"] is False
-    assert w["counts_by_year"][:2] == [{"year": 2025, "cited_by_count": 30}, {"year": 2024, "cited_by_count": 118}]
+    assert w["counts_by_year"][:2] == [
+        {"year": 2025, "cited_by_count": 30},
+        {"year": 2024, "cited_by_count": 118},
+    ]
     assert len(w["authorships"]) == 9
     first, second = w["authorships"][:2]
     assert first == {
@@ -145,7 +148,12 @@ def test_author_entity_values() -> None:
     assert a["author_id"] == "A5023888391"
     assert a["display_name"] == "Jason Priem"
     assert a["orcid"] == "0000-0001-6187-6610"
-    assert (a["works_count"], a["cited_by_count"], a["h_index"], a["i10_index"]) == (62, 3890, 17, 20)
+    assert (a["works_count"], a["cited_by_count"], a["h_index"], a["i10_index"]) == (
+        62,
+        3890,
+        17,
+        20,
+    )
     assert len(a["counts_by_year"]) == 14
     assert a["counts_by_year"][0] == {"year": 2025, "works_count": 0, "cited_by_count": 80}
     assert a["last_known_institution"] == "OurResearch"
@@ -169,9 +177,16 @@ def test_title_search_lists() -> None:
     chem = openalex.parse_response(payload(CHEM), "chem")
     assert chem.total == 2
     journal, preprint = chem.records["works"]
-    assert (journal["work_id"], journal["doi"]) == ("W4396723768", "https://doi.org/10.1038/s42256-024-00832-8")
+    assert (journal["work_id"], journal["doi"]) == (
+        "W4396723768",
+        "https://doi.org/10.1038/s42256-024-00832-8",
+    )
     assert journal["venue"] == "Nature Machine Intelligence" and journal["arxiv_id"] is None
-    assert (preprint["work_id"], preprint["type"], preprint["arxiv_id"]) == ("W4365597205", "preprint", "2304.05376")
+    assert (preprint["work_id"], preprint["type"], preprint["arxiv_id"]) == (
+        "W4365597205",
+        "preprint",
+        "2304.05376",
+    )
     (paperqa,) = openalex.parse_response(payload(PAPERQA), "pqa").records["works"]
     assert (paperqa["work_id"], paperqa["arxiv_id"]) == ("W4389761608", "2312.07559")
     assert paperqa["authorships"][0]["display_name"] == "Jakub Lála"
@@ -186,7 +201,11 @@ def test_title_search_lists() -> None:
 
 def test_work_by_doi() -> None:
     (w,) = openalex.parse_response(payload(BY_DOI), "doi").records["works"]
-    assert (w["work_id"], w["venue"], w["publication_date"]) == ("W4408732759", "Cell Genomics", date(2025, 3, 1))
+    assert (w["work_id"], w["venue"], w["publication_date"]) == (
+        "W4408732759",
+        "Cell Genomics",
+        date(2025, 3, 1),
+    )
     assert w["doi"] == "https://doi.org/10.1016/j.xgen.2025.100814"
 
 
@@ -200,8 +219,16 @@ def test_404_html_names_source_status_and_request() -> None:
 @pytest.mark.parametrize(
     ("body", "status", "fragment"),
     [
-        (b'{"error": "Invalid query parameters error.", "message": "x is not a valid field"}', 403, "HTTP 403"),
-        (b'{"error": "Invalid query parameters error.", "message": "x is not a valid field"}', 200, "x is not a"),
+        (
+            b'{"error": "Invalid query parameters error.", "message": "x is not a valid field"}',
+            403,
+            "HTTP 403",
+        ),
+        (
+            b'{"error": "Invalid query parameters error.", "message": "x is not a valid field"}',
+            200,
+            "x is not a",
+        ),
         (b"Too many requests", 200, "not JSON"),
         (b"[1, 2]", 200, "neither an OpenAlex entity nor a result list"),
     ],
@@ -235,8 +262,13 @@ def test_arxiv_id_from_arxiv_location_when_doi_is_the_journal_one() -> None:
 def test_arxiv_id_from_datacite_location_alone() -> None:
     work = _preprint()
     work["doi"] = "https://doi.org/10.1038/s42256-024-00832-8"
-    work["locations"] = [loc for loc in work["locations"] if "datacite" in (loc["landing_page_url"] or "")]
-    assert work["locations"][0]["landing_page_url"] == "https://api.datacite.org/dois/10.48550/arxiv.2304.05376"
+    work["locations"] = [
+        loc for loc in work["locations"] if "datacite" in (loc["landing_page_url"] or "")
+    ]
+    assert (
+        work["locations"][0]["landing_page_url"]
+        == "https://api.datacite.org/dois/10.48550/arxiv.2304.05376"
+    )
     assert openalex.work_record(work)["arxiv_id"] == "2304.05376"
 
 
@@ -289,7 +321,9 @@ def test_two_works_without_id_get_distinct_keys() -> None:
 
 def test_entity_of_an_idless_record_comes_from_the_request_when_fields_do_not_tell() -> None:
     raw = {"meta": {"count": 1}, "results": [{"display_name": "?"}]}
-    page = openalex.parse_response(json.dumps(raw).encode(), "GET https://api.openalex.org/authors?search=x")
+    page = openalex.parse_response(
+        json.dumps(raw).encode(), "GET https://api.openalex.org/authors?search=x"
+    )
     (q,) = page.quarantined
     assert q.entity == "authors"
 
@@ -304,7 +338,9 @@ def test_entity_of_an_idless_record_comes_from_the_request_when_fields_do_not_te
     ],
     ids=["counts-without-year", "no-title", "null-authorship", "unknown-id-kind"],
 )
-def test_malformed_work_in_a_valid_page_is_quarantined(mutate: Callable[[dict[str, Any]], None], reason: str) -> None:
+def test_malformed_work_in_a_valid_page_is_quarantined(
+    mutate: Callable[[dict[str, Any]], None], reason: str
+) -> None:
     raw = data(CHEM)
     mutate(raw["results"][0])
     page = openalex.parse_response(json.dumps(raw).encode(), "GET list")
@@ -352,7 +388,9 @@ def client_for() -> Iterator[Callable[[Server], HttpClient]]:
     clients: list[HttpClient] = []
 
     def make(server: Server) -> HttpClient:
-        client = HttpClient(EMAIL, transport=httpx.MockTransport(server), intervals={}, sleep=lambda s: None)
+        client = HttpClient(
+            EMAIL, transport=httpx.MockTransport(server), intervals={}, sleep=lambda s: None
+        )
         clients.append(client)
         return client
 
@@ -362,7 +400,9 @@ def client_for() -> Iterator[Callable[[Server], HttpClient]]:
 
 
 def make_watchlist(
-    researchers: list[dict[str, object]], topics: list[dict[str, object]] | None = None, **sources: int
+    researchers: list[dict[str, object]],
+    topics: list[dict[str, object]] | None = None,
+    **sources: int,
 ) -> Watchlist:
     return Watchlist.model_validate(
         {
@@ -377,7 +417,13 @@ def make_watchlist(
 def list_page(*names: str, next_cursor: str | None = None) -> bytes:
     """A /works list built from recorded works, with cursor paging meta."""
     results = [w for n in names for w in data(n)["results"]]
-    meta = {"count": 4, "db_response_time_ms": 12, "page": None, "per_page": 200, "next_cursor": next_cursor}
+    meta = {
+        "count": 4,
+        "db_response_time_ms": 12,
+        "page": None,
+        "per_page": 200,
+        "next_cursor": next_cursor,
+    }
     return json.dumps({"meta": meta, "results": results}).encode()
 
 
@@ -399,9 +445,13 @@ def works_ids(report: FetchReport) -> list[str]:
     return [w["work_id"] for f in report for w in f.page.records.get("works", [])]
 
 
-def test_cursor_paging_to_the_end(no_secrets: None, client_for: Callable[[Server], HttpClient]) -> None:
+def test_cursor_paging_to_the_end(
+    no_secrets: None, client_for: Callable[[Server], HttpClient]
+) -> None:
     server = Server(author_works_route)
-    report = openalex.fetch(client_for(server), make_watchlist([{"name": "Jason Priem", "openalex_id": "A5023888391"}]))
+    report = openalex.fetch(
+        client_for(server), make_watchlist([{"name": "Jason Priem", "openalex_id": "A5023888391"}])
+    )
     assert report.errors == []
     assert server.paths() == ["/authors/A5023888391", "/works", "/works"]
     works_requests = server.requests[1:]
@@ -418,7 +468,9 @@ def test_cursor_paging_to_the_end(no_secrets: None, client_for: Callable[[Server
 
 
 def test_api_key_on_the_wire_only(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, client_for: Callable[[Server], HttpClient]
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    client_for: Callable[[Server], HttpClient],
 ) -> None:
     monkeypatch.setenv("OPENALEX_API_KEY", SECRET)
     # as `scholarflow` sets logging up (cli._setup_logging): httpx itself is kept at WARNING
@@ -427,14 +479,19 @@ def test_api_key_on_the_wire_only(
 
     def route(request: httpx.Request) -> httpx.Response | bytes:
         if request.url.path == "/authors/A5000000404":
-            return httpx.Response(404, content=payload(NOT_FOUND), headers={"content-type": "text/html"})
+            return httpx.Response(
+                404, content=payload(NOT_FOUND), headers={"content-type": "text/html"}
+            )
         if request.url.path == "/works" and request.url.params["cursor"] == CURSOR_2:
             return httpx.Response(503, content=b"busy")  # retried, then handed to the parser
         return author_works_route(request)
 
     server = Server(route)
     wl = make_watchlist(
-        [{"name": "Jason Priem", "openalex_id": "A5023888391"}, {"name": "Gone", "openalex_id": "A5000000404"}]
+        [
+            {"name": "Jason Priem", "openalex_id": "A5023888391"},
+            {"name": "Gone", "openalex_id": "A5000000404"},
+        ]
     )
     report = openalex.fetch(client_for(server), wl)
     assert all(r.url.params["api_key"] == SECRET for r in server.requests)
@@ -442,7 +499,9 @@ def test_api_key_on_the_wire_only(
     assert len(report.errors) == 2
     assert [f.response.url for f in report]  # responses were archived ...
     for f in report:
-        assert SECRET not in f.response.url and "api_key" not in f.response.url  # ... without the key
+        assert (
+            SECRET not in f.response.url and "api_key" not in f.response.url
+        )  # ... without the key
         assert f"mailto={EMAIL.replace('@', '%40')}" in f.response.url
     for err in report.errors:
         assert SECRET not in str(err) and SECRET not in err.where
@@ -455,14 +514,19 @@ def test_api_key_on_the_wire_only(
     assert SECRET not in caplog.text
 
 
-def test_author_resolution_by_orcid(no_secrets: None, client_for: Callable[[Server], HttpClient]) -> None:
+def test_author_resolution_by_orcid(
+    no_secrets: None, client_for: Callable[[Server], HttpClient]
+) -> None:
     def route(request: httpx.Request) -> httpx.Response | bytes:
         if request.url.path == "/authors/orcid:0000-0001-6187-6610":
             return payload(AUTHOR)
         return author_works_route(request)
 
     server = Server(route)
-    report = openalex.fetch(client_for(server), make_watchlist([{"name": "Jason Priem", "orcid": "0000-0001-6187-6610"}]))
+    report = openalex.fetch(
+        client_for(server),
+        make_watchlist([{"name": "Jason Priem", "orcid": "0000-0001-6187-6610"}]),
+    )
     assert server.paths()[0] == "/authors/orcid:0000-0001-6187-6610"
     assert server.requests[1].url.params["filter"] == "authorships.author.id:A5023888391"
     assert report.errors == [] and len(works_ids(report)) == 4
@@ -478,7 +542,9 @@ def author_search_page(*display_names: str) -> bytes:
             author["id"] = f"https://openalex.org/A50000000{i:02d}"
         author["display_name"] = name
         results.append(author)
-    return json.dumps({"meta": {"count": len(results), "next_cursor": None}, "results": results}).encode()
+    return json.dumps(
+        {"meta": {"count": len(results), "next_cursor": None}, "results": results}
+    ).encode()
 
 
 @pytest.mark.parametrize("name, aliases", [("Jason Priem", []), ("J. Priem", ["Jason Priem"])])
@@ -487,11 +553,15 @@ def test_author_resolution_by_search_picks_the_matching_name(
 ) -> None:
     def route(request: httpx.Request) -> httpx.Response | bytes:
         if request.url.path == "/authors":
-            return author_search_page("Jason Priemer", "JASON PRIEM" if aliases else "Jason Priem", "J Priem")
+            return author_search_page(
+                "Jason Priemer", "JASON PRIEM" if aliases else "Jason Priem", "J Priem"
+            )
         return author_works_route(request)
 
     server = Server(route)
-    report = openalex.fetch(client_for(server), make_watchlist([{"name": name, "aliases": aliases}]))
+    report = openalex.fetch(
+        client_for(server), make_watchlist([{"name": name, "aliases": aliases}])
+    )
     search = server.requests[0]
     assert search.url.path == "/authors"
     assert (search.url.params["search"], search.url.params["per-page"]) == (name, "10")
@@ -510,18 +580,28 @@ def test_author_resolution_by_search_without_a_match_is_a_clear_error(
         return author_works_route(request)
 
     server = Server(route)
-    wl = make_watchlist([{"name": "Zhaoyuan Su", "aliases": ["Su, Zhaoyuan"]}, {"name": "Jason Priem", "openalex_id": "A5023888391"}])
+    wl = make_watchlist(
+        [
+            {"name": "Zhaoyuan Su", "aliases": ["Su, Zhaoyuan"]},
+            {"name": "Jason Priem", "openalex_id": "A5023888391"},
+        ]
+    )
     report = openalex.fetch(client_for(server), wl)
     (err,) = report.errors
     assert isinstance(err, SourceError)
     assert str(err).startswith("[openalex] no OpenAlex author named 'Zhaoyuan Su'; set openalex_id")
-    assert err.where.startswith("GET https://api.openalex.org/authors?") and "search=Zhaoyuan+Su" in err.where
+    assert (
+        err.where.startswith("GET https://api.openalex.org/authors?")
+        and "search=Zhaoyuan+Su" in err.where
+    )
     # no works were asked for the unresolved researcher; the next one went on
     assert server.paths() == ["/authors", "/authors/A5023888391", "/works", "/works"]
     assert len(works_ids(report)) == 4
 
 
-def test_topic_entities_and_capped_topic_search(no_secrets: None, client_for: Callable[[Server], HttpClient]) -> None:
+def test_topic_entities_and_capped_topic_search(
+    no_secrets: None, client_for: Callable[[Server], HttpClient]
+) -> None:
     def route(request: httpx.Request) -> httpx.Response | bytes:
         if request.url.path == "/topics/T11636":
             return payload(TOPIC)
@@ -532,13 +612,25 @@ def test_topic_entities_and_capped_topic_search(no_secrets: None, client_for: Ca
     server = Server(route)
     wl = make_watchlist(
         [{"name": "Jason Priem", "openalex_id": "A5023888391"}],
-        [{"name": "LLM serving", "keywords": ["LLM serving", "KV cache"], "openalex_topic_ids": ["T11636"]}],
+        [
+            {
+                "name": "LLM serving",
+                "keywords": ["LLM serving", "KV cache"],
+                "openalex_topic_ids": ["T11636"],
+            }
+        ],
         max_topic_results=2,
         since_year=2020,
     )
     report = openalex.fetch(client_for(server), wl)
     assert report.errors == []
-    assert server.paths() == ["/authors/A5023888391", "/works", "/works", "/topics/T11636", "/works"]
+    assert server.paths() == [
+        "/authors/A5023888391",
+        "/works",
+        "/works",
+        "/topics/T11636",
+        "/works",
+    ]
     topic_search = server.requests[-1].url.params
     assert topic_search["filter"] == "from_publication_date:2020-01-01,topics.id:T11636"
     assert topic_search["search"] == '"LLM serving" OR "KV cache"'
@@ -549,13 +641,19 @@ def test_topic_entities_and_capped_topic_search(no_secrets: None, client_for: Ca
     assert [t["topic_id"] for t in topics] == ["T11636"]
 
 
-def test_empty_list_page_stops_paging(no_secrets: None, client_for: Callable[[Server], HttpClient]) -> None:
+def test_empty_list_page_stops_paging(
+    no_secrets: None, client_for: Callable[[Server], HttpClient]
+) -> None:
     def route(request: httpx.Request) -> httpx.Response | bytes:
         if request.url.path == "/works":
-            return json.dumps({"meta": {"count": 0, "next_cursor": "still-a-cursor"}, "results": []}).encode()
+            return json.dumps(
+                {"meta": {"count": 0, "next_cursor": "still-a-cursor"}, "results": []}
+            ).encode()
         return author_works_route(request)
 
     server = Server(route)
-    report = openalex.fetch(client_for(server), make_watchlist([{"name": "Jason Priem", "openalex_id": "A5023888391"}]))
+    report = openalex.fetch(
+        client_for(server), make_watchlist([{"name": "Jason Priem", "openalex_id": "A5023888391"}])
+    )
     assert server.paths() == ["/authors/A5023888391", "/works"]
     assert report.errors == [] and works_ids(report) == []
