@@ -26,7 +26,20 @@ from transforms import model
 from transforms.schemas import raw_schema
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
-WORDS = ["serving", "cache", "inference", "memory", "graph", "vector", "kernel", "scheduling", "sparse", "attention", "tensor", "batch"]
+WORDS = [
+    "serving",
+    "cache",
+    "inference",
+    "memory",
+    "graph",
+    "vector",
+    "kernel",
+    "scheduling",
+    "sparse",
+    "attention",
+    "tensor",
+    "batch",
+]
 
 
 def synthetic_raw(n_papers: int, seed: int = 7) -> dict[str, pl.LazyFrame]:
@@ -39,23 +52,59 @@ def synthetic_raw(n_papers: int, seed: int = 7) -> dict[str, pl.LazyFrame]:
         year = rng.randint(2015, 2026)
         aid = f"{year % 100:02d}{rng.randint(1, 12):02d}.{i:05d}"
         doi = f"10.9999/bench.{i}" if rng.random() < 0.5 else None
-        authors = [f"Author{rng.randint(0, n_papers // 3)} Surname{rng.randint(0, 50)}" for _ in range(rng.randint(1, 6))]
+        authors = [
+            f"Author{rng.randint(0, n_papers // 3)} Surname{rng.randint(0, 50)}"
+            for _ in range(rng.randint(1, 6))
+        ]
         if rng.random() < 0.7:
-            arxiv.append({"arxiv_id": aid, "title": title, "authors": [{"name": a} for a in authors],
-                          "categories": ["cs.DC"], "published_at": datetime(year, 6, 1, tzinfo=UTC), **lineage})
+            arxiv.append(
+                {
+                    "arxiv_id": aid,
+                    "title": title,
+                    "authors": [{"name": a} for a in authors],
+                    "categories": ["cs.DC"],
+                    "published_at": datetime(year, 6, 1, tzinfo=UTC),
+                    **lineage,
+                }
+            )
         if rng.random() < 0.8:
-            oa.append({"work_id": f"W{i}", "title": title.upper() if i % 5 == 0 else title, "publication_year": year,
-                       "doi": f"https://doi.org/{doi}" if doi else f"https://doi.org/10.48550/arxiv.{aid}",
-                       "cited_by_count": rng.randint(0, 500),
-                       "authorships": [{"author_id": f"A{hash(a) % 10**8}", "display_name": a} for a in authors],
-                       **lineage})
+            oa.append(
+                {
+                    "work_id": f"W{i}",
+                    "title": title.upper() if i % 5 == 0 else title,
+                    "publication_year": year,
+                    "doi": f"https://doi.org/{doi}"
+                    if doi
+                    else f"https://doi.org/10.48550/arxiv.{aid}",
+                    "cited_by_count": rng.randint(0, 500),
+                    "authorships": [
+                        {"author_id": f"A{hash(a) % 10**8}", "display_name": a} for a in authors
+                    ],
+                    **lineage,
+                }
+            )
         if rng.random() < 0.6:
-            s2.append({"paper_id": f"S{i}", "title": title, "year": year, "doi": doi,
-                       "arxiv_id": aid if rng.random() < 0.5 else None, "citation_count": rng.randint(0, 600),
-                       "authors": [{"author_id": str(j), "name": a} for j, a in enumerate(authors)], **lineage})
-    frames = {("arxiv", "entries"): arxiv, ("openalex", "works"): oa, ("semantic_scholar", "papers"): s2}
-    return {f"raw_{s}__{e}": pl.DataFrame(rows, schema=raw_schema(s, e), strict=False).lazy()
-            for (s, e), rows in frames.items()}
+            s2.append(
+                {
+                    "paper_id": f"S{i}",
+                    "title": title,
+                    "year": year,
+                    "doi": doi,
+                    "arxiv_id": aid if rng.random() < 0.5 else None,
+                    "citation_count": rng.randint(0, 600),
+                    "authors": [{"author_id": str(j), "name": a} for j, a in enumerate(authors)],
+                    **lineage,
+                }
+            )
+    frames = {
+        ("arxiv", "entries"): arxiv,
+        ("openalex", "works"): oa,
+        ("semantic_scholar", "papers"): s2,
+    }
+    return {
+        f"raw_{s}__{e}": pl.DataFrame(rows, schema=raw_schema(s, e), strict=False).lazy()
+        for (s, e), rows in frames.items()
+    }
 
 
 def union_find_baseline(works: pl.DataFrame) -> dict[str, str]:
@@ -71,10 +120,13 @@ def union_find_baseline(works: pl.DataFrame) -> dict[str, str]:
 
     for r in works.iter_rows(named=True):
         node = f"{r['source']}:{r['source_work_id']}"
-        keys = [f"key|doi:{r['doi']}" if r["doi"] else None,
-                f"key|arxiv:{r['arxiv_id']}" if r["arxiv_id"] else None,
-                f"key|title:{r['title_key']}|{r['year']}"
-                if len(r["title_key"] or "") >= model.MIN_TITLE_KEY_CHARS else None]
+        keys = [
+            f"key|doi:{r['doi']}" if r["doi"] else None,
+            f"key|arxiv:{r['arxiv_id']}" if r["arxiv_id"] else None,
+            f"key|title:{r['title_key']}|{r['year']}"
+            if len(r["title_key"] or "") >= model.MIN_TITLE_KEY_CHARS
+            else None,
+        ]
         for k in filter(None, keys):
             a, b = find(node), find(k)
             if a != b:
@@ -105,20 +157,28 @@ def main() -> None:
 
     t_polars, xref = best_of(lambda: model.resolve_papers(works.lazy()).collect(), repeat)
     t_python, uf = best_of(lambda: union_find_baseline(works), repeat)
-    groups_polars = xref.group_by("paper_id").agg(pl.concat_str("source", pl.lit(":"), "source_work_id").sort())
+    groups_polars = xref.group_by("paper_id").agg(
+        pl.concat_str("source", pl.lit(":"), "source_work_id").sort()
+    )
     part_polars = sorted(tuple(g) for g in groups_polars["source"].to_list())
     by_root: dict[str, list[str]] = {}
     for node, root in uf.items():
         by_root.setdefault(root, []).append(node)
     part_python = sorted(tuple(sorted(v)) for v in by_root.values())
     assert part_polars == part_python, "resolution differs from the union-find baseline"
-    print(f"resolve_papers (polars label propagation): {t_polars * 1000:8.1f} ms "
-          f"({works.height / t_polars:,.0f} records/s); {xref['paper_id'].n_unique()} papers")
-    print(f"baseline union-find (pure Python):         {t_python * 1000:8.1f} ms  "
-          f"ratio polars/baseline = {t_polars / t_python:.2f}x (same partition)")
+    print(
+        f"resolve_papers (polars label propagation): {t_polars * 1000:8.1f} ms "
+        f"({works.height / t_polars:,.0f} records/s); {xref['paper_id'].n_unique()} papers"
+    )
+    print(
+        f"baseline union-find (pure Python):         {t_python * 1000:8.1f} ms  "
+        f"ratio polars/baseline = {t_polars / t_python:.2f}x (same partition)"
+    )
 
     researchers = model.researchers_frame([])
-    topics = model.topics_frame([{"topic_id": "t", "topic_name": "T", "keywords": ["cache"], "openalex_topic_ids": []}])
+    topics = model.topics_frame(
+        [{"topic_id": "t", "topic_name": "T", "keywords": ["cache"], "openalex_topic_ids": []}]
+    )
 
     def build() -> dict[str, pl.DataFrame]:
         lazy = model.build_model(raw, researchers, topics)
@@ -126,18 +186,26 @@ def main() -> None:
 
     t_build, tables = best_of(build, repeat)
     stage_only, _ = best_of(lambda: model.stage_works(raw).collect(), repeat)
-    print(f"build_model (all tables):                  {t_build * 1000:8.1f} ms "
-          f"({works.height / t_build:,.0f} records/s); staging alone {stage_only * 1000:.1f} ms "
-          f"= {stage_only / t_build:.0%} of it")
+    print(
+        f"build_model (all tables):                  {t_build * 1000:8.1f} ms "
+        f"({works.height / t_build:,.0f} records/s); staging alone {stage_only * 1000:.1f} ms "
+        f"= {stage_only / t_build:.0%} of it"
+    )
 
     papers = tables["papers"].with_columns(pl.col("sources").list.join("; "))
     rows = papers.rows()
     with tempfile.TemporaryDirectory() as tmp:
-        t_safe, _ = best_of(lambda: reports.write_csv(Path(tmp) / "a.csv", papers.columns, rows), repeat)
+        t_safe, _ = best_of(
+            lambda: reports.write_csv(Path(tmp) / "a.csv", papers.columns, rows), repeat
+        )
         t_polars_csv, _ = best_of(lambda: papers.write_csv(Path(tmp) / "b.csv"), repeat)
-    print(f"CSV, neutralising writer:                  {t_safe * 1000:8.1f} ms for {len(rows)} rows")
-    print(f"CSV, polars write_csv baseline (unsafe):   {t_polars_csv * 1000:8.1f} ms  "
-          f"ratio = {t_safe / max(t_polars_csv, 1e-9):.1f}x")
+    print(
+        f"CSV, neutralising writer:                  {t_safe * 1000:8.1f} ms for {len(rows)} rows"
+    )
+    print(
+        f"CSV, polars write_csv baseline (unsafe):   {t_polars_csv * 1000:8.1f} ms  "
+        f"ratio = {t_safe / max(t_polars_csv, 1e-9):.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -18,24 +18,44 @@ EXIT_FAILED, EXIT_PARTIAL = 1, 3
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--watchlist", type=Path, default=settings.DEFAULT_WATCHLIST,
-                   help="watchlist TOML (default: ./watchlist.toml)")
-    p.add_argument("--warehouse", help="DuckDB file (default: $SCHOLARFLOW_WAREHOUSE or "
-                   "warehouse/scholarflow.duckdb); reports go to reports/ beside it")
-    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                   help="if another run is writing the warehouse, wait this long (default: refuse)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks on errors")
+    p.add_argument(
+        "--watchlist",
+        type=Path,
+        default=settings.DEFAULT_WATCHLIST,
+        help="watchlist TOML (default: ./watchlist.toml)",
+    )
+    p.add_argument(
+        "--warehouse",
+        help="DuckDB file (default: $SCHOLARFLOW_WAREHOUSE or "
+        "warehouse/scholarflow.duckdb); reports go to reports/ beside it",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run is writing the warehouse, wait this long (default: refuse)",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging, tracebacks on errors"
+    )
 
 
 def _fetch_mode(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--demo", action="store_true", help="replay the bundled demo recording (offline)")
-    g.add_argument("--replay", type=Path, metavar="DIR", help="replay a recording made with --record")
+    g.add_argument(
+        "--demo", action="store_true", help="replay the bundled demo recording (offline)"
+    )
+    g.add_argument(
+        "--replay", type=Path, metavar="DIR", help="replay a recording made with --record"
+    )
     p.add_argument("--record", type=Path, metavar="DIR", help="store every live response in DIR")
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="scholarflow", description=__doc__.splitlines()[0] if __doc__ else None)
+    root = argparse.ArgumentParser(
+        prog="scholarflow", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     sub = root.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="ingest every enabled source, then build (a Prefect flow)")
     _common(run)
@@ -50,11 +70,16 @@ def parser() -> argparse.ArgumentParser:
     _common(imp)
     imp.add_argument("source", choices=sorted(SOURCES))
     imp.add_argument("files", nargs="+", type=Path)
-    serve = sub.add_parser("serve", help="serve the run flow as a Prefect deployment on the watchlist's cron")
+    serve = sub.add_parser(
+        "serve", help="serve the run flow as a Prefect deployment on the watchlist's cron"
+    )
     _common(serve)
     _fetch_mode(serve)
-    serve.add_argument("--work-pool", metavar="NAME",
-                       help="register the deployment with this Prefect work pool instead of serving it here")
+    serve.add_argument(
+        "--work-pool",
+        metavar="NAME",
+        help="register the deployment with this Prefect work pool instead of serving it here",
+    )
     return root
 
 
@@ -62,7 +87,9 @@ def _setup_logging(verbose: bool) -> None:
     """Progress (one line per request and per source) on stderr; -v adds library detail."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
     )
     logging.getLogger("scholarflow").setLevel(logging.DEBUG if verbose else logging.INFO)
     # httpx logs request URLs at INFO; the shared client logs its own redacted line instead.
@@ -84,19 +111,28 @@ def print_summary(summary: steps.RunSummary) -> None:
 
     p(f"run {summary.run_id}")
     if summary.sources:
-        p(f"  {'source':<17}{'requests':>9}{'records':>9}{'new':>6}{'updated':>9}{'quarant.':>10}{'errors':>8}")
+        p(
+            f"  {'source':<17}{'requests':>9}{'records':>9}{'new':>6}{'updated':>9}{'quarant.':>10}{'errors':>8}"
+        )
         for s in summary.sources:
-            p(f"  {s.source:<17}{s.requests:>9}{s.records:>9}{s.new:>6}{s.updated:>9}"
-              f"{s.quarantined:>10}{len(s.errors):>8}")
+            p(
+                f"  {s.source:<17}{s.requests:>9}{s.records:>9}{s.new:>6}{s.updated:>9}"
+                f"{s.quarantined:>10}{len(s.errors):>8}"
+            )
         for s in summary.sources:
             for e in s.errors:
                 p(f"  error: {e}")
-    tables = ", ".join(f"{k} {v}" for k, v in summary.tables.items() if k in
-                       ("papers", "authors", "authorships", "paper_topics"))
+    tables = ", ".join(
+        f"{k} {v}"
+        for k, v in summary.tables.items()
+        if k in ("papers", "authors", "authorships", "paper_topics")
+    )
     p(f"  tables: {tables}; citation snapshots +{summary.snapshots}")
     p(f"  warehouse: {summary.warehouse}")
     if summary.reports:
-        p(f"  reports:   {summary.reports[0].parent}/ ({', '.join(r.name for r in summary.reports)})")
+        p(
+            f"  reports:   {summary.reports[0].parent}/ ({', '.join(r.name for r in summary.reports)})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,9 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     ctx = steps.RunContext(
-        command=args.command, mode="build", watchlist=watchlist,
+        command=args.command,
+        mode="build",
+        watchlist=watchlist,
         watchlist_sha256=steps.watchlist_digest(args.watchlist),
-        warehouse_path=settings.warehouse_path(args.warehouse), wait_seconds=args.wait,
+        warehouse_path=settings.warehouse_path(args.warehouse),
+        wait_seconds=args.wait,
     )
     try:
         return _dispatch(args, ctx)
@@ -142,7 +181,9 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
     if args.command == "serve":
         from flows.pipeline import serve
 
-        serve(args.watchlist, ctx.warehouse_path, ctx.mode, args.replay, args.record, args.work_pool)
+        serve(
+            args.watchlist, ctx.warehouse_path, ctx.mode, args.replay, args.record, args.work_pool
+        )
         return 0
     try:
         if args.command == "ingest":

@@ -23,6 +23,7 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_any,
     wait_exponential_jitter,
 )
 
@@ -248,7 +249,7 @@ class HttpClient:
         retrying = Retrying(
             # A host that cannot be reached at all (DNS failure, refused) is tried twice, not
             # five times: that is a machine without network far more often than a blip.
-            stop=stop_after_attempt(self._max_attempts) | _unreachable_twice,
+            stop=stop_any(stop_after_attempt(self._max_attempts), _unreachable_twice),
             wait=wait,
             retry=retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
             before_sleep=before_sleep,

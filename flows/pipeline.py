@@ -24,7 +24,9 @@ def fetch_task(slug: str, ctx: steps.RunContext, client: HttpClient) -> FetchRep
 
 
 @task(name="load-and-build", task_run_name="load-and-build", cache_policy=NO_CACHE)
-def load_build_task(ctx: steps.RunContext, reports: list[FetchReport], requests: dict[str, int]) -> steps.RunSummary:
+def load_build_task(
+    ctx: steps.RunContext, reports: list[FetchReport], requests: dict[str, int]
+) -> steps.RunSummary:
     return steps.load_and_build(ctx, reports, requests)
 
 
@@ -41,15 +43,19 @@ def scholarflow_flow(
     logger = get_run_logger()
     wl_path = Path(watchlist)
     ctx = steps.RunContext(
-        command="run", mode=mode,  # type: ignore[arg-type]
-        watchlist=load_watchlist(wl_path), watchlist_sha256=steps.watchlist_digest(wl_path),
+        command="run",
+        mode=mode,  # type: ignore[arg-type]
+        watchlist=load_watchlist(wl_path),
+        watchlist_sha256=steps.watchlist_digest(wl_path),
         warehouse_path=Path(warehouse) if warehouse else Path("warehouse/scholarflow.duckdb"),
     )
     if run_id:
         ctx.run_id = run_id
     logger.info("run %s (flow run %s), mode %s", ctx.run_id, flow_run.get_id(), mode)
     client = steps.make_client(
-        ctx.watchlist, ctx.mode, Path(replay_dir) if replay_dir else None,
+        ctx.watchlist,
+        ctx.mode,
+        Path(replay_dir) if replay_dir else None,
         Path(record_dir) if record_dir else None,
     )
     with client:
@@ -58,16 +64,23 @@ def scholarflow_flow(
     return load_build_task(ctx, reports, dict(client.requests_made))
 
 
-def run_flow(watchlist: Path, ctx: steps.RunContext, replay: Path | None, record: Path | None) -> steps.RunSummary:
+def run_flow(
+    watchlist: Path, ctx: steps.RunContext, replay: Path | None, record: Path | None
+) -> steps.RunSummary:
     result: Any = scholarflow_flow(
-        watchlist=str(watchlist), warehouse=str(ctx.warehouse_path), mode=ctx.mode,
-        replay_dir=str(replay) if replay else None, record_dir=str(record) if record else None,
+        watchlist=str(watchlist),
+        warehouse=str(ctx.warehouse_path),
+        mode=ctx.mode,
+        replay_dir=str(replay) if replay else None,
+        record_dir=str(record) if record else None,
         run_id=ctx.run_id,
     )
     return result  # type: ignore[no-any-return]
 
 
-def build_deployment(watchlist: Path, warehouse: Path, mode: str, replay: Path | None, record: Path | None) -> Any:
+def build_deployment(
+    watchlist: Path, warehouse: Path, mode: str, replay: Path | None, record: Path | None
+) -> Any:
     """A deployment of the flow on the watchlist's cron schedule."""
     from prefect.schedules import Cron
 
@@ -76,7 +89,9 @@ def build_deployment(watchlist: Path, warehouse: Path, mode: str, replay: Path |
         name="scheduled",
         schedules=[Cron(wl.schedule.cron, timezone=wl.schedule.timezone)],
         parameters={
-            "watchlist": str(watchlist.resolve()), "warehouse": str(warehouse.resolve()), "mode": mode,
+            "watchlist": str(watchlist.resolve()),
+            "warehouse": str(warehouse.resolve()),
+            "mode": mode,
             "replay_dir": str(replay.resolve()) if replay else None,
             "record_dir": str(record.resolve()) if record else None,
         },
@@ -86,7 +101,11 @@ def build_deployment(watchlist: Path, warehouse: Path, mode: str, replay: Path |
 
 
 def serve(
-    watchlist: Path, warehouse: Path, mode: str, replay: Path | None, record: Path | None,
+    watchlist: Path,
+    warehouse: Path,
+    mode: str,
+    replay: Path | None,
+    record: Path | None,
     work_pool: str | None = None,
 ) -> None:
     """Without a work pool: a long-lived process that runs the flow on schedule. With one:
@@ -106,7 +125,12 @@ def serve(
         source=str(PROJECT_ROOT), entrypoint="flows/pipeline.py:scholarflow_flow"
     )
     remote.deploy(
-        name=deployment.name, work_pool_name=work_pool, parameters=deployment.parameters,
-        schedules=[Cron(wl.schedule.cron, timezone=wl.schedule.timezone)], tags=deployment.tags,
-        description=deployment.description, build=False, push=False,
+        name=deployment.name,
+        work_pool_name=work_pool,
+        parameters=deployment.parameters,
+        schedules=[Cron(wl.schedule.cron, timezone=wl.schedule.timezone)],
+        tags=deployment.tags,
+        description=deployment.description,
+        build=False,
+        push=False,
     )

@@ -87,7 +87,10 @@ def make_client(
         assert directory is not None
         # Replayed responses cost nothing upstream: no rate limit, no retry back-off.
         return HttpClient(
-            watchlist.contact_email, transport=ReplayTransport(directory), intervals={}, max_attempts=1
+            watchlist.contact_email,
+            transport=ReplayTransport(directory),
+            intervals={},
+            max_attempts=1,
         )
     recorder = Recorder(record_dir) if record_dir else None
     return HttpClient(watchlist.contact_email, on_response=recorder)
@@ -96,10 +99,21 @@ def make_client(
 def fetch_source(slug: str, watchlist: Watchlist, client: HttpClient) -> FetchReport:
     """Fetch one source for the whole watchlist. Network failure raises; a bad response is
     recorded as that request's error and the rest goes on."""
-    log.info("[%s] fetching for %d researchers, %d topics", slug, len(watchlist.researchers), len(watchlist.topics))
+    log.info(
+        "[%s] fetching for %d researchers, %d topics",
+        slug,
+        len(watchlist.researchers),
+        len(watchlist.topics),
+    )
     report = SOURCES[slug].fetch(client, watchlist)
     records = sum(f.page.count() for f in report.items)
-    log.info("[%s] %d responses, %d records, %d errors", slug, len(report.items), records, len(report.errors))
+    log.info(
+        "[%s] %d responses, %d records, %d errors",
+        slug,
+        len(report.items),
+        records,
+        len(report.errors),
+    )
     for err in report.errors:
         log.error("%s", err)
     return report
@@ -119,8 +133,13 @@ def import_files(slug: str, files: list[Path]) -> FetchReport:
         if page.count() == 0 and not page.quarantined and body.strip():
             log.warning("[%s] %s holds no records", slug, path)
         response = FetchedResponse(
-            source=slug, method="FILE", url=path.resolve().as_uri(), status=200,
-            content_type="application/octet-stream", body=body, fetched_at=datetime.now(UTC),
+            source=slug,
+            method="FILE",
+            url=path.resolve().as_uri(),
+            status=200,
+            content_type="application/octet-stream",
+            body=body,
+            fetched_at=datetime.now(UTC),
         )
         report.items.append(Fetched(response, page))
     return report
@@ -132,11 +151,25 @@ def _observations(reports: list[FetchReport]) -> pl.LazyFrame:
         for item in rep.items:
             at = item.response.fetched_at
             for rec in item.page.records.get("works", []) if rep.source == "openalex" else []:
-                rows.append({"source": "openalex", "source_work_id": rec["work_id"],
-                             "cited_by_count": rec["cited_by_count"], "observed_at": at})
-            for rec in item.page.records.get("papers", []) if rep.source == "semantic_scholar" else []:
-                rows.append({"source": "semantic_scholar", "source_work_id": rec["paper_id"],
-                             "cited_by_count": rec["citation_count"], "observed_at": at})
+                rows.append(
+                    {
+                        "source": "openalex",
+                        "source_work_id": rec["work_id"],
+                        "cited_by_count": rec["cited_by_count"],
+                        "observed_at": at,
+                    }
+                )
+            for rec in (
+                item.page.records.get("papers", []) if rep.source == "semantic_scholar" else []
+            ):
+                rows.append(
+                    {
+                        "source": "semantic_scholar",
+                        "source_work_id": rec["paper_id"],
+                        "cited_by_count": rec["citation_count"],
+                        "observed_at": at,
+                    }
+                )
     return model.observations_frame(rows)
 
 
@@ -168,18 +201,25 @@ def _topic_rows(watchlist: Watchlist) -> list[dict[str, object]]:
 
 def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str, int], int]:
     raw = warehouse.read_raw(con)
-    lazy = model.build_model(raw, model.researchers_frame(_researcher_rows(ctx.watchlist)),
-                             model.topics_frame(_topic_rows(ctx.watchlist)))
+    lazy = model.build_model(
+        raw,
+        model.researchers_frame(_researcher_rows(ctx.watchlist)),
+        model.topics_frame(_topic_rows(ctx.watchlist)),
+    )
     names = list(lazy)
     tables = dict(zip(names, pl.collect_all([lazy[n] for n in names]), strict=True))
     warehouse.replace_tables(con, tables)
-    snaps = model.citation_snapshot_rows(observed, tables["paper_xref"].lazy(), ctx.run_id).collect()
+    snaps = model.citation_snapshot_rows(
+        observed, tables["paper_xref"].lazy(), ctx.run_id
+    ).collect()
     appended = warehouse.append_snapshots(con, snaps)
     warehouse.create_views(con, settings.SQL_DIR)
     return {n: t.height for n, t in tables.items()}, appended
 
 
-def load_and_build(ctx: RunContext, reports: list[FetchReport], requests: dict[str, int]) -> RunSummary:
+def load_and_build(
+    ctx: RunContext, reports: list[FetchReport], requests: dict[str, int]
+) -> RunSummary:
     """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run."""
     summaries = []
     with warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con:
@@ -189,29 +229,51 @@ def load_and_build(ctx: RunContext, reports: list[FetchReport], requests: dict[s
                 stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
                 bad = [q for f in rep.items for q in f.page.quarantined]
                 warehouse.quarantine(con, ctx.run_id, [*bad, *rep.errors])
-                summaries.append(SourceSummary(
-                    rep.source, requests=requests.get(rep.source, len(rep.items)), records=stats.records,
-                    new=stats.new, updated=stats.updated, unchanged=stats.unchanged,
-                    quarantined=len(bad), errors=[str(e) for e in rep.errors],
-                ))
+                summaries.append(
+                    SourceSummary(
+                        rep.source,
+                        requests=requests.get(rep.source, len(rep.items)),
+                        records=stats.records,
+                        new=stats.new,
+                        updated=stats.updated,
+                        unchanged=stats.unchanged,
+                        quarantined=len(bad),
+                        errors=[str(e) for e in rep.errors],
+                    )
+                )
             if not warehouse.has_data(con):
-                raise warehouse.WarehouseEmpty("nothing to build: no source has loaded any record yet")
+                raise warehouse.WarehouseEmpty(
+                    "nothing to build: no source has loaded any record yet"
+                )
             counts, snapshots = _build(con, ctx, _observations(reports))
             _record(con, ctx, summaries, counts, snapshots)
         paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots)
 
 
-def _record(con: Any, ctx: RunContext, summaries: list[SourceSummary], counts: dict[str, int], snaps: int) -> None:
+def _record(
+    con: Any, ctx: RunContext, summaries: list[SourceSummary], counts: dict[str, int], snaps: int
+) -> None:
     errors = sum(len(s.errors) for s in summaries)
-    warehouse.record_run(con, {
-        "run_id": ctx.run_id, "command": ctx.command, "mode": ctx.mode,
-        "started_at": ctx.started_at, "finished_at": datetime.now(UTC),
-        "status": "succeeded" if errors == 0 else "partial",
-        "sources": [s.source for s in summaries], "watchlist_sha256": ctx.watchlist_sha256,
-        "stats": {"sources": [s.__dict__ for s in summaries], "tables": counts, "snapshots": snaps},
-        "version": __version__,
-    })
+    warehouse.record_run(
+        con,
+        {
+            "run_id": ctx.run_id,
+            "command": ctx.command,
+            "mode": ctx.mode,
+            "started_at": ctx.started_at,
+            "finished_at": datetime.now(UTC),
+            "status": "succeeded" if errors == 0 else "partial",
+            "sources": [s.source for s in summaries],
+            "watchlist_sha256": ctx.watchlist_sha256,
+            "stats": {
+                "sources": [s.__dict__ for s in summaries],
+                "tables": counts,
+                "snapshots": snaps,
+            },
+            "version": __version__,
+        },
+    )
 
 
 def build_only(ctx: RunContext) -> RunSummary:
@@ -233,7 +295,10 @@ def network_hint(exc: FetchError) -> str:
 
 
 def ingest(
-    ctx: RunContext, sources: list[str], replay_dir: Path | None = None, record_dir: Path | None = None
+    ctx: RunContext,
+    sources: list[str],
+    replay_dir: Path | None = None,
+    record_dir: Path | None = None,
 ) -> RunSummary:
     """Fetch the given sources one after another, then load and build (no orchestration)."""
     client = make_client(ctx.watchlist, ctx.mode, replay_dir, record_dir)

@@ -129,7 +129,9 @@ def writer(path: Path, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyCon
         try:
             con = duckdb.connect(str(path))
         except duckdb.IOException as exc:
-            raise WarehouseBusy(f"cannot open {path} for writing: another program has it open ({exc})") from None
+            raise WarehouseBusy(
+                f"cannot open {path} for writing: another program has it open ({exc})"
+            ) from None
         try:
             con.execute("set TimeZone = 'UTC'")
             con.execute(CORE_DDL)
@@ -179,9 +181,16 @@ def archive_responses(con: duckdb.DuckDBPyConnection, run_id: str, items: Sequen
     """Content-addressed: a body already archived for that URL is not stored again."""
     rows = [
         (
-            f.response.source, f.response.method, f.response.url, f.response.status,
-            f.response.content_type, f.response.sha256, len(f.response.body),
-            gzip.compress(f.response.body, mtime=0), f.response.fetched_at, run_id,
+            f.response.source,
+            f.response.method,
+            f.response.url,
+            f.response.status,
+            f.response.content_type,
+            f.response.sha256,
+            len(f.response.body),
+            gzip.compress(f.response.body, mtime=0),
+            f.response.fetched_at,
+            run_id,
         )
         for f in items
     ]
@@ -189,7 +198,8 @@ def archive_responses(con: duckdb.DuckDBPyConnection, run_id: str, items: Sequen
         return 0
     before = _count(con, "raw_responses")
     con.executemany(
-        "insert into raw_responses values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing", rows
+        "insert into raw_responses values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
+        rows,
     )
     return _count(con, "raw_responses") - before
 
@@ -210,7 +220,9 @@ def quarantine(
         else:
             rows.append((q.source, q.entity, q.record_key, q.reason, q.payload, run_id, now))
     if rows:
-        con.executemany("insert into quarantine values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing", rows)
+        con.executemany(
+            "insert into quarantine values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing", rows
+        )
     return len(rows)
 
 
@@ -329,9 +341,16 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
              ? as run_id, ? as command, ? as mode, ? as started_at, ? as finished_at, ? as status,
              ? as sources, ? as watchlist_sha256, ? as stats, ? as scholarflow_version""",
         [
-            run["run_id"], run["command"], run["mode"], run["started_at"], run["finished_at"],
-            run["status"], run["sources"], run.get("watchlist_sha256"),
-            json.dumps(run.get("stats", {}), sort_keys=True), run.get("version"),
+            run["run_id"],
+            run["command"],
+            run["mode"],
+            run["started_at"],
+            run["finished_at"],
+            run["status"],
+            run["sources"],
+            run.get("watchlist_sha256"),
+            json.dumps(run.get("stats", {}), sort_keys=True),
+            run.get("version"),
         ],
     )
 
@@ -356,5 +375,7 @@ def export_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, run_id: str | 
     return written
 
 
-def query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+def query(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> list[tuple[Any, ...]]:
     return con.execute(sql, list(params)).fetchall()

@@ -203,7 +203,9 @@ def load_watchlist(path: Path) -> Watchlist:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+            field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(
+                ".[", "["
+            )
             line = _locate(text, loc)
             where = f"{path}:{line}" if line else str(path)
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]

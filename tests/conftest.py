@@ -14,7 +14,9 @@ def shared_fixture_dir(slug: str) -> Path:
     """../shared/source-fixtures/<slug>: genuine API responses (not project files)."""
     path = SHARED_FIXTURES / slug
     if not path.is_dir():
-        raise FileNotFoundError(f"recorded upstream payloads missing: {path} (the shared/ folder beside the repo)")
+        raise FileNotFoundError(
+            f"recorded upstream payloads missing: {path} (the shared/ folder beside the repo)"
+        )
     return path
 
 
@@ -34,8 +36,11 @@ def demo_context(warehouse: Path, command: str = "test"):  # type: ignore[no-unt
 
     wl_path = ROOT / "watchlist.toml"
     return steps.RunContext(
-        command=command, mode="demo", watchlist=load_watchlist(wl_path),
-        watchlist_sha256=steps.watchlist_digest(wl_path), warehouse_path=warehouse,
+        command=command,
+        mode="demo",
+        watchlist=load_watchlist(wl_path),
+        watchlist_sha256=steps.watchlist_digest(wl_path),
+        warehouse_path=warehouse,
     )
 
 

@@ -21,7 +21,9 @@ from tests.conftest import ROOT, shared_fixture_dir
 
 def main(args: list[str], warehouse: Path) -> int:
     command, rest = args[0], args[1:]
-    return cli.main([command, "--watchlist", str(ROOT / "watchlist.toml"), "--warehouse", str(warehouse), *rest])
+    return cli.main(
+        [command, "--watchlist", str(ROOT / "watchlist.toml"), "--warehouse", str(warehouse), *rest]
+    )
 
 
 def count(warehouse: Path, sql: str) -> int:
@@ -33,20 +35,26 @@ def count(warehouse: Path, sql: str) -> int:
 
 
 def test_help_is_fast_and_does_not_start_prefect() -> None:
-    code = ("import sys, flows.cli as c; c.parser().format_help(); "
-            "print('prefect' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    code = "import sys, flows.cli as c; c.parser().format_help(); print('prefect' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert out.stdout.strip() == "False"
-    help_out = subprocess.run([sys.executable, "-m", "flows", "--help"], capture_output=True, text=True, cwd=ROOT)
+    help_out = subprocess.run(
+        [sys.executable, "-m", "flows", "--help"], capture_output=True, text=True, cwd=ROOT
+    )
     assert help_out.returncode == 0
     for command in ("run", "ingest", "build", "import", "serve"):
         assert command in help_out.stdout
 
 
-def test_import_openalex_files_then_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_openalex_files_then_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     wh = tmp_path / "w.duckdb"
     files = sorted(shared_fixture_dir("openalex").glob("*works*.json")) + sorted(
-        shared_fixture_dir("openalex").glob("*work_W*.json"))
+        shared_fixture_dir("openalex").glob("*work_W*.json")
+    )
     assert main(["import", "openalex", *map(str, files)], wh) == 0
     out = capsys.readouterr().out
     assert "openalex" in out and "reports:" in out
@@ -68,7 +76,11 @@ def test_import_arxiv_feed(tmp_path: Path) -> None:
         ("arxiv", "openalex/bvitamins__work_W2741809807.json", "Atom feed"),
         ("arxiv", "arxiv/arxivpy__id_list_abc_error_400.atom.xml", "incorrect id format"),
         ("openalex", "openalex/paperqa__openalex_404_unknown_doi.html", "HTML error page"),
-        ("semantic_scholar", "semantic_scholar/s2py__error_404_paper_not_found.json", "Paper with id 0 not found"),
+        (
+            "semantic_scholar",
+            "semantic_scholar/s2py__error_404_paper_not_found.json",
+            "Paper with id 0 not found",
+        ),
         ("semantic_scholar", "arxiv/arxivpy__id_list_1605.08386.atom.xml", "not JSON"),
     ],
 )
@@ -76,9 +88,11 @@ def test_import_of_invalid_payload_loads_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, bad: str, expect: str
 ) -> None:
     wh = tmp_path / "w.duckdb"
-    good = {"arxiv": "arxiv/arxivpy__id_list_1605.08386.atom.xml",
-            "openalex": "openalex/bvitamins__work_W2741809807.json",
-            "semantic_scholar": "semantic_scholar/s2py__Author_2262347_with_papers.json"}[source]
+    good = {
+        "arxiv": "arxiv/arxivpy__id_list_1605.08386.atom.xml",
+        "openalex": "openalex/bvitamins__work_W2741809807.json",
+        "semantic_scholar": "semantic_scholar/s2py__Author_2262347_with_papers.json",
+    }[source]
     shared = shared_fixture_dir(source).parent
     code = main(["import", source, str(shared / good), str(shared / bad)], wh)
     err = capsys.readouterr().err
@@ -87,7 +101,9 @@ def test_import_of_invalid_payload_loads_nothing(
     assert not wh.exists(), "an invalid file must stop the import before anything is written"
 
 
-def test_build_on_empty_and_on_loaded_warehouse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_on_empty_and_on_loaded_warehouse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     wh = tmp_path / "w.duckdb"
     assert main(["build"], wh) == cli.EXIT_FAILED
     assert "holds no source data" in capsys.readouterr().err
@@ -100,17 +116,23 @@ def test_build_on_empty_and_on_loaded_warehouse(tmp_path: Path, capsys: pytest.C
 def test_bad_watchlist_fails_at_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "w.toml"
     bad.write_text('contact_email = "a@b.co"\n[[researchers]]\nname = ""\n', encoding="utf-8")
-    assert cli.main(["build", "--watchlist", str(bad), "--warehouse", str(tmp_path / "x.duckdb")]) == 1
+    assert (
+        cli.main(["build", "--watchlist", str(bad), "--warehouse", str(tmp_path / "x.duckdb")]) == 1
+    )
     assert f"{bad}:3: researchers[0].name" in capsys.readouterr().err
 
 
-def test_no_network_suggests_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_network_suggests_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("Name or service not known", request=request)
 
-    monkeypatch.setattr(steps, "HttpClient", functools.partial(
-        HttpClient, transport=httpx.MockTransport(refuse), sleep=lambda s: None))
+    monkeypatch.setattr(
+        steps,
+        "HttpClient",
+        functools.partial(HttpClient, transport=httpx.MockTransport(refuse), sleep=lambda s: None),
+    )
     wh = tmp_path / "w.duckdb"
     assert main(["ingest", "--source", "openalex"], wh) == cli.EXIT_FAILED
     err = capsys.readouterr().err
@@ -118,9 +140,15 @@ def test_no_network_suggests_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert not wh.exists()
 
 
-def test_record_then_replay_gives_the_same_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_then_replay_gives_the_same_warehouse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # "live" here is the demo recording served through a transport: the recorder sees real responses
-    monkeypatch.setattr(steps, "HttpClient", functools.partial(HttpClient, transport=ReplayTransport(DEMO_RECORDING)))
+    monkeypatch.setattr(
+        steps,
+        "HttpClient",
+        functools.partial(HttpClient, transport=ReplayTransport(DEMO_RECORDING)),
+    )
     rec = tmp_path / "rec"
     live_wh, replay_wh = tmp_path / "live.duckdb", tmp_path / "replay.duckdb"
     assert main(["ingest", "--source", "semantic_scholar", "--record", str(rec)], live_wh) == 0
@@ -136,13 +164,17 @@ def test_replay_miss_names_the_url(tmp_path: Path, capsys: pytest.CaptureFixture
     rec = tmp_path / "empty"
     rec.mkdir()
     (rec / "manifest.jsonl").write_text("", encoding="utf-8")
-    assert main(["ingest", "--source", "arxiv", "--replay", str(rec)], tmp_path / "w.duckdb") == cli.EXIT_FAILED
+    assert (
+        main(["ingest", "--source", "arxiv", "--replay", str(rec)], tmp_path / "w.duckdb")
+        == cli.EXIT_FAILED
+    )
     err = capsys.readouterr().err
     assert "not in recording" in err and "export.arxiv.org/api/query" in err
 
 
-def test_partial_failure_exit_code_and_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_partial_failure_exit_code_and_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     demo = ReplayTransport(DEMO_RECORDING)
 
     def one_author_missing(request: httpx.Request) -> httpx.Response:
@@ -150,8 +182,11 @@ def test_partial_failure_exit_code_and_summary(tmp_path: Path, monkeypatch: pyte
             return httpx.Response(404, json={"error": "Author with id 2900202 not found"})
         return demo.handle_request(request)
 
-    monkeypatch.setattr(steps, "HttpClient", functools.partial(
-        HttpClient, transport=httpx.MockTransport(one_author_missing)))
+    monkeypatch.setattr(
+        steps,
+        "HttpClient",
+        functools.partial(HttpClient, transport=httpx.MockTransport(one_author_missing)),
+    )
     wh = tmp_path / "w.duckdb"
     assert main(["ingest", "--source", "semantic_scholar"], wh) == cli.EXIT_PARTIAL
     out = capsys.readouterr().out

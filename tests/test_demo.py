@@ -15,7 +15,9 @@ from tests.conftest import ROOT
 def test_recording_is_what_the_generator_writes(tmp_path: Path) -> None:
     out = tmp_path / "rec"
     generate(out, ROOT / "watchlist.toml")
-    committed = sorted(p.relative_to(DEMO_RECORDING) for p in DEMO_RECORDING.rglob("*") if p.is_file())
+    committed = sorted(
+        p.relative_to(DEMO_RECORDING) for p in DEMO_RECORDING.rglob("*") if p.is_file()
+    )
     fresh = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert fresh == committed
     for rel in committed:
@@ -54,10 +56,14 @@ def test_demo_warehouse_resolves_every_work_once(demo_warehouse: Path) -> None:
     con = duckdb.connect(str(demo_warehouse), read_only=True)
     try:
         n_papers = con.execute("select count(*) from papers").fetchone()[0]  # type: ignore[index]
-        watched = dict(con.execute("select author_id, n_papers from authors where is_watched").fetchall())
+        watched = dict(
+            con.execute("select author_id, n_papers from authors where is_watched").fetchall()
+        )
     finally:
         con.close()
-    assert n_papers == len(facts["works"])  # every fact is one paper: no duplicates, no false merges
+    assert n_papers == len(
+        facts["works"]
+    )  # every fact is one paper: no duplicates, no false merges
     for r in facts["researchers"]:
         listed = sum(1 for w in facts["works"] if r["name"] in w["authors"])
         assert watched[r["key"]] == listed, r["key"]

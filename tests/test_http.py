@@ -433,7 +433,10 @@ def test_other_transport_errors_use_every_attempt(fake: FakeTime) -> None:
         attempts.append(request)
         raise httpx.ReadError("connection reset", request=request)
 
-    with make(handler, fake, max_attempts=4) as client, pytest.raises(FetchError, match="ReadError"):
+    with (
+        make(handler, fake, max_attempts=4) as client,
+        pytest.raises(FetchError, match="ReadError"),
+    ):
         client.get("openalex", URL)
     assert len(attempts) == 4
     assert len(fake.sleeps) == 3

@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-IO_MODULES = {"duckdb", "httpx", "requests", "urllib.request", "socket", "prefect", "pathlib", "os", "shutil"}
+IO_MODULES = {
+    "duckdb",
+    "httpx",
+    "requests",
+    "urllib.request",
+    "socket",
+    "prefect",
+    "pathlib",
+    "os",
+    "shutil",
+}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -44,18 +54,25 @@ def test_transforms_are_pure_polars(path: Path) -> None:
 
 
 def test_duckdb_is_imported_in_exactly_one_module() -> None:
-    users = [p.relative_to(ROOT).as_posix() for p in py_files("flows") + py_files("transforms")
-             if "duckdb" in top(imports_of(p))]
+    users = [
+        p.relative_to(ROOT).as_posix()
+        for p in py_files("flows") + py_files("transforms")
+        if "duckdb" in top(imports_of(p))
+    ]
     assert users == ["flows/warehouse.py"]
 
 
 def test_prefect_only_in_the_flow_module() -> None:
-    users = [p.relative_to(ROOT).as_posix() for p in py_files("flows") if "prefect" in top(imports_of(p))]
+    users = [
+        p.relative_to(ROOT).as_posix() for p in py_files("flows") if "prefect" in top(imports_of(p))
+    ]
     assert users == ["flows/pipeline.py"]
 
 
 def test_http_goes_through_the_shared_client() -> None:
-    users = sorted(p.relative_to(ROOT).as_posix() for p in py_files("flows") if "httpx" in top(imports_of(p)))
+    users = sorted(
+        p.relative_to(ROOT).as_posix() for p in py_files("flows") if "httpx" in top(imports_of(p))
+    )
     # the client itself, the replay transport, and the demo's fake upstream (a MockTransport)
     assert users == ["flows/demo/generate.py", "flows/http.py", "flows/recording.py"]
 
@@ -77,8 +94,12 @@ def test_sql_files_follow_the_conventions() -> None:
     for path in sorted((ROOT / "sql").glob("*.sql")):
         text = path.read_text(encoding="utf-8")
         assert path.stem == path.stem.lower(), path
-        assert text.splitlines()[0].startswith("-- grain: "), f"{path.name}: first line must state the grain"
-        assert text.rstrip().endswith("select * from final"), f"{path.name}: must end with select * from final"
+        assert text.splitlines()[0].startswith("-- grain: "), (
+            f"{path.name}: first line must state the grain"
+        )
+        assert text.rstrip().endswith("select * from final"), (
+            f"{path.name}: must end with select * from final"
+        )
         body = text.split("final as (", 1)[1]
         assert not re.search(r"select\s+(\w+\.)?\*", body.rsplit("select * from final", 1)[0]), (
             f"{path.name}: the final CTE must list its columns explicitly"

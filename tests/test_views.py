@@ -41,9 +41,20 @@ def g_index(counts: list[int]) -> int:
 
 
 def test_every_view_has_meaningful_rows(con: duckdb.DuckDBPyConnection) -> None:
-    views = [r[0] for r in con.execute("select view_name from duckdb_views() where schema_name = 'metrics'").fetchall()]
-    assert set(views) >= {"papers", "citations_per_author", "topic_trends", "h_index_by_year",
-                          "author_citations_by_year", "source_coverage"}
+    views = [
+        r[0]
+        for r in con.execute(
+            "select view_name from duckdb_views() where schema_name = 'metrics'"
+        ).fetchall()
+    ]
+    assert set(views) >= {
+        "papers",
+        "citations_per_author",
+        "topic_trends",
+        "h_index_by_year",
+        "author_citations_by_year",
+        "source_coverage",
+    }
     for view in views:
         n = con.execute(f"select count(*) from metrics.{view}").fetchone()[0]  # type: ignore[index]
         assert n >= 3, view
@@ -58,13 +69,25 @@ def test_citations_per_author_matches_python(con: duckdb.DuckDBPyConnection) -> 
     counts: dict[tuple[str, str], int] = {}
     for r in rows(con, "select paper_id, source, cited_by_count from paper_citations"):
         counts[(r["paper_id"], r["source"])] = r["cited_by_count"]
-    view = {(r["author_id"], r["source"]): r for r in rows(con, "select * from metrics.citations_per_author")}
+    view = {
+        (r["author_id"], r["source"]): r
+        for r in rows(con, "select * from metrics.citations_per_author")
+    }
     assert len(view) == 3 * len(papers_of)
     for author, papers in papers_of.items():
         for source in ("openalex", "semantic_scholar", "best"):
             if source == "best":
-                values = [max([counts[(p, s)] for s in ("openalex", "semantic_scholar") if (p, s) in counts],
-                              default=0) for p in papers]
+                values = [
+                    max(
+                        [
+                            counts[(p, s)]
+                            for s in ("openalex", "semantic_scholar")
+                            if (p, s) in counts
+                        ],
+                        default=0,
+                    )
+                    for p in papers
+                ]
             else:
                 values = [counts[(p, source)] for p in papers if (p, source) in counts]
             got = view[(author, source)]
@@ -74,10 +97,15 @@ def test_citations_per_author_matches_python(con: duckdb.DuckDBPyConnection) -> 
             assert got["g_index"] == g_index(values)
             assert got["i10_index"] == sum(1 for v in values if v >= 10)
             if values:
-                assert got["citations_per_work"] == pytest.approx(round(sum(values) / len(values), 2))
+                assert got["citations_per_work"] == pytest.approx(
+                    round(sum(values) / len(values), 2)
+                )
     best = [v for (a, s), v in view.items() if s == "best"]
-    assert all(v["h_index"] >= max(view[(v["author_id"], s)]["h_index"] for s in ("openalex", "semantic_scholar"))
-               for v in best)
+    assert all(
+        v["h_index"]
+        >= max(view[(v["author_id"], s)]["h_index"] for s in ("openalex", "semantic_scholar"))
+        for v in best
+    )
 
 
 def test_h_index_by_year_matches_python(con: duckdb.DuckDBPyConnection) -> None:
@@ -91,26 +119,34 @@ def test_h_index_by_year_matches_python(con: duckdb.DuckDBPyConnection) -> None:
     view = rows(con, "select * from metrics.h_index_by_year")
     assert view
     for r in view:
-        mine = [p for p in papers_of[r["author_id"]] if years[p] is not None and years[p] <= r["year"]]
+        mine = [
+            p for p in papers_of[r["author_id"]] if years[p] is not None and years[p] <= r["year"]
+        ]
         to_date = [sum(c for y, c in by_year[p] if y <= r["year"]) for p in mine]
         assert r["works_to_date"] == len(mine)
         assert r["citations_to_date"] == sum(to_date)
         assert r["h_index"] == h_index(to_date), r
     # never decreasing over time for one author
     for author in papers_of:
-        hs = [r["h_index"] for r in sorted(view, key=lambda r: r["year"]) if r["author_id"] == author]
+        hs = [
+            r["h_index"] for r in sorted(view, key=lambda r: r["year"]) if r["author_id"] == author
+        ]
         assert hs == sorted(hs)
 
 
 def test_topic_trends_zero_filled_and_consistent(con: duckdb.DuckDBPyConnection) -> None:
-    view = rows(con, "select * from metrics.topic_trends where topic_kind = 'watchlist' order by month")
+    view = rows(
+        con, "select * from metrics.topic_trends where topic_kind = 'watchlist' order by month"
+    )
     assert view and {r["topic_id"] for r in view} == {"llm-serving"}
     months = [r["month"] for r in view]
     for a, b in pairwise(months):
         assert (b.year * 12 + b.month) - (a.year * 12 + a.month) == 1, "months must be contiguous"
     assert any(r["papers"] == 0 for r in view), "empty months appear as zero rows"
     linked = con.execute("""select count(distinct pt.paper_id) from paper_topics pt join papers p using (paper_id)
-                            where pt.topic_kind = 'watchlist' and p.year is not null""").fetchone()[0]  # type: ignore[index]
+                            where pt.topic_kind = 'watchlist' and p.year is not null""").fetchone()[
+        0
+    ]  # type: ignore[index]
     assert sum(r["papers"] for r in view) == linked
     for prev, cur in pairwise(view):
         assert cur["papers_change"] == cur["papers"] - prev["papers"]
@@ -123,7 +159,9 @@ def test_papers_view_one_row_per_paper_with_best_citations(con: duckdb.DuckDBPyC
     assert len(view) == len({r["paper_id"] for r in view})
     assert len(view) == con.execute("select count(*) from papers").fetchone()[0]  # type: ignore[index]
     for r in view:
-        known = [c for c in (r["citations_openalex"], r["citations_semantic_scholar"]) if c is not None]
+        known = [
+            c for c in (r["citations_openalex"], r["citations_semantic_scholar"]) if c is not None
+        ]
         assert r["citations_best"] == (max(known) if known else None)
         assert r["authors"] or r["n_authors"] == 0
     merged = [r for r in view if r["sources"] == "arxiv; openalex; semantic_scholar"]

@@ -74,7 +74,11 @@ def _one_work_file(tmp_path: Path, cited_by_count: int) -> tuple[Path, str]:
 
     for f in sorted((DEMO_RECORDING / "openalex").glob("*.json")):
         data = json.loads(f.read_text(encoding="utf-8"))
-        if "results" in data and data["results"] and data["results"][0]["id"].split("/")[-1].startswith("W"):
+        if (
+            "results" in data
+            and data["results"]
+            and data["results"][0]["id"].split("/")[-1].startswith("W")
+        ):
             work = data["results"][0]
             break
     work["cited_by_count"] = cited_by_count
@@ -83,7 +87,9 @@ def _one_work_file(tmp_path: Path, cited_by_count: int) -> tuple[Path, str]:
     return out, work["id"].rsplit("/", 1)[-1]
 
 
-def test_failure_inside_the_transaction_leaves_previous_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_inside_the_transaction_leaves_previous_warehouse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "w.duckdb"
     run_demo(path)
     before = fingerprint(path)
@@ -143,7 +149,9 @@ def test_raw_responses_are_archived_compressed_without_secrets(demo_warehouse: P
     import gzip
 
     con = duckdb.connect(str(demo_warehouse), read_only=True)
-    rows = con.execute("select url, sha256, body_gzip, _run_id, fetched_at from raw_responses").fetchall()
+    rows = con.execute(
+        "select url, sha256, body_gzip, _run_id, fetched_at from raw_responses"
+    ).fetchall()
     con.close()
     assert len(rows) >= 20
     for url, sha, body, run_id, fetched_at in rows:
@@ -153,11 +161,19 @@ def test_raw_responses_are_archived_compressed_without_secrets(demo_warehouse: P
 
 def test_lineage_columns_on_raw_tables(demo_warehouse: Path) -> None:
     con = duckdb.connect(str(demo_warehouse), read_only=True)
-    tables = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_name like 'raw\\_%\\_\\_%' escape '\\'"
-    ).fetchall()]
-    assert {"raw_arxiv__entries", "raw_openalex__works", "raw_openalex__authors",
-            "raw_semantic_scholar__papers", "raw_semantic_scholar__authors"} <= set(tables)
+    tables = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_name like 'raw\\_%\\_\\_%' escape '\\'"
+        ).fetchall()
+    ]
+    assert {
+        "raw_arxiv__entries",
+        "raw_openalex__works",
+        "raw_openalex__authors",
+        "raw_semantic_scholar__papers",
+        "raw_semantic_scholar__authors",
+    } <= set(tables)
     for t in tables:
         nulls = con.execute(
             f"select count(*) from {t} where _run_id is null or _fetched_at is null or _response_sha256 is null"
@@ -171,7 +187,7 @@ def test_lineage_columns_on_raw_tables(demo_warehouse: Path) -> None:
     con.close()
 
 
-@pytest.mark.parametrize("value", ["=HYPERLINK(\"x\")", "+1+2", "-cmd", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize("value", ['=HYPERLINK("x")', "+1+2", "-cmd", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_neutralises_formula_like_text(value: str) -> None:
     text = reports.render_csv(["title", "n"], [[value, -3]])
     row = list(csv.reader(text.splitlines()))[1]
@@ -180,11 +196,17 @@ def test_csv_neutralises_formula_like_text(value: str) -> None:
 
 
 def test_csv_is_rfc4180(tmp_path: Path) -> None:
-    out = reports.write_csv(tmp_path / "r.csv", ["a", "b"], [['x, "y"', None], ["line\nbreak", 1.5]])
+    out = reports.write_csv(
+        tmp_path / "r.csv", ["a", "b"], [['x, "y"', None], ["line\nbreak", 1.5]]
+    )
     raw = out.read_bytes()
     assert raw.startswith(b"a,b\r\n")
     assert b'"x, ""y""",\r\n' in raw
-    assert list(csv.reader(raw.decode("utf-8").splitlines(keepends=True))) == [["a", "b"], ['x, "y"', ""], ["line\nbreak", "1.5"]]
+    assert list(csv.reader(raw.decode("utf-8").splitlines(keepends=True))) == [
+        ["a", "b"],
+        ['x, "y"', ""],
+        ["line\nbreak", "1.5"],
+    ]
 
 
 def test_reports_written_per_view_and_per_run(demo_warehouse: Path) -> None:

@@ -61,22 +61,42 @@ def test_ids_are_normalised(tmp_path: Path) -> None:
     ("edit", "expected"),
     [
         # unknown key in the second researcher -> its line
-        (lambda t: t.replace('name = "Pengfei Zuo"', 'name = "Pengfei Zuo"\nhomepage = "x"'),
-         ["watchlist.toml:14", "researchers[1].homepage", "unknown key"]),
+        (
+            lambda t: t.replace('name = "Pengfei Zuo"', 'name = "Pengfei Zuo"\nhomepage = "x"'),
+            ["watchlist.toml:14", "researchers[1].homepage", "unknown key"],
+        ),
         # wrong type
-        (lambda t: t.replace('aliases = ["Zhuo, Danyang"]', 'aliases = "Zhuo, Danyang"'),
-         ["watchlist.toml:8", "researchers[0].aliases"]),
+        (
+            lambda t: t.replace('aliases = ["Zhuo, Danyang"]', 'aliases = "Zhuo, Danyang"'),
+            ["watchlist.toml:8", "researchers[0].aliases"],
+        ),
         # empty researcher name
-        (lambda t: t.replace('name = "Pengfei Zuo"', 'name = "  "'),
-         ["watchlist.toml:13", "researchers[1].name"]),
+        (
+            lambda t: t.replace('name = "Pengfei Zuo"', 'name = "  "'),
+            ["watchlist.toml:13", "researchers[1].name"],
+        ),
         # a researcher table with nothing in it
         (lambda t: t + "\n[[researchers]]\n", ["researchers[2].name", "Field required"]),
-        (lambda t: t.replace('cron = "0 5 * * *"', 'cron = "every monday"'), ["watchlist.toml:4", "schedule.cron"]),
-        (lambda t: t.replace('arxiv_categories = ["cs.DC"]', 'arxiv_categories = ["Distributed Computing"]'),
-         ["topics[0].arxiv_categories"]),
-        (lambda t: t.replace('"me@example.org"', '"not-an-email"'), ["watchlist.toml:1", "contact_email"]),
-        (lambda t: t.replace('[schedule]', '[sources]\nenabled = ["arxiv", "google_scholar"]\n[schedule]'),
-         ["sources.enabled[1]"]),
+        (
+            lambda t: t.replace('cron = "0 5 * * *"', 'cron = "every monday"'),
+            ["watchlist.toml:4", "schedule.cron"],
+        ),
+        (
+            lambda t: t.replace(
+                'arxiv_categories = ["cs.DC"]', 'arxiv_categories = ["Distributed Computing"]'
+            ),
+            ["topics[0].arxiv_categories"],
+        ),
+        (
+            lambda t: t.replace('"me@example.org"', '"not-an-email"'),
+            ["watchlist.toml:1", "contact_email"],
+        ),
+        (
+            lambda t: t.replace(
+                "[schedule]", '[sources]\nenabled = ["arxiv", "google_scholar"]\n[schedule]'
+            ),
+            ["sources.enabled[1]"],
+        ),
         (lambda t: t.replace('name = "Pengfei Zuo"', 'name = "Danyang Zhuo"'), ["listed twice"]),
         (lambda t: t + "\nextra = 1\n", ["extra", "unknown key"]),
     ],

@@ -48,10 +48,12 @@ def _raw(raw: dict[str, pl.LazyFrame], slug: str, entity: str) -> pl.LazyFrame:
 
 
 def _finish_works(lf: pl.LazyFrame) -> pl.LazyFrame:
-    return lf.with_columns(
-        title=norm.title(pl.col("title")),
-    ).with_columns(title_key=norm.title_key(pl.col("title"))).select(
-        [pl.col(c).cast(t) for c, t in WORK_COLUMNS.items()]
+    return (
+        lf.with_columns(
+            title=norm.title(pl.col("title")),
+        )
+        .with_columns(title_key=norm.title_key(pl.col("title")))
+        .select([pl.col(c).cast(t) for c, t in WORK_COLUMNS.items()])
     )
 
 
@@ -76,7 +78,9 @@ def stage_works(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         source=pl.lit("openalex"),
         source_work_id=pl.col("work_id"),
         doi=norm.doi(pl.col("doi")),
-        arxiv_id=pl.coalesce(norm.arxiv_id(pl.col("arxiv_id")), norm.arxiv_id_from_doi(pl.col("doi"))),
+        arxiv_id=pl.coalesce(
+            norm.arxiv_id(pl.col("arxiv_id")), norm.arxiv_id_from_doi(pl.col("doi"))
+        ),
         title=pl.col("title"),
         year=pl.coalesce(pl.col("publication_year"), pl.col("publication_date").dt.year()),
         publication_date=pl.col("publication_date"),
@@ -91,7 +95,9 @@ def stage_works(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         source=pl.lit("semantic_scholar"),
         source_work_id=pl.col("paper_id"),
         doi=norm.doi(pl.col("doi")),
-        arxiv_id=pl.coalesce(norm.arxiv_id(pl.col("arxiv_id")), norm.arxiv_id_from_doi(pl.col("doi"))),
+        arxiv_id=pl.coalesce(
+            norm.arxiv_id(pl.col("arxiv_id")), norm.arxiv_id_from_doi(pl.col("doi"))
+        ),
         title=pl.col("title"),
         year=pl.coalesce(pl.col("year"), pl.col("publication_date").dt.year()),
         publication_date=pl.col("publication_date"),
@@ -135,7 +141,9 @@ def stage_authorships(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         ),
         orcid=pl.col("a").struct.field("orcid"),
     )
-    s2 = explode(_raw(raw, "semantic_scholar", "papers"), "semantic_scholar", "paper_id", "authors").select(
+    s2 = explode(
+        _raw(raw, "semantic_scholar", "papers"), "semantic_scholar", "paper_id", "authors"
+    ).select(
         "source",
         "source_work_id",
         position=pl.col("idx").cast(pl.Int32),
@@ -143,17 +151,20 @@ def stage_authorships(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
         raw_name=pl.col("a").struct.field("name"),
         orcid=pl.lit(None, pl.String),
     )
-    return (
-        pl.concat([arxiv, openalex, s2])
-        .filter(pl.col("raw_name").str.strip_chars() != "")
+    rows = pl.concat([arxiv, openalex, s2]).filter(pl.col("raw_name").str.strip_chars() != "")
+    # Name parsing runs in Python: do it once per distinct spelling, not once per authorship.
+    names = (
+        rows.select("raw_name")
+        .unique()
         .with_columns(n=norm.name_parts(pl.col("raw_name")))
-        .with_columns(
+        .select(
+            "raw_name",
             display_name=pl.col("n").struct.field("display"),
             name_key=pl.col("n").struct.field("key"),
             short_key=pl.col("n").struct.field("short"),
         )
-        .drop("n")
     )
+    return rows.join(names, on="raw_name", how="left", maintain_order="left")
 
 
 def _components(edges: pl.DataFrame) -> pl.DataFrame:
@@ -161,7 +172,9 @@ def _components(edges: pl.DataFrame) -> pl.DataFrame:
     labels = edges.select("node").unique().with_columns(label=pl.col("node"))
     for _ in range(10_000):
         by_key = edges.join(labels, on="node").group_by("key").agg(pl.col("label").min())
-        lowest = edges.join(by_key, on="key").group_by("node").agg(pl.col("label").min().alias("new"))
+        lowest = (
+            edges.join(by_key, on="key").group_by("node").agg(pl.col("label").min().alias("new"))
+        )
         merged = labels.join(lowest, on="node").with_columns(new=pl.min_horizontal("label", "new"))
         if merged.filter(pl.col("new") != pl.col("label")).height == 0:
             return labels
@@ -180,35 +193,53 @@ def resolve_papers(works: pl.LazyFrame) -> pl.LazyFrame:
     year. paper_id is readable and stable: `arxiv:<id>`, else `doi:<doi>`, else a title hash.
     """
     nodes = works.select(
-        "source", "source_work_id", "doi", "arxiv_id", "title_key", "year",
+        "source",
+        "source_work_id",
+        "doi",
+        "arxiv_id",
+        "title_key",
+        "year",
         node=pl.concat_str("source", pl.lit(":"), "source_work_id"),
     ).collect()
     title_ok = pl.col("title_key").str.len_chars() >= MIN_TITLE_KEY_CHARS
     edges = pl.concat(
         [
             nodes.filter(pl.col("doi").is_not_null()).select("node", key="doi:" + pl.col("doi")),
-            nodes.filter(pl.col("arxiv_id").is_not_null()).select("node", key="arxiv:" + pl.col("arxiv_id")),
+            nodes.filter(pl.col("arxiv_id").is_not_null()).select(
+                "node", key="arxiv:" + pl.col("arxiv_id")
+            ),
             nodes.filter(title_ok).select(
                 "node",
-                key=pl.concat_str(pl.lit("title:"), "title_key", pl.lit("|"), pl.col("year").cast(pl.String).fill_null("?")),
+                key=pl.concat_str(
+                    pl.lit("title:"),
+                    "title_key",
+                    pl.lit("|"),
+                    pl.col("year").cast(pl.String).fill_null("?"),
+                ),
             ),
             nodes.select("node", key="self:" + pl.col("node")),  # every record is in some paper
         ]
     )
     labels = _components(edges)
     groups = nodes.join(labels, on="node").with_columns(
-        title_anchor=pl.concat_str("title_key", pl.lit("|"), pl.col("year").cast(pl.String).fill_null("?"))
+        title_anchor=pl.concat_str(
+            "title_key", pl.lit("|"), pl.col("year").cast(pl.String).fill_null("?")
+        )
     )
-    anchors = groups.group_by("label").agg(
-        a=pl.col("arxiv_id").drop_nulls().min(),
-        d=pl.col("doi").drop_nulls().min(),
-        t=pl.col("title_anchor").min(),
-    ).with_columns(
-        paper_id=pl.when(pl.col("a").is_not_null())
-        .then("arxiv:" + pl.col("a"))
-        .when(pl.col("d").is_not_null())
-        .then("doi:" + pl.col("d"))
-        .otherwise(pl.col("t").map_elements(_title_anchor, return_dtype=pl.String))
+    anchors = (
+        groups.group_by("label")
+        .agg(
+            a=pl.col("arxiv_id").drop_nulls().min(),
+            d=pl.col("doi").drop_nulls().min(),
+            t=pl.col("title_anchor").min(),
+        )
+        .with_columns(
+            paper_id=pl.when(pl.col("a").is_not_null())
+            .then("arxiv:" + pl.col("a"))
+            .when(pl.col("d").is_not_null())
+            .then("doi:" + pl.col("d"))
+            .otherwise(pl.col("t").map_elements(_title_anchor, return_dtype=pl.String))
+        )
     )
     return (
         groups.join(anchors.select("label", "paper_id"), on="label")
@@ -245,7 +276,9 @@ def build_papers(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
             doi=pl.col("doi").drop_nulls().first(),
             arxiv_id=pl.col("arxiv_id").drop_nulls().min(),
             openalex_id=pl.col("source_work_id").filter(pl.col("source") == "openalex").min(),
-            s2_paper_id=pl.col("source_work_id").filter(pl.col("source") == "semantic_scholar").min(),
+            s2_paper_id=pl.col("source_work_id")
+            .filter(pl.col("source") == "semantic_scholar")
+            .min(),
             sources=pl.col("source").unique().sort(),
             n_source_records=pl.len().cast(pl.Int32),
             first_run_id=pl.col("_run_id").min(),
@@ -257,15 +290,21 @@ def build_papers(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
 def researchers_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
     """Watched researchers: researcher_id, display_name, names, openalex_ids, s2_ids, orcid."""
     schema: dict[str, Any] = {
-        "researcher_id": pl.String, "display_name": pl.String, "names": pl.List(pl.String),
-        "openalex_ids": pl.List(pl.String), "s2_ids": pl.List(pl.String), "orcid": pl.String,
+        "researcher_id": pl.String,
+        "display_name": pl.String,
+        "names": pl.List(pl.String),
+        "openalex_ids": pl.List(pl.String),
+        "s2_ids": pl.List(pl.String),
+        "orcid": pl.String,
     }
     return pl.LazyFrame(rows, schema=schema)
 
 
 def topics_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
     schema: dict[str, Any] = {
-        "topic_id": pl.String, "topic_name": pl.String, "keywords": pl.List(pl.String),
+        "topic_id": pl.String,
+        "topic_name": pl.String,
+        "keywords": pl.List(pl.String),
         "openalex_topic_ids": pl.List(pl.String),
     }
     return pl.LazyFrame(rows, schema=schema)
@@ -274,22 +313,38 @@ def topics_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
 def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) -> pl.LazyFrame:
     """(source, source_author_id, researcher_id): ids from the watchlist, plus source profiles
     whose name or ORCID matches a researcher (the ones fetched by name search)."""
-    keys = researchers.select("researcher_id", "names", "orcid").explode("names").with_columns(
-        name_key=pl.col("names").map_elements(norm.name_key, return_dtype=pl.String)
+    keys = (
+        researchers.select("researcher_id", "names", "orcid")
+        .explode("names")
+        .with_columns(name_key=pl.col("names").map_elements(norm.name_key, return_dtype=pl.String))
     )
-    explicit = pl.concat(
-        [
-            researchers.select("researcher_id", ids="openalex_ids").explode("ids").with_columns(source=pl.lit("openalex")),
-            researchers.select("researcher_id", ids="s2_ids").explode("ids").with_columns(source=pl.lit("semantic_scholar")),
-        ]
-    ).select("source", source_author_id="ids", researcher_id="researcher_id").drop_nulls()
+    explicit = (
+        pl.concat(
+            [
+                researchers.select("researcher_id", ids="openalex_ids")
+                .explode("ids")
+                .with_columns(source=pl.lit("openalex")),
+                researchers.select("researcher_id", ids="s2_ids")
+                .explode("ids")
+                .with_columns(source=pl.lit("semantic_scholar")),
+            ]
+        )
+        .select("source", source_author_id="ids", researcher_id="researcher_id")
+        .drop_nulls()
+    )
     profiles = pl.concat(
         [
             _raw(raw, "openalex", "authors").select(
-                source=pl.lit("openalex"), source_author_id="author_id", name="display_name", orcid="orcid"
+                source=pl.lit("openalex"),
+                source_author_id="author_id",
+                name="display_name",
+                orcid="orcid",
             ),
             _raw(raw, "semantic_scholar", "authors").select(
-                source=pl.lit("semantic_scholar"), source_author_id="author_id", name="name", orcid="orcid"
+                source=pl.lit("semantic_scholar"),
+                source_author_id="author_id",
+                name="name",
+                orcid="orcid",
             ),
         ]
     ).with_columns(name_key=pl.col("name").map_elements(norm.name_key, return_dtype=pl.String))
@@ -298,8 +353,11 @@ def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) 
         keys.select("researcher_id", "orcid").drop_nulls().unique(), on="orcid"
     )
     found = pl.concat(
-        [explicit, by_name.select("source", "source_author_id", "researcher_id"),
-         by_orcid.select("source", "source_author_id", "researcher_id")]
+        [
+            explicit,
+            by_name.select("source", "source_author_id", "researcher_id"),
+            by_orcid.select("source", "source_author_id", "researcher_id"),
+        ]
     )
     return found.unique().sort("source", "source_author_id", "researcher_id")
 
@@ -309,13 +367,18 @@ def build_authorships(
 ) -> pl.LazyFrame:
     """One author list per paper, from the best source; watched researchers found by source id,
     ORCID or name in any source and carried onto that list by (initial, last name)."""
-    keys = researchers.select("researcher_id", "names", "orcid").explode("names").with_columns(
-        name_key=pl.col("names").map_elements(norm.name_key, return_dtype=pl.String)
+    keys = (
+        researchers.select("researcher_id", "names", "orcid")
+        .explode("names")
+        .with_columns(name_key=pl.col("names").map_elements(norm.name_key, return_dtype=pl.String))
     )
     unique_keys = (
-        keys.select("researcher_id", "name_key").unique()
-        .group_by("name_key").agg(pl.col("researcher_id").first(), n=pl.len())
-        .filter(pl.col("n") == 1).drop("n")
+        keys.select("researcher_id", "name_key")
+        .unique()
+        .group_by("name_key")
+        .agg(pl.col("researcher_id").first(), n=pl.len())
+        .filter(pl.col("n") == 1)
+        .drop("n")
     )
     rows = staged.join(xref, on=["source", "source_work_id"])
     by_id = author_ids.rename({"researcher_id": "rid_id"})
@@ -335,16 +398,22 @@ def build_authorships(
     best_source = (
         matched.with_columns(rank=_priority("source", AUTHORSHIP_PRIORITY))
         .group_by("paper_id")
-        .agg(pl.col("source").sort_by("rank", "source_work_id").first(),
-             pl.col("source_work_id").sort_by("rank", "source_work_id").first())
+        .agg(
+            pl.col("source").sort_by("rank", "source_work_id").first(),
+            pl.col("source_work_id").sort_by("rank", "source_work_id").first(),
+        )
     )
-    chosen = matched.join(best_source, on=["paper_id", "source", "source_work_id"]).join(
-        hits.rename({"researcher_id": "rid_hit"}), on=["paper_id", "short_key"], how="left"
-    ).with_columns(researcher_id=pl.coalesce("researcher_id", "rid_hit")).drop("rid_hit")
+    chosen = (
+        matched.join(best_source, on=["paper_id", "source", "source_work_id"])
+        .join(hits.rename({"researcher_id": "rid_hit"}), on=["paper_id", "short_key"], how="left")
+        .with_columns(researcher_id=pl.coalesce("researcher_id", "rid_hit"))
+        .drop("rid_hit")
+    )
     # a watched researcher found on the paper in another source but not on the chosen list
     missing = hits.join(
         chosen.filter(pl.col("researcher_id").is_not_null()).select("paper_id", "researcher_id"),
-        on=["paper_id", "researcher_id"], how="anti",
+        on=["paper_id", "researcher_id"],
+        how="anti",
     ).join(researchers.select("researcher_id", "display_name"), on="researcher_id")
     chosen = chosen.unique(["paper_id", "position"], keep="first", maintain_order=True)
     listed = chosen.select(
@@ -376,32 +445,41 @@ def build_authors(
     authorships: pl.LazyFrame, researchers: pl.LazyFrame, author_ids: pl.LazyFrame
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(authors, author_xref). Watched researchers keep their watchlist name and id."""
-    xref = pl.concat(
-        [
-            authorships.filter(pl.col("source_author_id").is_not_null()).select(
-                "author_id", "source", "source_author_id"
-            ),
-            author_ids.select(author_id="researcher_id", source="source", source_author_id="source_author_id"),
-        ]
-    ).unique().sort("author_id", "source", "source_author_id")
+    xref = (
+        pl.concat(
+            [
+                authorships.filter(pl.col("source_author_id").is_not_null()).select(
+                    "author_id", "source", "source_author_id"
+                ),
+                author_ids.select(
+                    author_id="researcher_id", source="source", source_author_id="source_author_id"
+                ),
+            ]
+        )
+        .unique()
+        .sort("author_id", "source", "source_author_id")
+    )
     counts = authorships.group_by("author_id").agg(
         display_name=pl.col("author_name").mode().sort().first(),
         n_papers=pl.col("paper_id").n_unique().cast(pl.Int32),
     )
     watched = researchers.select("researcher_id", watch_name="display_name", orcid="orcid")
-    authors = (
-        counts.join(watched, left_on="author_id", right_on="researcher_id", how="full", coalesce=True)
-        .select(
-            "author_id",
-            display_name=pl.coalesce("watch_name", "display_name"),
-            is_watched=pl.col("watch_name").is_not_null(),
-            orcid="orcid",
-            n_papers=pl.col("n_papers").fill_null(0),
-        )
+    authors = counts.join(
+        watched, left_on="author_id", right_on="researcher_id", how="full", coalesce=True
+    ).select(
+        "author_id",
+        display_name=pl.coalesce("watch_name", "display_name"),
+        is_watched=pl.col("watch_name").is_not_null(),
+        orcid="orcid",
+        n_papers=pl.col("n_papers").fill_null(0),
     )
     ids = xref.group_by("author_id").agg(
-        openalex_author_ids=pl.col("source_author_id").filter(pl.col("source") == "openalex").sort(),
-        s2_author_ids=pl.col("source_author_id").filter(pl.col("source") == "semantic_scholar").sort(),
+        openalex_author_ids=pl.col("source_author_id")
+        .filter(pl.col("source") == "openalex")
+        .sort(),
+        s2_author_ids=pl.col("source_author_id")
+        .filter(pl.col("source") == "semantic_scholar")
+        .sort(),
     )
     authors = authors.join(ids, on="author_id", how="left").sort("author_id")
     return authors, xref
@@ -410,21 +488,44 @@ def build_authors(
 def build_author_profiles(raw: dict[str, pl.LazyFrame], author_ids: pl.LazyFrame) -> pl.LazyFrame:
     """What each source reports about a watched researcher (its own h-index, counts)."""
     oa = _raw(raw, "openalex", "authors").select(
-        source=pl.lit("openalex"), source_author_id="author_id", source_name="display_name",
-        works_count="works_count", cited_by_count="cited_by_count", h_index="h_index",
-        i10_index="i10_index", observed_at="_fetched_at",
+        source=pl.lit("openalex"),
+        source_author_id="author_id",
+        source_name="display_name",
+        works_count="works_count",
+        cited_by_count="cited_by_count",
+        h_index="h_index",
+        i10_index="i10_index",
+        observed_at="_fetched_at",
     )
     s2 = _raw(raw, "semantic_scholar", "authors").select(
-        source=pl.lit("semantic_scholar"), source_author_id="author_id", source_name="name",
-        works_count="paper_count", cited_by_count="citation_count", h_index="h_index",
-        i10_index=pl.lit(None, pl.Int64), observed_at="_fetched_at",
+        source=pl.lit("semantic_scholar"),
+        source_author_id="author_id",
+        source_name="name",
+        works_count="paper_count",
+        cited_by_count="citation_count",
+        h_index="h_index",
+        i10_index=pl.lit(None, pl.Int64),
+        observed_at="_fetched_at",
     )
     return (
         pl.concat([oa, s2])
         .join(author_ids, on=["source", "source_author_id"])
-        .select(author_id="researcher_id", **{c: pl.col(c) for c in (
-            "source", "source_author_id", "source_name", "works_count", "cited_by_count",
-            "h_index", "i10_index", "observed_at")})
+        .select(
+            author_id="researcher_id",
+            **{
+                c: pl.col(c)
+                for c in (
+                    "source",
+                    "source_author_id",
+                    "source_name",
+                    "works_count",
+                    "cited_by_count",
+                    "h_index",
+                    "i10_index",
+                    "observed_at",
+                )
+            },
+        )
         .sort("author_id", "source", "source_author_id")
     )
 
@@ -438,7 +539,9 @@ def build_paper_citations(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFra
         .group_by("paper_id", "source")
         .agg(
             cited_by_count=pl.col("cited_by_count").max(),
-            source_work_id=pl.col("source_work_id").sort_by("cited_by_count", descending=True).first(),
+            source_work_id=pl.col("source_work_id")
+            .sort_by("cited_by_count", descending=True)
+            .first(),
             observed_at=pl.col("_fetched_at").max(),
         )
         .sort("paper_id", "source")
@@ -479,7 +582,9 @@ def build_paper_topics(
         "paper_id", text=pl.concat_str("title", pl.lit(" "), pl.col("abstract").fill_null(""))
     )
     oa = (
-        _raw(raw, "openalex", "works").select(source_work_id="work_id", t="topics").explode("t")
+        _raw(raw, "openalex", "works")
+        .select(source_work_id="work_id", t="topics")
+        .explode("t")
         .filter(pl.col("t").is_not_null())
         .join(xref.filter(pl.col("source") == "openalex"), on="source_work_id")
         .select(
@@ -490,23 +595,28 @@ def build_paper_topics(
         )
     )
     frames = [
-        oa.group_by("paper_id", "topic_id").agg(pl.col("topic_name").first(), pl.col("score").max())
+        oa.group_by("paper_id", "topic_id")
+        .agg(pl.col("topic_name").first(), pl.col("score").max())
         .with_columns(topic_kind=pl.lit("openalex"), matched_by=pl.lit("source")),
-        _raw(raw, "arxiv", "entries").select(source_work_id=norm.arxiv_id(pl.col("arxiv_id")), topic_id="categories")
-        .explode("topic_id").drop_nulls()
+        _raw(raw, "arxiv", "entries")
+        .select(source_work_id=norm.arxiv_id(pl.col("arxiv_id")), topic_id="categories")
+        .explode("topic_id")
+        .drop_nulls()
         .join(xref.filter(pl.col("source") == "arxiv"), on="source_work_id")
         .select("paper_id", "topic_id", topic_name="topic_id", score=pl.lit(None, pl.Float64))
         .with_columns(topic_kind=pl.lit("arxiv_category"), matched_by=pl.lit("source")),
-        _raw(raw, "semantic_scholar", "papers").select(source_work_id="paper_id", topic_id="fields_of_study")
-        .explode("topic_id").drop_nulls()
+        _raw(raw, "semantic_scholar", "papers")
+        .select(source_work_id="paper_id", topic_id="fields_of_study")
+        .explode("topic_id")
+        .drop_nulls()
         .join(xref.filter(pl.col("source") == "semantic_scholar"), on="source_work_id")
         .select("paper_id", "topic_id", topic_name="topic_id", score=pl.lit(None, pl.Float64))
         .with_columns(topic_kind=pl.lit("s2_field"), matched_by=pl.lit("source")),
     ]
     for topic in topics.collect().iter_rows(named=True):
-        by_keyword = texts.filter(pl.col("text").str.contains(_keyword_pattern(topic["keywords"]))).select(
-            "paper_id", matched_by=pl.lit("keyword")
-        )
+        by_keyword = texts.filter(
+            pl.col("text").str.contains(_keyword_pattern(topic["keywords"]))
+        ).select("paper_id", matched_by=pl.lit("keyword"))
         by_topic = oa.filter(pl.col("topic_id").is_in(topic["openalex_topic_ids"] or [])).select(
             "paper_id", matched_by=pl.lit("openalex_topic")
         )
@@ -531,9 +641,7 @@ def build_paper_topics(
     )
 
 
-def citation_snapshot_rows(
-    observed: pl.LazyFrame, xref: pl.LazyFrame, run_id: str
-) -> pl.LazyFrame:
+def citation_snapshot_rows(observed: pl.LazyFrame, xref: pl.LazyFrame, run_id: str) -> pl.LazyFrame:
     """This run's observed counts (source, source_work_id, cited_by_count, observed_at) keyed to
     papers; appended to citation_snapshots, never rewritten."""
     return (
@@ -562,10 +670,21 @@ def build_model(
     authorships = build_authorships(staged_authors, xref, researchers, author_ids)
     authors, author_xref = build_authors(authorships, researchers, author_ids)
     return {
-        "paper_xref": xref.join(works, on=["source", "source_work_id"]).select(
-            "paper_id", "source", "source_work_id", "doi", "arxiv_id", "title", "year", "venue",
-            "cited_by_count", "_run_id", "_fetched_at",
-        ).sort("paper_id", "source", "source_work_id"),
+        "paper_xref": xref.join(works, on=["source", "source_work_id"])
+        .select(
+            "paper_id",
+            "source",
+            "source_work_id",
+            "doi",
+            "arxiv_id",
+            "title",
+            "year",
+            "venue",
+            "cited_by_count",
+            "_run_id",
+            "_fetched_at",
+        )
+        .sort("paper_id", "source", "source_work_id"),
         "papers": build_papers(works, xref),
         "authorships": authorships,
         "authors": authors,
@@ -579,6 +698,10 @@ def build_model(
 
 def observations_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
     """Citation counts observed in this run: source, source_work_id, cited_by_count, observed_at."""
-    schema: dict[str, Any] = {"source": pl.String, "source_work_id": pl.String, "cited_by_count": pl.Int64,
-              "observed_at": UTC_TS}
+    schema: dict[str, Any] = {
+        "source": pl.String,
+        "source_work_id": pl.String,
+        "cited_by_count": pl.Int64,
+        "observed_at": UTC_TS,
+    }
     return pl.LazyFrame(rows, schema=schema)

@@ -33,7 +33,10 @@ def doi(expr: pl.Expr) -> pl.Expr:
 
 def arxiv_id_from_doi(expr: pl.Expr) -> pl.Expr:
     return arxiv_id(
-        expr.str.strip_chars().str.to_lowercase().str.replace(_DOI_PREFIX, "").str.extract(_ARXIV_DOI, 1)
+        expr.str.strip_chars()
+        .str.to_lowercase()
+        .str.replace(_DOI_PREFIX, "")
+        .str.extract(_ARXIV_DOI, 1)
     )
 
 

@@ -107,7 +107,9 @@ class FakeUpstream:
         hits = self._arxiv_match(q["search_query"])
         start, size = int(q.get("start", 0)), int(q.get("max_results", 10))
         entries = "".join(self._atom_entry(w) for w in hits[start : start + size])
-        query_text = escape(f"search_query={q['search_query']}&id_list=&start={start}&max_results={size}")
+        query_text = escape(
+            f"search_query={q['search_query']}&id_list=&start={start}&max_results={size}"
+        )
         feed = (
             "<?xml version='1.0' encoding='UTF-8'?>\n"
             '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
@@ -120,7 +122,9 @@ class FakeUpstream:
             f"  <opensearch:startIndex>{start}</opensearch:startIndex>\n"
             f"{entries}</feed>\n"
         )
-        return httpx.Response(200, content=feed.encode(), headers={"content-type": "application/atom+xml"})
+        return httpx.Response(
+            200, content=feed.encode(), headers={"content-type": "application/atom+xml"}
+        )
 
     def _atom_entry(self, w: dict[str, Any]) -> str:
         version = 2 if w["_i"] % 3 == 0 else 1
@@ -130,7 +134,9 @@ class FakeUpstream:
             cut = title.rfind(" ", 0, 60)
             title = title[:cut] + "\n  " + title[cut + 1 :]
         cats = w.get("arxiv_categories") or ["cs.DC"]
-        topic_words = [self.topics[t]["keywords"][0] for t in w.get("topics", []) if t in self.topics]
+        topic_words = [
+            self.topics[t]["keywords"][0] for t in w.get("topics", []) if t in self.topics
+        ]
         summary = "Placeholder summary written for the scholarflow demo recording" + (
             f"; the work is about {', '.join(topic_words)}." if topic_words else "."
         )
@@ -147,7 +153,9 @@ class FakeUpstream:
         ]
         if w.get("doi"):
             lines.append(f"    <arxiv:doi>{escape(w['doi'])}</arxiv:doi>")
-            lines.append(f'    <link title="doi" href={quoteattr("https://doi.org/" + w["doi"])} rel="related"/>')
+            lines.append(
+                f'    <link title="doi" href={quoteattr("https://doi.org/" + w["doi"])} rel="related"/>'
+            )
         if w.get("venue") and w["venue"] != "arXiv":
             lines.append(f"    <arxiv:journal_ref>{escape(w['venue'])}</arxiv:journal_ref>")
         lines.append(f'    <arxiv:primary_category term="{cats[0]}"/>')
@@ -166,7 +174,9 @@ class FakeUpstream:
             y = int(w["date"][:4])
             years.setdefault(y, {"works_count": 0, "cited_by_count": 0})["works_count"] += 1
             for cy, c in (w.get("counts_by_year") or {}).items():
-                years.setdefault(int(cy), {"works_count": 0, "cited_by_count": 0})["cited_by_count"] += c
+                years.setdefault(int(cy), {"works_count": 0, "cited_by_count": 0})[
+                    "cited_by_count"
+                ] += c
         inst = r.get("affiliation")
         return {
             "id": f"https://openalex.org/{r['openalex_id']}",
@@ -175,10 +185,21 @@ class FakeUpstream:
             "display_name_alternatives": [r["name"], *r.get("name_variants", [])],
             "works_count": len(works),
             "cited_by_count": sum(cites),
-            "summary_stats": {"2yr_mean_citedness": 1.5, "h_index": h, "i10_index": sum(1 for c in cites if c >= 10)},
+            "summary_stats": {
+                "2yr_mean_citedness": 1.5,
+                "h_index": h,
+                "i10_index": sum(1 for c in cites if c >= 10),
+            },
             "ids": {"openalex": f"https://openalex.org/{r['openalex_id']}"},
-            "last_known_institutions": [{"id": "https://openalex.org/I" + _digits(inst, 9), "display_name": inst,
-                                         "type": "education"}] if inst else [],
+            "last_known_institutions": [
+                {
+                    "id": "https://openalex.org/I" + _digits(inst, 9),
+                    "display_name": inst,
+                    "type": "education",
+                }
+            ]
+            if inst
+            else [],
             "counts_by_year": [{"year": y, **v} for y, v in sorted(years.items(), reverse=True)],
             "works_api_url": f"https://api.openalex.org/works?filter=author.id:{r['openalex_id']}",
             "updated_date": OPENALEX_UPDATED,
@@ -193,23 +214,37 @@ class FakeUpstream:
     def _oa_work(self, w: dict[str, Any], version: str) -> dict[str, Any]:
         suffix = "#preprint" if version == "preprint" else ""
         wid = self.oa_work_id(w, suffix)
-        is_preprint = version == "preprint" or (not w.get("doi") and w.get("venue", "arXiv") == "arXiv")
+        is_preprint = version == "preprint" or (
+            not w.get("doi") and w.get("venue", "arXiv") == "arXiv"
+        )
         doi = None
         if version != "preprint" and w.get("doi"):
             doi = f"https://doi.org/{w['doi']}"
         elif w.get("arxiv_id"):
             doi = f"https://doi.org/10.48550/arxiv.{w['arxiv_id']}"
-        arxiv_loc = {
-            "is_oa": True, "landing_page_url": f"http://arxiv.org/abs/{w['arxiv_id']}",
-            "pdf_url": f"http://arxiv.org/pdf/{w['arxiv_id']}",
-            "source": {"id": "https://openalex.org/S4306400194", "display_name": "arXiv (Cornell University)",
-                       "type": "repository"},
-            "version": "submittedVersion",
-        } if w.get("arxiv_id") else None
+        arxiv_loc = (
+            {
+                "is_oa": True,
+                "landing_page_url": f"http://arxiv.org/abs/{w['arxiv_id']}",
+                "pdf_url": f"http://arxiv.org/pdf/{w['arxiv_id']}",
+                "source": {
+                    "id": "https://openalex.org/S4306400194",
+                    "display_name": "arXiv (Cornell University)",
+                    "type": "repository",
+                },
+                "version": "submittedVersion",
+            }
+            if w.get("arxiv_id")
+            else None
+        )
         venue_loc = {
-            "is_oa": False, "landing_page_url": doi,
-            "source": {"id": "https://openalex.org/S" + _digits(w["venue"], 9), "display_name": w["venue"],
-                       "type": "conference"},
+            "is_oa": False,
+            "landing_page_url": doi,
+            "source": {
+                "id": "https://openalex.org/S" + _digits(w["venue"], 9),
+                "display_name": w["venue"],
+                "type": "conference",
+            },
             "version": "publishedVersion",
         }
         if is_preprint:
@@ -229,13 +264,28 @@ class FakeUpstream:
         topic_objs = []
         for tkey in w.get("topics", []):
             t = self.topics[tkey]
-            for j, (tid, tname) in enumerate(zip(t["openalex_topic_ids"], t["openalex_topic_names"], strict=True)):
-                topic_objs.append({
-                    "id": f"https://openalex.org/{tid}", "display_name": tname, "score": round(0.99 - 0.2 * j, 4),
-                    "subfield": {"id": "https://openalex.org/subfields/1705", "display_name": "Computer Networks and Communications"},
-                    "field": {"id": "https://openalex.org/fields/17", "display_name": "Computer Science"},
-                    "domain": {"id": "https://openalex.org/domains/3", "display_name": "Physical Sciences"},
-                })
+            for j, (tid, tname) in enumerate(
+                zip(t["openalex_topic_ids"], t["openalex_topic_names"], strict=True)
+            ):
+                topic_objs.append(
+                    {
+                        "id": f"https://openalex.org/{tid}",
+                        "display_name": tname,
+                        "score": round(0.99 - 0.2 * j, 4),
+                        "subfield": {
+                            "id": "https://openalex.org/subfields/1705",
+                            "display_name": "Computer Networks and Communications",
+                        },
+                        "field": {
+                            "id": "https://openalex.org/fields/17",
+                            "display_name": "Computer Science",
+                        },
+                        "domain": {
+                            "id": "https://openalex.org/domains/3",
+                            "display_name": "Physical Sciences",
+                        },
+                    }
+                )
         year = int(w["date"][:4])
         return {
             "id": f"https://openalex.org/{wid}",
@@ -251,8 +301,14 @@ class FakeUpstream:
             "type_crossref": "posted-content" if is_preprint else "proceedings-article",
             "authorships": [
                 {
-                    "author_position": "first" if i == 0 else ("last" if i == len(w["authors"]) - 1 else "middle"),
-                    "author": {"id": f"https://openalex.org/{self.oa_author_id(n)}", "display_name": n, "orcid": None},
+                    "author_position": "first"
+                    if i == 0
+                    else ("last" if i == len(w["authors"]) - 1 else "middle"),
+                    "author": {
+                        "id": f"https://openalex.org/{self.oa_author_id(n)}",
+                        "display_name": n,
+                        "orcid": None,
+                    },
                     "institutions": [],
                     "countries": [],
                     "is_corresponding": False,
@@ -268,7 +324,10 @@ class FakeUpstream:
             "topics": topic_objs,
             "locations_count": len(locations),
             "locations": locations,
-            "counts_by_year": [{"year": int(y), "cited_by_count": c} for y, c in sorted(by_year.items(), reverse=True)],
+            "counts_by_year": [
+                {"year": int(y), "cited_by_count": c}
+                for y, c in sorted(by_year.items(), reverse=True)
+            ],
             "updated_date": OPENALEX_UPDATED,
             "created_date": f"{year}-{w['date'][5:7]}-20",
         }
@@ -280,8 +339,14 @@ class FakeUpstream:
         chunk = items[start : start + per_page]
         nxt = start + per_page
         body = {
-            "meta": {"count": len(items), "db_response_time_ms": 41, "page": None, "per_page": per_page,
-                     "next_cursor": f"IlsxNjgw{nxt}XQ==" if nxt < len(items) else None, "groups_count": None},
+            "meta": {
+                "count": len(items),
+                "db_response_time_ms": 41,
+                "page": None,
+                "per_page": per_page,
+                "next_cursor": f"IlsxNjgw{nxt}XQ==" if nxt < len(items) else None,
+                "groups_count": None,
+            },
             "results": chunk,
             "group_by": [],
         }
@@ -293,28 +358,51 @@ class FakeUpstream:
             for r in self.researchers.values():
                 if ident in (r["openalex_id"], f"orcid:{r.get('orcid')}"):
                     return self._json(self._oa_author(r))
-            return httpx.Response(404, text="<!doctype html>\n<title>404 Not Found</title>\n", headers={"content-type": "text/html"})
+            return httpx.Response(
+                404,
+                text="<!doctype html>\n<title>404 Not Found</title>\n",
+                headers={"content-type": "text/html"},
+            )
         if path == "/authors":
             name = q.get("search", "")
-            hits = [self._oa_author(r) for r in self.researchers.values() if r["name"].casefold() == name.casefold()]
+            hits = [
+                self._oa_author(r)
+                for r in self.researchers.values()
+                if r["name"].casefold() == name.casefold()
+            ]
             return self._oa_list(hits, q)
         if path.startswith("/topics/"):
             tid = path.removeprefix("/topics/")
             for t in self.topics.values():
-                for j, (t_id, tname) in enumerate(zip(t["openalex_topic_ids"], t["openalex_topic_names"], strict=True)):
+                for j, (t_id, tname) in enumerate(
+                    zip(t["openalex_topic_ids"], t["openalex_topic_names"], strict=True)
+                ):
                     if t_id == tid:
                         n = sum(1 for w in self.works if t["key"] in w.get("topics", []))
-                        return self._json({
-                            "id": f"https://openalex.org/{tid}", "display_name": tname,
-                            "description": "Placeholder description for the scholarflow demo.",
-                            "keywords": list(t["keywords"]),
-                            "ids": {"openalex": f"https://openalex.org/{tid}"},
-                            "subfield": {"id": "https://openalex.org/subfields/1705", "display_name": "Computer Networks and Communications"},
-                            "field": {"id": "https://openalex.org/fields/17", "display_name": "Computer Science"},
-                            "domain": {"id": "https://openalex.org/domains/3", "display_name": "Physical Sciences"},
-                            "works_count": 40_000 + 1_000 * j + n, "cited_by_count": 350_000 + 7 * n,
-                            "updated_date": OPENALEX_UPDATED,
-                        })
+                        return self._json(
+                            {
+                                "id": f"https://openalex.org/{tid}",
+                                "display_name": tname,
+                                "description": "Placeholder description for the scholarflow demo.",
+                                "keywords": list(t["keywords"]),
+                                "ids": {"openalex": f"https://openalex.org/{tid}"},
+                                "subfield": {
+                                    "id": "https://openalex.org/subfields/1705",
+                                    "display_name": "Computer Networks and Communications",
+                                },
+                                "field": {
+                                    "id": "https://openalex.org/fields/17",
+                                    "display_name": "Computer Science",
+                                },
+                                "domain": {
+                                    "id": "https://openalex.org/domains/3",
+                                    "display_name": "Physical Sciences",
+                                },
+                                "works_count": 40_000 + 1_000 * j + n,
+                                "cited_by_count": 350_000 + 7 * n,
+                                "updated_date": OPENALEX_UPDATED,
+                            }
+                        )
         if path == "/works":
             filters = dict(f.split(":", 1) for f in q.get("filter", "").split(",") if f)
             pool = [w for w in self.works if "openalex" in w["sources"]]
@@ -325,15 +413,26 @@ class FakeUpstream:
             else:
                 since = filters.get("from_publication_date", "0000")
                 tids = set(filters.get("topics.id", "").split("|"))
-                hits = [w for w in pool if w["date"] >= since and any(
-                    tids & set(self.topics[t]["openalex_topic_ids"]) for t in w.get("topics", []))]
+                hits = [
+                    w
+                    for w in pool
+                    if w["date"] >= since
+                    and any(
+                        tids & set(self.topics[t]["openalex_topic_ids"])
+                        for t in w.get("topics", [])
+                    )
+                ]
             records = [r for w in hits for r in self._oa_works(w)]
             if q.get("sort", "").startswith("cited_by_count"):
                 records.sort(key=lambda r: (-r["cited_by_count"], r["id"]))
             else:
                 records.sort(key=lambda r: (r["publication_date"], r["id"]), reverse=True)
             return self._oa_list(records, q)
-        return httpx.Response(404, text="<!doctype html>\n<title>404 Not Found</title>\n", headers={"content-type": "text/html"})
+        return httpx.Response(
+            404,
+            text="<!doctype html>\n<title>404 Not Found</title>\n",
+            headers={"content-type": "text/html"},
+        )
 
     # ---------- Semantic Scholar ----------
     def _s2_paper(self, w: dict[str, Any]) -> dict[str, Any]:
@@ -343,7 +442,9 @@ class FakeUpstream:
             if w.get("arxiv_id"):
                 ext["ArXiv"] = w["arxiv_id"]
             if w.get("doi"):
-                ext["DOI"] = w["doi"].upper() if w["_i"] % 2 else w["doi"]  # S2 DOIs come mixed-case
+                ext["DOI"] = (
+                    w["doi"].upper() if w["_i"] % 2 else w["doi"]
+                )  # S2 DOIs come mixed-case
         initials = w["_i"] % 4 == 1  # some S2 author lists carry initials only
         authors = []
         for n in w["authors"]:
@@ -367,7 +468,9 @@ class FakeUpstream:
         }
 
     def _s2_author(self, r: dict[str, Any]) -> dict[str, Any]:
-        works = [w for w in self.works if r["key"] in w["watched"] and "semantic_scholar" in w["sources"]]
+        works = [
+            w for w in self.works if r["key"] in w["watched"] and "semantic_scholar" in w["sources"]
+        ]
         return {
             "authorId": str(r["s2_author_id"]),
             "externalIds": {"DBLP": [r["name"]]},
@@ -382,35 +485,62 @@ class FakeUpstream:
     def s2(self, path: str, q: dict[str, str]) -> httpx.Response:
         m = re.fullmatch(r"/author/(\d+)(/papers)?", path)
         if m:
-            r = next((r for r in self.researchers.values() if str(r["s2_author_id"]) == m.group(1)), None)
+            r = next(
+                (r for r in self.researchers.values() if str(r["s2_author_id"]) == m.group(1)), None
+            )
             if r is None:
                 return self._json({"error": f"Author with id {m.group(1)} not found"}, 404)
             if not m.group(2):
                 return self._json(self._s2_author(r))
-            works = sorted((w for w in self.works if r["key"] in w["watched"] and "semantic_scholar" in w["sources"]),
-                           key=lambda w: (w["date"], w["title"]), reverse=True)
+            works = sorted(
+                (
+                    w
+                    for w in self.works
+                    if r["key"] in w["watched"] and "semantic_scholar" in w["sources"]
+                ),
+                key=lambda w: (w["date"], w["title"]),
+                reverse=True,
+            )
             offset, limit = int(q.get("offset", 0)), int(q.get("limit", 100))
-            body: dict[str, Any] = {"offset": offset, "data": [self._s2_paper(w) for w in works[offset : offset + limit]]}
+            body: dict[str, Any] = {
+                "offset": offset,
+                "data": [self._s2_paper(w) for w in works[offset : offset + limit]],
+            }
             if offset + limit < len(works):
                 body["next"] = offset + limit
             return self._json(body)
         if path == "/paper/search/bulk":
-            topic = next(t for t in self.topics.values()
-                         if set(re.findall(r'"([^"]+)"', q.get("query", ""))) == set(t["keywords"]))
+            topic = next(
+                t
+                for t in self.topics.values()
+                if set(re.findall(r'"([^"]+)"', q.get("query", ""))) == set(t["keywords"])
+            )
             since = int(q.get("year", "0-").split("-")[0] or 0)
-            hits = [w for w in self.works if "semantic_scholar" in w["sources"] and topic["key"] in w.get("topics", [])
-                    and int(w["date"][:4]) >= since]
+            hits = [
+                w
+                for w in self.works
+                if "semantic_scholar" in w["sources"]
+                and topic["key"] in w.get("topics", [])
+                and int(w["date"][:4]) >= since
+            ]
             hits.sort(key=lambda w: (-w["citations"].get("semantic_scholar", 0), w["title"]))
-            return self._json({"total": len(hits), "token": None, "data": [self._s2_paper(w) for w in hits]})
+            return self._json(
+                {"total": len(hits), "token": None, "data": [self._s2_paper(w) for w in hits]}
+            )
         return self._json({"error": "Not found"}, 404)
 
     @staticmethod
     def _json(body: Any, status: int = 200) -> httpx.Response:
-        return httpx.Response(status, content=json.dumps(body, indent=1, ensure_ascii=False).encode(),
-                              headers={"content-type": "application/json"})
+        return httpx.Response(
+            status,
+            content=json.dumps(body, indent=1, ensure_ascii=False).encode(),
+            headers={"content-type": "application/json"},
+        )
 
 
-def generate(out: Path, watchlist_path: Path = Path("watchlist.toml"), facts_path: Path | None = None) -> int:
+def generate(
+    out: Path, watchlist_path: Path = Path("watchlist.toml"), facts_path: Path | None = None
+) -> int:
     """Write a recording of every request the fetchers make for the watchlist; returns count."""
     facts = json.loads((facts_path or settings.DEMO_DIR / "facts.json").read_text(encoding="utf-8"))
     watchlist = load_watchlist(watchlist_path)
@@ -418,8 +548,13 @@ def generate(out: Path, watchlist_path: Path = Path("watchlist.toml"), facts_pat
         shutil.rmtree(out)
     recorder = Recorder(out)
     handler: Callable[[httpx.Request], httpx.Response] = FakeUpstream(facts)
-    client = HttpClient(watchlist.contact_email, transport=httpx.MockTransport(handler), intervals={},
-                        max_attempts=1, on_response=recorder)
+    client = HttpClient(
+        watchlist.contact_email,
+        transport=httpx.MockTransport(handler),
+        intervals={},
+        max_attempts=1,
+        on_response=recorder,
+    )
     with client:
         for slug in watchlist.sources.enabled:
             report = SOURCES[slug].fetch(client, watchlist)

@@ -23,7 +23,9 @@ SOURCES: dict[str, Source] = {
     "arxiv": Source("arxiv", arxiv.ENTITIES, arxiv.fetch, arxiv.parse_feed),
     "openalex": Source("openalex", openalex.ENTITIES, openalex.fetch, openalex.parse_response),
     "semantic_scholar": Source(
-        "semantic_scholar", semantic_scholar.ENTITIES, semantic_scholar.fetch,
+        "semantic_scholar",
+        semantic_scholar.ENTITIES,
+        semantic_scholar.fetch,
         semantic_scholar.parse_response,
     ),
 }

@@ -115,7 +115,9 @@ def parse_feed(body: bytes, where: str, status: int = 200) -> Page:
         None,
     )
     if error is not None:
-        raise SourceError(SLUG, where, f"arXiv API error (HTTP {status}): {error.get('summary', '').strip()}")
+        raise SourceError(
+            SLUG, where, f"arXiv API error (HTTP {status}): {error.get('summary', '').strip()}"
+        )
     if status != 200:
         raise SourceError(SLUG, where, f"HTTP {status} from the arXiv API")
     if feed.get("bozo"):
@@ -134,7 +136,12 @@ def parse_feed(body: bytes, where: str, status: int = 200) -> Page:
         )
     page = Page()
     total = feed.get("feed", {}).get("opensearch_totalresults")
-    page.total = int(total) if total is not None else None
+    try:
+        page.total = int(total) if total is not None else None
+    except ValueError:
+        raise SourceError(
+            SLUG, where, f"opensearch:totalResults is not a number: {total!r}"
+        ) from None
     for i, (entry, entry_authors) in enumerate(zip(entries, authors, strict=True)):
         try:
             page.add("entries", _entry_record(entry, entry_authors))
@@ -185,7 +192,9 @@ def _fetch_query(client: HttpClient, query: str, cap: int) -> Iterator[Fetched]:
             # Known arXiv flake: an empty page mid-listing; ask again before giving up.
             empty_tries += 1
             if empty_tries > EMPTY_PAGE_RETRIES:
-                raise SourceError(SLUG, f"GET {resp.url}", f"empty page at start={start} of {total}")
+                raise SourceError(
+                    SLUG, f"GET {resp.url}", f"empty page at start={start} of {total}"
+                )
             continue
         empty_tries = 0
         yield Fetched(resp, page)

@@ -106,13 +106,19 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
                 "raw_author_name": a.get("raw_author_name"),
                 "orcid": short_id((a.get("author") or {}).get("orcid")),
                 "institutions": [
-                    inst.get("display_name") for inst in a.get("institutions") or [] if inst.get("display_name")
+                    inst.get("display_name")
+                    for inst in a.get("institutions") or []
+                    if inst.get("display_name")
                 ],
             }
             for i, a in enumerate(w.get("authorships") or [])
         ],
         "topics": [
-            {"topic_id": short_id(t.get("id")), "display_name": t.get("display_name"), "score": t.get("score")}
+            {
+                "topic_id": short_id(t.get("id")),
+                "display_name": t.get("display_name"),
+                "score": t.get("score"),
+            }
             for t in w.get("topics") or []
         ],
         "is_retracted": bool(w.get("is_retracted")),
@@ -163,7 +169,11 @@ def topic_record(t: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_KINDS = {"W": ("works", work_record), "A": ("authors", author_record), "T": ("topics", topic_record)}
+_KINDS = {
+    "W": ("works", work_record),
+    "A": ("authors", author_record),
+    "T": ("topics", topic_record),
+}
 _ENTITY_PATH = re.compile(r"api\.openalex\.org/(works|authors|topics)\b")
 
 
@@ -183,11 +193,17 @@ def _guess_entity(item: Any, where: str) -> str:
 def parse_response(body: bytes, where: str, status: int = 200) -> Page:
     """A single entity or a `{meta, results}` list -> records. Error payloads raise."""
     if status != 200 or body.lstrip()[:1] == b"<":
-        detail = "HTML error page" if body.lstrip()[:1] == b"<" else body[:200].decode("utf-8", "replace")
+        detail = (
+            "HTML error page"
+            if body.lstrip()[:1] == b"<"
+            else body[:200].decode("utf-8", "replace")
+        )
         raise SourceError(SLUG, where, f"HTTP {status} from OpenAlex: {detail}")
     data = load_json(SLUG, body, where)
     if isinstance(data, dict) and "error" in data and "id" not in data:
-        raise SourceError(SLUG, where, f"OpenAlex error: {data.get('error')}: {data.get('message', '')}")
+        raise SourceError(
+            SLUG, where, f"OpenAlex error: {data.get('error')}: {data.get('message', '')}"
+        )
     page = Page()
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         meta = data.get("meta") or {}
@@ -255,9 +271,15 @@ def _resolve_author(client: HttpClient, r: Researcher) -> Iterator[Fetched]:
     else:
         resp, page = _get(client, "/authors", search=r.name, **{"per-page": 10})
         wanted = {n.casefold() for n in r.all_names}
-        matches = [a for a in page.records.get("authors", []) if (a["display_name"] or "").casefold() in wanted]
+        matches = [
+            a
+            for a in page.records.get("authors", [])
+            if (a["display_name"] or "").casefold() in wanted
+        ]
         if not matches:
-            raise SourceError(SLUG, f"GET {resp.url}", f"no OpenAlex author named {r.name!r}; set openalex_id")
+            raise SourceError(
+                SLUG, f"GET {resp.url}", f"no OpenAlex author named {r.name!r}; set openalex_id"
+            )
         page.records["authors"] = matches[:1]
     yield Fetched(resp, page)
 
@@ -274,8 +296,14 @@ def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
             continue
         author_id = authors[0]["author_id"]
         report.collect(
-            _list(client, "/works", 100_000, filter=f"authorships.author.id:{author_id}",
-                  select=WORK_FIELDS, **{"per-page": PER_PAGE})
+            _list(
+                client,
+                "/works",
+                100_000,
+                filter=f"authorships.author.id:{author_id}",
+                select=WORK_FIELDS,
+                **{"per-page": PER_PAGE},
+            )
         )
     since = watchlist.sources.since_year
     for t in watchlist.topics:
@@ -286,9 +314,16 @@ def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
             filters.append("topics.id:" + "|".join(t.openalex_topic_ids))
         search = " OR ".join(f'"{k}"' for k in t.keywords)
         report.collect(
-            _list(client, "/works", watchlist.sources.max_topic_results, filter=",".join(filters),
-                  search=search, select=WORK_FIELDS, sort="cited_by_count:desc",
-                  **{"per-page": min(PER_PAGE, watchlist.sources.max_topic_results)})
+            _list(
+                client,
+                "/works",
+                watchlist.sources.max_topic_results,
+                filter=",".join(filters),
+                search=search,
+                select=WORK_FIELDS,
+                sort="cited_by_count:desc",
+                **{"per-page": min(PER_PAGE, watchlist.sources.max_topic_results)},
+            )
         )
     return report
 

@@ -70,9 +70,7 @@ def paper_record(p: dict[str, Any]) -> dict[str, Any]:
             {"position": i, "author_id": a.get("authorId"), "name": a.get("name")}
             for i, a in enumerate(p.get("authors") or [])
         ],
-        "fields_of_study": [
-            f for f in (p.get("fieldsOfStudy") or []) if isinstance(f, str)
-        ],
+        "fields_of_study": [f for f in (p.get("fieldsOfStudy") or []) if isinstance(f, str)],
         "publication_types": list(p.get("publicationTypes") or []),
     }
 
@@ -207,9 +205,13 @@ def _resolve_author(client: HttpClient, r: Researcher) -> Iterator[Fetched]:
     else:
         resp, page = _get(client, "/author/search", query=r.name, fields=AUTHOR_FIELDS, limit=10)
         wanted = {n.casefold() for n in r.all_names}
-        matches = [a for a in page.records.get("authors", []) if (a["name"] or "").casefold() in wanted]
+        matches = [
+            a for a in page.records.get("authors", []) if (a["name"] or "").casefold() in wanted
+        ]
         if not matches:
-            raise SourceError(SLUG, f"GET {resp.url}", f"no author named {r.name!r}; set semantic_scholar_id")
+            raise SourceError(
+                SLUG, f"GET {resp.url}", f"no author named {r.name!r}; set semantic_scholar_id"
+            )
         # the most prolific namesake is the likeliest; an explicit id in the watchlist settles it
         page.records["authors"] = sorted(matches, key=lambda a: -(a["paper_count"] or 0))[:1]
     yield Fetched(resp, page)
@@ -226,12 +228,20 @@ def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
         if not authors:  # the author record was quarantined: nothing to list papers for
             continue
         author_id = authors[0]["author_id"]
-        report.collect(_offset_list(client, f"/author/{author_id}/papers", 10_000, fields=PAPER_FIELDS))
+        report.collect(
+            _offset_list(client, f"/author/{author_id}/papers", 10_000, fields=PAPER_FIELDS)
+        )
     since = watchlist.sources.since_year
     for t in watchlist.topics:
         query = " | ".join(f'"{k}"' for k in t.keywords)
         report.collect(
-            _bulk(client, watchlist.sources.max_topic_results, query=query, fields=PAPER_FIELDS,
-                  year=f"{since}-", sort="citationCount:desc")
+            _bulk(
+                client,
+                watchlist.sources.max_topic_results,
+                query=query,
+                fields=PAPER_FIELDS,
+                year=f"{since}-",
+                sort="citationCount:desc",
+            )
         )
     return report
