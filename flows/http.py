@@ -26,6 +26,7 @@ from tenacity import (
     stop_any,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 from flows import __version__
 
@@ -249,7 +250,7 @@ class HttpClient:
         retrying = Retrying(
             # A host that cannot be reached at all (DNS failure, refused) is tried twice, not
             # five times: that is a machine without network far more often than a blip.
-            stop=stop_any(stop_after_attempt(self._max_attempts), _unreachable_twice),
+            stop=stop_any(stop_after_attempt(self._max_attempts), _UnreachableTwice()),
             wait=wait,
             retry=retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
             before_sleep=before_sleep,
@@ -323,9 +324,12 @@ def _secret_values(request: httpx.Request) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
-def _unreachable_twice(state: RetryCallState) -> bool:
-    exc = state.outcome.exception() if state.outcome else None
-    return isinstance(exc, httpx.ConnectError) and state.attempt_number >= 2
+class _UnreachableTwice(stop_base):
+    """Stop after the second attempt when the host could not be connected to at all."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        return isinstance(exc, httpx.ConnectError) and retry_state.attempt_number >= 2
 
 
 def _describe(exc: BaseException | None, secrets: list[str] | None = None) -> str:
