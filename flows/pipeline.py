@@ -10,9 +10,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows import steps
+from flows import settings, steps
 from flows.http import HttpClient
 from flows.sources.base import FetchReport
+from flows.warehouse import exclusive
 from flows.watchlist import load_watchlist
 
 FLOW_NAME = "scholarflow"
@@ -38,6 +39,7 @@ def scholarflow_flow(
     replay_dir: str | None = None,
     record_dir: str | None = None,
     run_id: str | None = None,
+    wait_seconds: float = 0.0,
 ) -> steps.RunSummary:
     """Ingest every enabled source of the watchlist, then build the warehouse and reports."""
     logger = get_run_logger()
@@ -47,10 +49,11 @@ def scholarflow_flow(
         mode=mode,  # type: ignore[arg-type]
         watchlist=load_watchlist(wl_path),
         watchlist_sha256=steps.watchlist_digest(wl_path),
-        warehouse_path=Path(warehouse) if warehouse else Path("warehouse/scholarflow.duckdb"),
+        warehouse_path=settings.warehouse_path(warehouse),
     )
     if run_id:
         ctx.run_id = run_id
+    ctx.wait_seconds = wait_seconds
     logger.info("run %s (flow run %s), mode %s", ctx.run_id, flow_run.get_id(), mode)
     client = steps.make_client(
         ctx.watchlist,
@@ -58,10 +61,14 @@ def scholarflow_flow(
         Path(replay_dir) if replay_dir else None,
         Path(record_dir) if record_dir else None,
     )
-    with client:
-        futures = [fetch_task.submit(slug, ctx, client) for slug in ctx.watchlist.sources.enabled]
-        reports = [f.result() for f in futures]
-    return load_build_task(ctx, reports, dict(client.requests_made))
+    # one run per warehouse, from the first request to the last write
+    with exclusive(ctx.warehouse_path, ctx.wait_seconds):
+        with client:
+            futures = [
+                fetch_task.submit(slug, ctx, client) for slug in ctx.watchlist.sources.enabled
+            ]
+            reports = [f.result() for f in futures]
+        return load_build_task(ctx, reports, dict(client.requests_made))
 
 
 def run_flow(
@@ -74,6 +81,7 @@ def run_flow(
         replay_dir=str(replay) if replay else None,
         record_dir=str(record) if record else None,
         run_id=ctx.run_id,
+        wait_seconds=ctx.wait_seconds,
     )
     return result  # type: ignore[no-any-return]
 

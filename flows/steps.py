@@ -301,7 +301,7 @@ def ingest(
     record_dir: Path | None = None,
 ) -> RunSummary:
     """Fetch the given sources one after another, then load and build (no orchestration)."""
-    client = make_client(ctx.watchlist, ctx.mode, replay_dir, record_dir)
-    with client:
-        reports = [fetch_source(slug, ctx.watchlist, client) for slug in sources]
-    return load_and_build(ctx, reports, dict(client.requests_made))
+    with warehouse.exclusive(ctx.warehouse_path, ctx.wait_seconds):
+        with make_client(ctx.watchlist, ctx.mode, replay_dir, record_dir) as client:
+            reports = [fetch_source(slug, ctx.watchlist, client) for slug in sources]
+        return load_and_build(ctx, reports, dict(client.requests_made))

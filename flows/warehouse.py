@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -102,9 +103,29 @@ class LoadStats:
             setattr(self, k, getattr(self, k) + getattr(other, k))
 
 
+_held: dict[Path, int] = {}
+_held_lock = threading.Lock()
+
+
 @contextlib.contextmanager
-def writer(path: Path, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Exclusive write access: lock file first, then the database (which DuckDB locks too)."""
+def exclusive(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """The run lock: one scholarflow run per warehouse, held from the first request to the last
+    write, so two runs neither write at once nor double the load on the sources. Re-entrant
+    within a process (a run's tasks take it again around their write)."""
+    key = path.resolve()
+    with _held_lock:
+        if _held.get(key):
+            _held[key] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _held_lock:
+                _held[key] -= 1
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
     with lock_path.open("a+") as lock:
@@ -126,6 +147,20 @@ def writer(path: Path, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyCon
         lock.truncate()
         lock.write(f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")
         lock.flush()
+        with _held_lock:
+            _held[key] = 1
+        try:
+            yield
+        finally:
+            with _held_lock:
+                del _held[key]
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def writer(path: Path, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Exclusive write access: the run lock, then the database (which DuckDB locks too)."""
+    with exclusive(path, wait_seconds):
         try:
             con = duckdb.connect(str(path))
         except duckdb.IOException as exc:
@@ -138,7 +173,6 @@ def writer(path: Path, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyCon
             yield con
         finally:
             con.close()
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

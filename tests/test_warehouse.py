@@ -130,16 +130,6 @@ def test_killed_process_leaves_previous_warehouse_readable(tmp_path: Path) -> No
     assert fingerprint(path)["main.runs"][0] == 2
 
 
-def test_second_writer_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    path = tmp_path / "w.duckdb"
-    busy = r"being written by another scholarflow run \(pid \d+"
-    with warehouse.writer(path), pytest.raises(warehouse.WarehouseBusy, match=busy):  # noqa: SIM117
-        with warehouse.writer(path, wait_seconds=0.3):
-            pass
-    with warehouse.writer(path, wait_seconds=0):  # released
-        pass
-
-
 def test_readers_can_query_between_runs(demo_warehouse: Path) -> None:
     with warehouse.reader(demo_warehouse) as con:
         assert warehouse.query(con, "select count(*) from metrics.papers")[0][0] >= 60
@@ -232,3 +222,43 @@ def test_copy_of_warehouse_is_self_contained(demo_warehouse: Path, tmp_path: Pat
     copy = tmp_path / "copy.duckdb"
     shutil.copy(demo_warehouse, copy)
     assert fingerprint(copy) == fingerprint(demo_warehouse)
+
+
+def _hold_run_lock(path: str, ready: Any, release: Any) -> None:
+    with warehouse.exclusive(Path(path)):
+        ready.set()
+        release.wait(60)
+
+
+def test_a_second_run_is_refused_before_it_fetches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run lock covers fetching too: a second run must not hit the sources at all."""
+    path = tmp_path / "w.duckdb"
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_run_lock, args=(str(path), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        fetched: list[str] = []
+        monkeypatch.setattr(steps, "fetch_source", lambda slug, *a: fetched.append(slug))
+        with pytest.raises(warehouse.WarehouseBusy, match=r"pid \d+"):
+            run_demo(path)
+        assert fetched == []
+        # a plain writer (e.g. `scholarflow build`) is refused too, or waits with --wait
+        with pytest.raises(
+            warehouse.WarehouseBusy, match="being written by another scholarflow run"
+        ), warehouse.writer(path, wait_seconds=0.3):
+            pass
+    finally:
+        release.set()
+        holder.join(60)
+    monkeypatch.undo()
+    run_demo(path)  # free again
+
+
+def test_run_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with warehouse.exclusive(path), warehouse.exclusive(path), warehouse.writer(path) as con:
+        con.execute("select 1")
