@@ -247,9 +247,12 @@ def test_a_second_run_is_refused_before_it_fetches(
             run_demo(path)
         assert fetched == []
         # a plain writer (e.g. `scholarflow build`) is refused too, or waits with --wait
-        with pytest.raises(
-            warehouse.WarehouseBusy, match="being written by another scholarflow run"
-        ), warehouse.writer(path, wait_seconds=0.3):
+        with (
+            pytest.raises(
+                warehouse.WarehouseBusy, match="being written by another scholarflow run"
+            ),
+            warehouse.writer(path, wait_seconds=0.3),
+        ):
             pass
     finally:
         release.set()
