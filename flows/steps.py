@@ -237,7 +237,7 @@ def load_and_build(
                         new=stats.new,
                         updated=stats.updated,
                         unchanged=stats.unchanged,
-                        quarantined=len(bad),
+                        quarantined=len(bad) + stats.quarantined,
                         errors=[str(e) for e in rep.errors],
                     )
                 )

@@ -281,7 +281,8 @@ def upsert_raw(
         stats.records += item.page.count()
     for entity, bucket in sorted(by_entity.items()):
         table, key = raw_table(source, entity), ENTITY_KEYS[(source, entity)]
-        frame = pl.DataFrame(list(bucket.values()), schema=raw_schema(source, entity), strict=False)
+        frame, mistyped = _typed_frame(source, entity, key, bucket)
+        stats.quarantined += quarantine(con, run_id, mistyped)
         con.register("_stage", frame.to_arrow())
         try:
             if not _table_exists(con, table):
@@ -304,8 +305,31 @@ def upsert_raw(
             con.unregister("_stage")
         stats.new += new
         stats.updated += updated
-        stats.unchanged += len(bucket) - new - updated
+        stats.unchanged += frame.height - new - updated
     return stats
+
+
+def _typed_frame(
+    source: str, entity: str, key: str, bucket: dict[str, dict[str, Any]]
+) -> tuple[pl.DataFrame, list[Quarantined]]:
+    """Records as a frame of the table's fixed schema. A record whose values do not fit the
+    schema is quarantined with the reason (strict: a mismatch is never nulled silently)."""
+    schema = raw_schema(source, entity)
+    rows = list(bucket.values())
+    try:
+        return pl.DataFrame(rows, schema=schema, strict=True), []
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        pass
+    good, bad = [], []
+    for row in rows:  # slow path, only for a batch that holds a bad record
+        try:
+            pl.DataFrame([row], schema=schema, strict=True)
+        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError) as exc:
+            reason = f"value does not fit raw_{source}__{entity}: {str(exc).splitlines()[0]}"
+            bad.append(Quarantined.of(source, entity, str(row[key]), reason, row))
+            continue
+        good.append(row)
+    return pl.DataFrame(good, schema=schema, strict=True), bad
 
 
 def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:

@@ -265,3 +265,33 @@ def test_run_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     with warehouse.exclusive(path), warehouse.exclusive(path), warehouse.writer(path) as con:
         con.execute("select 1")
+
+
+def test_record_that_does_not_fit_the_schema_is_quarantined(tmp_path: Path) -> None:
+    """A value of the wrong type is neither nulled nor fatal: that record is quarantined."""
+    import json
+
+    work = json.loads(
+        (
+            Path(__file__).parent.parent.parent
+            / "shared"
+            / "source-fixtures"
+            / "openalex"
+            / "bvitamins__work_W2741809807.json"
+        ).read_text(encoding="utf-8")
+    )
+    good = dict(work, id="https://openalex.org/W1", doi=None)
+    bad = dict(work, id="https://openalex.org/W2", doi=None, publication_year="two thousand")
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"meta": {"count": 2}, "results": [good, bad]}), encoding="utf-8")
+    path = tmp_path / "w.duckdb"
+    summary = steps.load_and_build(demo_context(path), [steps.import_files("openalex", [page])], {})
+    assert (summary.sources[0].new, summary.sources[0].quarantined) == (1, 1)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("select work_id from raw_openalex__works").fetchall() == [("W1",)]
+        ((key, reason),) = con.execute("select record_key, reason from quarantine").fetchall()
+    finally:
+        con.close()
+    assert key == "W2"
+    assert reason.startswith("value does not fit raw_openalex__works")

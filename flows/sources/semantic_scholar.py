@@ -59,7 +59,10 @@ def paper_record(p: dict[str, Any]) -> dict[str, Any]:
         "corpus_id": ext.get("CorpusId") or p.get("corpusId"),
         "doi": ext.get("DOI"),
         "arxiv_id": ext.get("ArXiv"),
-        "dblp_key": ext.get("DBLP"),
+        # a string on papers, a list of name variants on authors: keep text either way
+        "dblp_key": "; ".join(ext["DBLP"])
+        if isinstance(ext.get("DBLP"), list)
+        else ext.get("DBLP"),
         "title": p["title"],
         "venue": p.get("venue") or journal.get("name") or None,
         "year": p.get("year"),
