@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,29 @@ def shared_fixture_dir(slug: str) -> Path:
 
 def shared_files(slug: str) -> list[Path]:
     return sorted(p for p in shared_fixture_dir(slug).iterdir() if p.name != "SOURCES.md")
+
+
+def fixture_bytes(slug: str, name: str) -> bytes:
+    return (shared_fixture_dir(slug) / name).read_bytes()
+
+
+def documented(slug: str) -> dict[str, dict[str, str]]:
+    """Per file, the `- key: value` lines of its section in the folder's SOURCES.md."""
+    docs: dict[str, dict[str, str]] = {}
+    section: dict[str, str] | None = None
+    text = (shared_fixture_dir(slug) / "SOURCES.md").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if m := re.match(r"## `([^`]+)`", line):
+            section = docs.setdefault(m.group(1), {})
+        elif section is not None and (m := re.match(r"- (\w+): (.*)", line.strip())):
+            section[m.group(1)] = m.group(2).strip()
+    return docs
+
+
+def documented_status(docs: dict[str, dict[str, str]], name: str) -> int:
+    """The HTTP status SOURCES.md records for a file's request (200 when it names none)."""
+    m = re.search(r"-> HTTP (\d{3})", docs[name].get("request", ""))
+    return int(m.group(1)) if m else 200
 
 
 @pytest.fixture

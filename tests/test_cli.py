@@ -11,12 +11,12 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
+from conftest import ROOT, shared_fixture_dir
 
 from flows import cli, steps
 from flows.http import HttpClient
 from flows.recording import ReplayTransport
 from flows.settings import DEMO_RECORDING
-from tests.conftest import ROOT, shared_fixture_dir
 
 
 def main(args: list[str], warehouse: Path) -> int:

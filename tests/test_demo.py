@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import ROOT
+
 from flows.demo.generate import generate
 from flows.recording import load_manifest
 from flows.settings import DEMO_DIR, DEMO_RECORDING
 from flows.sources import SOURCES
-from tests.conftest import ROOT
 
 
 def test_recording_is_what_the_generator_writes(tmp_path: Path) -> None:

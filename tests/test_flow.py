@@ -10,8 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from tests.conftest import ROOT
+from conftest import ROOT
 
 
 @pytest.mark.flow

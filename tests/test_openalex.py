@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import shared_files, shared_fixture_dir
+from conftest import documented, documented_status, fixture_bytes, shared_files
 
 from flows.http import HttpClient
 from flows.sources import openalex
@@ -38,32 +38,18 @@ EMAIL = "team@example.org"
 
 
 def payload(name: str) -> bytes:
-    return (shared_fixture_dir(SLUG) / name).read_bytes()
+    return fixture_bytes(SLUG, name)
 
 
 def data(name: str) -> Any:
     return json.loads(payload(name))
 
 
-def documented(slug: str) -> dict[str, dict[str, str]]:
-    """Per file, the `- key: value` lines of its section in the folder's SOURCES.md."""
-    docs: dict[str, dict[str, str]] = {}
-    section: dict[str, str] | None = None
-    text = (shared_fixture_dir(slug) / "SOURCES.md").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if m := re.match(r"## `([^`]+)`", line):
-            section = docs.setdefault(m.group(1), {})
-        elif section is not None and (m := re.match(r"- (\w+): (.*)", line.strip())):
-            section[m.group(1)] = m.group(2).strip()
-    return docs
-
-
 DOCS = documented(SLUG)
 
 
 def recorded_status(name: str) -> int:
-    m = re.search(r"-> HTTP (\d{3})", DOCS[name].get("request", ""))
-    return int(m.group(1)) if m else 200
+    return documented_status(DOCS, name)
 
 
 def short(url: str) -> str:

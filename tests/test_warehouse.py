@@ -12,9 +12,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from conftest import demo_context, run_demo
 
 from flows import reports, steps, warehouse
-from tests.conftest import demo_context, run_demo
 
 
 def fingerprint(path: Path) -> dict[str, tuple[int, str]]:

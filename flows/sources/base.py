@@ -87,6 +87,15 @@ class FetchReport:
         except SourceError as exc:
             self.errors.append(exc)
 
+    def collect_one(self, pages: Iterator[Fetched], entity: str, key: str) -> str | None:
+        """Collect a lookup (e.g. an author by id or name); the id of the record it found."""
+        before = len(self.items)
+        self.collect(pages)
+        if len(self.items) == before:
+            return None
+        found = self.items[-1].page.records.get(entity, [])
+        return str(found[0][key]) if found else None
+
 
 def item_key(where: str, index: int) -> str:
     """Quarantine key of a record that has no usable id of its own.

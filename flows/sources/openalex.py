@@ -287,14 +287,9 @@ def _resolve_author(client: HttpClient, r: Researcher) -> Iterator[Fetched]:
 def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
     report = FetchReport(SLUG)
     for r in watchlist.researchers:
-        before = len(report.items)
-        report.collect(_resolve_author(client, r))
-        if len(report.items) == before:
+        author_id = report.collect_one(_resolve_author(client, r), "authors", "author_id")
+        if author_id is None:  # lookup failed or its record was quarantined: both are reported
             continue
-        authors = report.items[-1].page.records.get("authors", [])
-        if not authors:
-            continue
-        author_id = authors[0]["author_id"]
         report.collect(
             _list(
                 client,
