@@ -265,7 +265,8 @@ class HttpClient:
             raise FetchError(
                 source,
                 shown,
-                f"network error after {self._max_attempts} attempt(s): {_describe(exc, secrets)}",
+                f"network error after {retrying.statistics.get('attempt_number', 1)} attempt(s): "
+                f"{_describe(exc, secrets)}",
             ) from None
         fetched = FetchedResponse(
             source=source,

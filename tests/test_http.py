@@ -419,7 +419,7 @@ def test_transport_error_retried_then_fetch_error(fake: FakeTime) -> None:
     assert err.source == "openalex"
     assert err.url == f"{URL}?q=x"
     message = str(err)
-    assert message.startswith("[openalex] network error")
+    assert message.startswith("[openalex] network error after 2 attempt(s)")
     assert "ConnectError" in message
     assert f"GET {URL}?q=x" in message
     assert SECRET not in message
