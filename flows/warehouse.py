@@ -332,19 +332,21 @@ def _typed_frame(
     return pl.DataFrame(good, schema=schema, strict=True), bad
 
 
+def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The raw_<source>__<entity> tables (raw_responses, the archive, has no `__`)."""
+    rows = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'main' and table_name like 'raw\\_%\\_\\_%' escape '\\' order by 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:
-    names = [
-        r[0]
-        for r in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'main' and table_name like 'raw\\_%\\_\\_%' escape '\\'"
-        ).fetchall()
-    ]
-    return {n: con.execute(f"select * from {n}").pl().lazy() for n in names}
+    return {n: con.execute(f"select * from {n}").pl().lazy() for n in _raw_tables(con)}
 
 
 def has_data(con: duckdb.DuckDBPyConnection) -> bool:
-    return any(n != "raw_responses" for n in read_raw(con))
+    return bool(_raw_tables(con))
 
 
 def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:

@@ -194,3 +194,23 @@ def test_partial_failure_exit_code_and_summary(
     assert count(wh, "select count(*) from quarantine where entity = 'response'") == 1
     assert count(wh, "select count(*) from runs where status = 'partial'") == 1
     assert count(wh, "select count(*) from raw_semantic_scholar__authors") == 2
+
+
+def test_import_takes_the_same_path_as_fetching(tmp_path: Path, demo_warehouse: Path) -> None:
+    """Importing the recorded OpenAlex responses as files gives the same raw rows and papers as
+    fetching them (lineage aside)."""
+    files = sorted((DEMO_RECORDING / "openalex").glob("*.json"))
+    wh = tmp_path / "w.duckdb"
+    assert main(["import", "openalex", *map(str, files)], wh) == 0
+    q = "select * exclude (_run_id, _fetched_at) from raw_openalex__works order by work_id"
+    imported, fetched = (
+        duckdb.connect(str(wh), read_only=True),
+        duckdb.connect(str(demo_warehouse), read_only=True),
+    )
+    try:
+        assert imported.execute(q).fetchall() == fetched.execute(q).fetchall()
+        oa_papers = "select paper_id from paper_xref where source = 'openalex' order by 1"
+        assert imported.execute(oa_papers).fetchall() != []
+    finally:
+        imported.close()
+        fetched.close()
