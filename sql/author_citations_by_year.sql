@@ -11,7 +11,7 @@ author_papers as (
 ),
 
 received as (
-    select author_papers.author_id, by_year.year, sum(by_year.cited_by_count) as citations
+    select author_papers.author_id, by_year.year, cast(sum(by_year.cited_by_count) as bigint) as citations
     from author_papers
     inner join main.paper_citations_by_year as by_year on by_year.paper_id = author_papers.paper_id
     group by author_papers.author_id, by_year.year
@@ -45,10 +45,10 @@ final as (
         cast(calendar.year as integer) as year,
         coalesce(published.works_published, 0) as works_published,
         coalesce(received.citations, 0) as citations,
-        sum(coalesce(received.citations, 0)) over (
+        cast(sum(coalesce(received.citations, 0)) over (
             partition by calendar.author_id order by calendar.year
             rows between unbounded preceding and current row
-        ) as citations_to_date
+        ) as bigint) as citations_to_date
     from calendar
     inner join watched on watched.author_id = calendar.author_id
     left join received on received.author_id = calendar.author_id and received.year = calendar.year

@@ -41,7 +41,7 @@ indices as (
         author_id,
         source,
         count(*) as works,
-        sum(cited_by_count) as citations,
+        cast(sum(cited_by_count) as bigint) as citations,
         coalesce(max(rank_by_citations) filter (where cited_by_count >= rank_by_citations), 0) as h_index,
         coalesce(max(rank_by_citations) filter (where cumulative_citations >= rank_by_citations * rank_by_citations), 0) as g_index,
         count(*) filter (where cited_by_count >= 10) as i10_index

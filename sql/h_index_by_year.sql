@@ -23,7 +23,7 @@ to_date as (
         years.author_id,
         years.year,
         author_papers.paper_id,
-        coalesce(sum(by_year.cited_by_count), 0) as citations_to_date
+        cast(coalesce(sum(by_year.cited_by_count), 0) as bigint) as citations_to_date
     from years
     inner join author_papers
         on author_papers.author_id = years.author_id and author_papers.paper_year <= years.year
@@ -47,7 +47,7 @@ final as (
         watched.display_name,
         ranked.year,
         count(*) as works_to_date,
-        sum(ranked.citations_to_date) as citations_to_date,
+        cast(sum(ranked.citations_to_date) as bigint) as citations_to_date,
         coalesce(max(rank_by_citations) filter (where citations_to_date >= rank_by_citations), 0) as h_index,
         coalesce(max(rank_by_citations) filter (where cumulative >= rank_by_citations * rank_by_citations), 0) as g_index,
         count(*) filter (where citations_to_date >= 10) as i10_index

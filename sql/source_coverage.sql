@@ -18,7 +18,7 @@ final as (
         round(100.0 * count(distinct xref.paper_id) / (select count(*) from main.papers), 1) as pct_of_all_papers,
         count(*) filter (where xref.doi is not null) as records_with_doi,
         count(*) filter (where xref.arxiv_id is not null) as records_with_arxiv_id,
-        sum(xref.cited_by_count) as citations_sum,
+        cast(sum(xref.cited_by_count) as bigint) as citations_sum,
         max(xref._fetched_at) as last_changed_at
     from xref
     inner join paper_sources on paper_sources.paper_id = xref.paper_id

@@ -25,7 +25,7 @@ monthly as (
         links.topic_id,
         papers.month,
         count(*) as papers,
-        sum(coalesce(citations.citations, 0)) as citations
+        cast(sum(coalesce(citations.citations, 0)) as bigint) as citations
     from links
     inner join papers on papers.paper_id = links.paper_id
     left join citations on citations.paper_id = links.paper_id
@@ -76,8 +76,8 @@ final as (
                 then round(100.0 * (filled.papers - lag(filled.papers) over by_month) / lag(filled.papers) over by_month, 1)
         end as papers_change_pct,
         filled.citations - lag(filled.citations) over by_month as citations_change,
-        sum(filled.papers) over (by_month rows between 2 preceding and current row) as papers_3m,
-        sum(filled.papers) over (by_month rows between unbounded preceding and current row) as papers_to_date
+        cast(sum(filled.papers) over (by_month rows between 2 preceding and current row) as bigint) as papers_3m,
+        cast(sum(filled.papers) over (by_month rows between unbounded preceding and current row) as bigint) as papers_to_date
     from filled
     inner join topics on topics.topic_kind = filled.topic_kind and topics.topic_id = filled.topic_id
     window by_month as (partition by filled.topic_kind, filled.topic_id order by filled.month)

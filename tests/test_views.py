@@ -173,3 +173,34 @@ def test_source_coverage_adds_up(con: duckdb.DuckDBPyConnection) -> None:
     total = con.execute("select count(*) from paper_xref").fetchone()[0]  # type: ignore[index]
     assert sum(r["records"] for r in view) == total
     assert {r["source"] for r in view} == {"arxiv", "openalex", "semantic_scholar"}
+
+
+# The report contract: CSV consumers (spreadsheets, scripts) rely on these headers and types.
+# Changing one is a breaking change: update this list, the README's report table, and say so.
+REPORT_COLUMNS = {
+    "author_citations_by_year": "author_id display_name year works_published citations citations_to_date",
+    "citations_per_author": "author_id display_name source works citations citations_per_work h_index g_index "
+    "i10_index source_reported_h_index",
+    "h_index_by_year": "author_id display_name year works_to_date citations_to_date h_index g_index i10_index",
+    "papers": "paper_id title year publication_date venue doi arxiv_id openalex_id s2_paper_id authors "
+    "watched_authors n_authors citations_openalex citations_semantic_scholar citations_best sources",
+    "source_coverage": "source records papers papers_only_in_source pct_of_all_papers records_with_doi "
+    "records_with_arxiv_id citations_sum last_changed_at",
+    "topic_trends": "topic_kind topic_id topic_name month papers citations papers_prev_month papers_change "
+    "papers_change_pct citations_change papers_3m papers_to_date",
+}
+
+
+def test_report_headers_are_stable(con: duckdb.DuckDBPyConnection) -> None:
+    views = {
+        r[0]
+        for r in con.execute(
+            "select view_name from duckdb_views() where schema_name = 'metrics'"
+        ).fetchall()
+    }
+    assert views == set(REPORT_COLUMNS)
+    for view, expected in REPORT_COLUMNS.items():
+        described = con.execute(f"describe metrics.{view}").fetchall()
+        assert [c[0] for c in described] == expected.split(), view
+        # counts are plain 64-bit integers, not DuckDB's 128-bit sums
+        assert all(c[1] != "HUGEINT" for c in described), view
