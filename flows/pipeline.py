@@ -118,6 +118,14 @@ def serve(
 ) -> None:
     """Without a work pool: a long-lived process that runs the flow on schedule. With one:
     register the deployment on the Prefect server; that pool's workers run it."""
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        # Prefect would otherwise start a temporary server that forgets the schedule on exit.
+        raise RuntimeError(
+            "scholarflow serve needs a long-lived Prefect server: start one with "
+            "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
     if work_pool is None:
         from prefect import serve as prefect_serve
 
