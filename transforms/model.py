@@ -310,14 +310,19 @@ def topics_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
     return pl.LazyFrame(rows, schema=schema)
 
 
-def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) -> pl.LazyFrame:
-    """(source, source_author_id, researcher_id): ids from the watchlist, plus source profiles
-    whose name or ORCID matches a researcher (the ones fetched by name search)."""
-    keys = (
+def _researcher_keys(researchers: pl.LazyFrame) -> pl.LazyFrame:
+    """(researcher_id, names, orcid, name_key): one row per name or alias of a researcher."""
+    return (
         researchers.select("researcher_id", "names", "orcid")
         .explode("names")
         .with_columns(name_key=pl.col("names").map_elements(norm.name_key, return_dtype=pl.String))
     )
+
+
+def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) -> pl.LazyFrame:
+    """(source, source_author_id, researcher_id): ids from the watchlist, plus source profiles
+    whose name or ORCID matches a researcher (the ones fetched by name search)."""
+    keys = _researcher_keys(researchers)
     explicit = (
         pl.concat(
             [
@@ -367,11 +372,7 @@ def build_authorships(
 ) -> pl.LazyFrame:
     """One author list per paper, from the best source; watched researchers found by source id,
     ORCID or name in any source and carried onto that list by (initial, last name)."""
-    keys = (
-        researchers.select("researcher_id", "names", "orcid")
-        .explode("names")
-        .with_columns(name_key=pl.col("names").map_elements(norm.name_key, return_dtype=pl.String))
-    )
+    keys = _researcher_keys(researchers)
     unique_keys = (
         keys.select("researcher_id", "name_key")
         .unique()
