@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from flows import settings, steps
+from flows import __version__, settings, steps
 from flows.sources import SOURCES
 
 EXIT_FAILED, EXIT_PARTIAL = 1, 3
@@ -56,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="scholarflow", description=__doc__.splitlines()[0] if __doc__ else None
     )
+    root.add_argument("--version", action="version", version=f"scholarflow {__version__}")
     sub = root.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="ingest every enabled source, then build (a Prefect flow)")
     _common(run)

@@ -44,6 +44,10 @@ def test_help_is_fast_and_does_not_start_prefect() -> None:
         [sys.executable, "-m", "flows", "--help"], capture_output=True, text=True, cwd=ROOT
     )
     assert help_out.returncode == 0
+    version = subprocess.run(
+        [sys.executable, "-m", "flows", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert version.stdout.strip() == "scholarflow 0.1.0"
     for command in ("run", "ingest", "build", "import", "serve"):
         assert command in help_out.stdout
 
