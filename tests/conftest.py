@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from flows.http import HttpClient
+from flows.watchlist import Watchlist
+
 ROOT = Path(__file__).resolve().parents[1]
+Handler = Callable[[httpx.Request], httpx.Response]
 SHARED_FIXTURES = ROOT.parent / "shared" / "source-fixtures"
 
 
@@ -46,6 +52,46 @@ def documented_status(docs: dict[str, dict[str, str]], name: str) -> int:
     """The HTTP status SOURCES.md records for a file's request (200 when it names none)."""
     m = re.search(r"-> HTTP (\d{3})", docs[name].get("request", ""))
     return int(m.group(1)) if m else 200
+
+
+def source_watchlist(
+    slug: str,
+    researchers: list[dict[str, object]],
+    topics: list[dict[str, object]] | None = None,
+    **sources: int,
+) -> Watchlist:
+    """A watchlist with only `slug` enabled (source options such as max_topic_results as kwargs)."""
+    return Watchlist.model_validate(
+        {
+            "contact_email": "team@example.org",
+            "researchers": researchers,
+            "topics": topics or [],
+            "sources": {"enabled": [slug], **sources},
+        }
+    )
+
+
+@pytest.fixture
+def client_for() -> Iterator[
+    Callable[[httpx.MockTransport | Callable[..., httpx.Response]], HttpClient]
+]:
+    """Factory of shared clients answering through a MockTransport handler: no rate limit waits,
+    no retry sleeps. Closed at the end of the test."""
+    clients: list[HttpClient] = []
+
+    def make(server: Handler) -> HttpClient:
+        client = HttpClient(
+            "team@example.org",
+            transport=httpx.MockTransport(server),
+            intervals={},
+            sleep=lambda s: None,
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
 
 
 @pytest.fixture

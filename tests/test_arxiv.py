@@ -3,6 +3,7 @@ and the live paging code driven through httpx.MockTransport serving recorded pag
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -10,13 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import documented, documented_status, fixture_bytes, shared_files
+from conftest import documented, documented_status, fixture_bytes, shared_files, source_watchlist
 from lxml import etree
 
 from flows.http import HttpClient
 from flows.sources import arxiv
 from flows.sources.base import FetchReport, SourceError
-from flows.watchlist import Watchlist
 
 SLUG = "arxiv"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -415,38 +415,7 @@ class Server:
         ]
 
 
-@pytest.fixture
-def client_for() -> Iterator[Callable[[Server], HttpClient]]:
-    clients: list[HttpClient] = []
-
-    def make(server: Server) -> HttpClient:
-        client = HttpClient(
-            "team@example.org",
-            transport=httpx.MockTransport(server),
-            intervals={},
-            sleep=lambda s: None,
-        )
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.close()
-
-
-def make_watchlist(
-    researchers: list[dict[str, object]],
-    topics: list[dict[str, object]] | None = None,
-    **sources: int,
-) -> Watchlist:
-    return Watchlist.model_validate(
-        {
-            "contact_email": "team@example.org",
-            "researchers": researchers,
-            "topics": topics or [],
-            "sources": {"enabled": ["arxiv"], **sources},
-        }
-    )
+make_watchlist = functools.partial(source_watchlist, SLUG)
 
 
 TESTING = "all:testing"

@@ -5,22 +5,22 @@ through httpx.MockTransport serving recorded payloads."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import documented, documented_status, fixture_bytes, shared_files
+from conftest import documented, documented_status, fixture_bytes, shared_files, source_watchlist
 
 from flows.http import HttpClient
 from flows.sources import openalex
 from flows.sources.base import FetchReport, SourceError
-from flows.watchlist import Watchlist
 
 SLUG = "openalex"
 FILES = shared_files(SLUG)
@@ -369,35 +369,7 @@ class Server:
         return [r.url.path for r in self.requests]
 
 
-@pytest.fixture
-def client_for() -> Iterator[Callable[[Server], HttpClient]]:
-    clients: list[HttpClient] = []
-
-    def make(server: Server) -> HttpClient:
-        client = HttpClient(
-            EMAIL, transport=httpx.MockTransport(server), intervals={}, sleep=lambda s: None
-        )
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.close()
-
-
-def make_watchlist(
-    researchers: list[dict[str, object]],
-    topics: list[dict[str, object]] | None = None,
-    **sources: int,
-) -> Watchlist:
-    return Watchlist.model_validate(
-        {
-            "contact_email": EMAIL,
-            "researchers": researchers,
-            "topics": topics or [],
-            "sources": {"enabled": ["openalex"], **sources},
-        }
-    )
+make_watchlist = functools.partial(source_watchlist, SLUG)
 
 
 def list_page(*names: str, next_cursor: str | None = None) -> bytes:

@@ -5,6 +5,7 @@ httpx.MockTransport serving recorded payloads."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import re
@@ -15,12 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import documented, documented_status, fixture_bytes, shared_files
+from conftest import documented, documented_status, fixture_bytes, shared_files, source_watchlist
 
 from flows.http import HttpClient
 from flows.sources import semantic_scholar as s2
 from flows.sources.base import FetchReport, SourceError
-from flows.watchlist import Watchlist
 
 SLUG = "semantic_scholar"
 FILES = shared_files(SLUG)
@@ -407,19 +407,7 @@ def client_for() -> Iterator[Callable[..., tuple[HttpClient, list[float]]]]:
 ClientFor = Callable[..., tuple[HttpClient, list[float]]]
 
 
-def make_watchlist(
-    researchers: list[dict[str, object]],
-    topics: list[dict[str, object]] | None = None,
-    **sources: int,
-) -> Watchlist:
-    return Watchlist.model_validate(
-        {
-            "contact_email": EMAIL,
-            "researchers": researchers,
-            "topics": topics or [],
-            "sources": {"enabled": ["semantic_scholar"], **sources},
-        }
-    )
+make_watchlist = functools.partial(source_watchlist, SLUG)
 
 
 def author_entity() -> bytes:
