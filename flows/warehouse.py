@@ -98,10 +98,6 @@ class LoadStats:
     unchanged: int = 0
     quarantined: int = 0
 
-    def add(self, other: LoadStats) -> None:
-        for k in self.__dataclass_fields__:
-            setattr(self, k, getattr(self, k) + getattr(other, k))
-
 
 _held: dict[Path, int] = {}
 _held_lock = threading.Lock()

@@ -112,7 +112,3 @@ def name_parts(expr: pl.Expr) -> pl.Expr:
 
 def name_key(raw: str) -> str:
     return parse_name(raw)[1]
-
-
-def short_key(raw: str) -> str:
-    return parse_name(raw)[2]

@@ -107,13 +107,9 @@ def item_key(where: str, index: int) -> str:
     return f"{where} [item {index}]"
 
 
-def as_text(body: bytes) -> str:
-    return body.decode("utf-8", errors="replace")
-
-
 def load_json(source: str, body: bytes, where: str) -> Any:
     try:
         return json.loads(body)
     except ValueError:
-        snippet = as_text(body[:120]).strip().replace("\n", " ")
+        snippet = body[:120].decode("utf-8", errors="replace").strip().replace("\n", " ")
         raise SourceError(source, where, f"response is not JSON: {snippet!r}") from None
