@@ -34,6 +34,15 @@ from flows.watchlist import load_watchlist
 UPDATED = "2026-11-20T06:00:00Z"
 OPENALEX_UPDATED = "2026-11-19T08:12:44.512377"
 Facts = dict[str, Any]
+# Where the demo's OpenAlex topics sit in OpenAlex's subfield/field/domain tree.
+TOPIC_HIERARCHY: dict[str, Any] = {
+    "subfield": {
+        "id": "https://openalex.org/subfields/1705",
+        "display_name": "Computer Networks and Communications",
+    },
+    "field": {"id": "https://openalex.org/fields/17", "display_name": "Computer Science"},
+    "domain": {"id": "https://openalex.org/domains/3", "display_name": "Physical Sciences"},
+}
 
 
 def _digits(text: str, n: int) -> str:
@@ -272,18 +281,7 @@ class FakeUpstream:
                         "id": f"https://openalex.org/{tid}",
                         "display_name": tname,
                         "score": round(0.99 - 0.2 * j, 4),
-                        "subfield": {
-                            "id": "https://openalex.org/subfields/1705",
-                            "display_name": "Computer Networks and Communications",
-                        },
-                        "field": {
-                            "id": "https://openalex.org/fields/17",
-                            "display_name": "Computer Science",
-                        },
-                        "domain": {
-                            "id": "https://openalex.org/domains/3",
-                            "display_name": "Physical Sciences",
-                        },
+                        **TOPIC_HIERARCHY,
                     }
                 )
         year = int(w["date"][:4])
@@ -386,18 +384,7 @@ class FakeUpstream:
                                 "description": "Placeholder description for the scholarflow demo.",
                                 "keywords": list(t["keywords"]),
                                 "ids": {"openalex": f"https://openalex.org/{tid}"},
-                                "subfield": {
-                                    "id": "https://openalex.org/subfields/1705",
-                                    "display_name": "Computer Networks and Communications",
-                                },
-                                "field": {
-                                    "id": "https://openalex.org/fields/17",
-                                    "display_name": "Computer Science",
-                                },
-                                "domain": {
-                                    "id": "https://openalex.org/domains/3",
-                                    "display_name": "Physical Sciences",
-                                },
+                                **TOPIC_HIERARCHY,
                                 "works_count": 40_000 + 1_000 * j + n,
                                 "cited_by_count": 350_000 + 7 * n,
                                 "updated_date": OPENALEX_UPDATED,
