@@ -145,29 +145,28 @@ def import_files(slug: str, files: list[Path]) -> FetchReport:
     return report
 
 
+# Which parsed records carry a citation count: source -> (entity, id field, count field).
+CITATION_FIELDS = {
+    "openalex": ("works", "work_id", "cited_by_count"),
+    "semantic_scholar": ("papers", "paper_id", "citation_count"),
+}
+
+
 def _observations(reports: list[FetchReport]) -> pl.LazyFrame:
+    """The citation counts this run saw, one row per record, for citation_snapshots."""
     rows: list[dict[str, Any]] = []
     for rep in reports:
+        if rep.source not in CITATION_FIELDS:
+            continue
+        entity, id_field, count_field = CITATION_FIELDS[rep.source]
         for item in rep.items:
-            at = item.response.fetched_at
-            for rec in item.page.records.get("works", []) if rep.source == "openalex" else []:
+            for rec in item.page.records.get(entity, []):
                 rows.append(
                     {
-                        "source": "openalex",
-                        "source_work_id": rec["work_id"],
-                        "cited_by_count": rec["cited_by_count"],
-                        "observed_at": at,
-                    }
-                )
-            for rec in (
-                item.page.records.get("papers", []) if rep.source == "semantic_scholar" else []
-            ):
-                rows.append(
-                    {
-                        "source": "semantic_scholar",
-                        "source_work_id": rec["paper_id"],
-                        "cited_by_count": rec["citation_count"],
-                        "observed_at": at,
+                        "source": rep.source,
+                        "source_work_id": rec[id_field],
+                        "cited_by_count": rec[count_field],
+                        "observed_at": item.response.fetched_at,
                     }
                 )
     return model.observations_frame(rows)
