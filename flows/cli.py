@@ -175,7 +175,7 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
     if args.command == "import":
         ctx.mode = "import"
         report = steps.import_files(args.source, args.files)  # raises before loading anything
-        summary = steps.load_and_build(ctx, [report], {args.source: 0})
+        summary = steps.load_and_build(ctx, [report], {})
         print_summary(summary)
         return 0
     ctx.mode = _mode(args)

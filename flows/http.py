@@ -10,12 +10,16 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.robotparser import RobotFileParser
 
 import httpx
 from tenacity import (
@@ -37,15 +41,74 @@ SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token_secret"})
 SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-# Documented limits (seconds between requests to one host). arXiv asks for one request every
-# 3 s on a single connection; Semantic Scholar allows 1 request/s with a key and a shared pool
-# without; OpenAlex allows 10/s (we stay well below).
-DEFAULT_INTERVALS: dict[str, float] = {
-    "export.arxiv.org": 3.0,
-    "arxiv.org": 3.0,
-    "api.semanticscholar.org": 1.1,
-    "api.openalex.org": 0.15,
+ROBOTS_AGENT = "scholarflow"
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """How politely one host (or a group of hosts) is fetched.
+
+    interval: minimum seconds between request starts; concurrency: requests open at once;
+    window: at most `window[0]` requests in any `window[1]` seconds; group: hosts that share
+    one allowance (arXiv asks for one request per 3 s across its machines).
+    """
+
+    interval: float = 0.0
+    concurrency: int = 1
+    window: tuple[int, float] | None = None
+    group: str | None = None
+
+
+# Documented defaults; the watchlist's [limits."<host>"] tables override them.
+DEFAULT_LIMITS: dict[str, HostPolicy] = {
+    # arXiv: one request every 3 s on a single connection, API and listing pages alike.
+    "export.arxiv.org": HostPolicy(3.0, 1, group="arxiv"),
+    "arxiv.org": HostPolicy(3.0, 1, group="arxiv"),
+    # Semantic Scholar: 1 request/s with a key; the keyless pool is shared and throttled harder.
+    "api.semanticscholar.org": HostPolicy(1.1, 1),
+    # OpenAlex: 10/s allowed; stay well below it.
+    "api.openalex.org": HostPolicy(0.15, 1),
+    # Crossref polite pool: the real limit is read from X-Rate-Limit-* headers at run time.
+    "api.crossref.org": HostPolicy(0.2, 1),
+    # DBLP and NSF ask for no more than about one request per second.
+    "dblp.org": HostPolicy(1.0, 1),
+    "par.nsf.gov": HostPolicy(1.0, 1),
+    "api.nsf.gov": HostPolicy(1.0, 1),
+    # Hugging Face Hub API: 500 requests per 5 minutes per IP without a token.
+    "huggingface.co": HostPolicy(0.0, 2, window=(500, 300.0)),
+    "api.scholarfeed.org": HostPolicy(1.0, 1),
+    # Google Scholar has no API and throttles scrapers hard: opt-in recipe, very slow.
+    "scholar.google.com": HostPolicy(10.0, 1),
 }
+# Kept for callers that think in plain intervals.
+DEFAULT_INTERVALS: dict[str, float] = {h: p.interval for h, p in DEFAULT_LIMITS.items()}
+
+
+class SourceStopped(Exception):
+    """A source must not make more requests this run; what it fetched so far is kept."""
+
+    def __init__(self, source: str, url: str, reason: str) -> None:
+        super().__init__(f"[{source}] stopped: {reason} (request: GET {url})")
+        self.source = source
+        self.url = url
+        self.reason = reason
+
+
+class AllowanceExhausted(SourceStopped):
+    """The source said its allowance (daily quota, credits) is spent: not a short throttle."""
+
+
+class BudgetSpent(SourceStopped):
+    """The configured daily budget of cost units for the source is used up."""
+
+
+class RobotsDisallowed(Exception):
+    """robots.txt of the host disallows the path for our user agent: the request is skipped."""
+
+    def __init__(self, source: str, url: str) -> None:
+        super().__init__(f"[{source}] skipped, disallowed by robots.txt: GET {url}")
+        self.source = source
+        self.url = url
 
 
 class FetchError(RuntimeError):
@@ -119,35 +182,93 @@ class FetchedResponse:
 
 
 class RateLimiter:
-    """Minimum interval between request starts, per host; thread-safe."""
+    """Per host (or host group): minimum interval between request starts, a sliding window
+    quota, and a cap on open requests. Thread-safe; clock and sleep are injectable so tests run
+    on a fake clock."""
 
     def __init__(
         self,
-        intervals: Mapping[str, float],
+        limits: Mapping[str, HostPolicy | float],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._intervals = dict(intervals)
+        self._policies = {
+            h: p if isinstance(p, HostPolicy) else HostPolicy(float(p)) for h, p in limits.items()
+        }
         self._next: dict[str, float] = {}
+        self._starts: dict[str, deque[float]] = {}
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
 
+    def policy(self, host: str) -> HostPolicy:
+        return self._policies.get(host, HostPolicy(0.0, 4))
+
+    def _key(self, host: str) -> str:
+        return self.policy(host).group or host
+
     def wait(self, host: str) -> float:
-        interval = self._intervals.get(host, 0.0)
+        """Block until a request to `host` may start; returns the seconds waited."""
+        policy, key = self.policy(host), self._key(host)
         with self._lock:
             now = self._clock()
-            start = max(now, self._next.get(host, now))
-            self._next[host] = start + interval
+            start = max(now, self._next.get(key, now))
+            if policy.window is not None:
+                count, span = policy.window
+                starts = self._starts.setdefault(key, deque())
+                while starts and starts[0] <= start - span:
+                    starts.popleft()
+                if len(starts) >= count:
+                    start = max(start, starts[len(starts) - count] + span)
+                starts.append(start)
+            self._next[key] = start + policy.interval
         delay = start - now
         if delay > 0:
             self._sleep(delay)
         return delay
 
+    @contextmanager
+    def slot(self, host: str) -> Iterator[None]:
+        """Hold one of the host's concurrent-request slots for the duration of a request."""
+        key = self._key(host)
+        with self._lock:
+            sem = self._slots.get(key)
+            if sem is None:
+                sem = self._slots[key] = threading.BoundedSemaphore(
+                    max(1, self.policy(host).concurrency)
+                )
+        with sem:
+            yield
+
     def push_back(self, host: str, seconds: float) -> None:
         """Honour a server's Retry-After for every later request to that host."""
+        key = self._key(host)
         with self._lock:
-            self._next[host] = max(self._next.get(host, 0.0), self._clock() + seconds)
+            self._next[key] = max(self._next.get(key, 0.0), self._clock() + seconds)
+
+    def adapt(self, host: str, interval: float) -> None:
+        """Use the interval a server advertises (Crossref's X-Rate-Limit-* headers)."""
+        with self._lock:
+            current = self.policy(host)
+            if current.interval != interval:
+                log.info("rate limit for %s now %.3f s between requests", host, interval)
+                self._policies[host] = replace(current, interval=interval)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def advertised_interval(headers: Mapping[str, str]) -> float | None:
+    """Seconds per request from `X-Rate-Limit-Limit: 50` + `X-Rate-Limit-Interval: 1s`."""
+    limit, interval = headers.get("x-rate-limit-limit"), headers.get("x-rate-limit-interval")
+    if not limit or not interval or not limit.strip().isdigit() or int(limit) <= 0:
+        return None
+    m = _DURATION.match(interval)
+    if not m:
+        return None
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2) or "s"]
+    return float(m.group(1)) * scale / int(limit)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -167,6 +288,20 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 ResponseHook = Callable[[FetchedResponse], None]
+# Cost units of one request to a source (OpenAlex prices list and search calls differently).
+CostFn = Callable[[str, Mapping[str, str]], float]  # (path, query) -> units
+# Reason text when a response says the source's allowance is spent (vs a short throttle).
+ExhaustionFn = Callable[[int, Mapping[str, str], bytes], str | None]
+
+
+@dataclass
+class Usage:
+    """Requests and cost units one source used in this run, against its daily budget."""
+
+    requests: int = 0
+    cost_units: float = 0.0
+    budget_left: float | None = None  # units left today when the run started; None = no cap
+    stopped: str | None = None  # why the source stopped early
 
 
 class HttpClient:
@@ -177,13 +312,18 @@ class HttpClient:
         contact_email: str,
         *,
         transport: httpx.BaseTransport | None = None,
-        intervals: Mapping[str, float] | None = None,
+        intervals: Mapping[str, HostPolicy | float] | None = None,
         max_attempts: int = 5,
         max_retry_wait: float = 120.0,
         timeout: httpx.Timeout | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_response: ResponseHook | None = None,
         clock: Callable[[], float] = time.monotonic,
+        costs: Mapping[str, CostFn] | None = None,
+        budgets: Mapping[str, float] | None = None,
+        exhaustion: Mapping[str, ExhaustionFn] | None = None,
+        respect_robots: bool = True,
+        adapt_to_headers: bool = True,
     ) -> None:
         self.contact_email = contact_email
         self.user_agent = f"scholarflow/{__version__} (mailto:{contact_email})"
@@ -195,7 +335,7 @@ class HttpClient:
             event_hooks={"request": [_strip_secret_headers_off_host]},
         )
         self._limiter = RateLimiter(
-            DEFAULT_INTERVALS if intervals is None else intervals, clock=clock, sleep=sleep
+            DEFAULT_LIMITS if intervals is None else intervals, clock=clock, sleep=sleep
         )
         self._sleep = sleep
         self._max_attempts = max_attempts
@@ -203,7 +343,20 @@ class HttpClient:
         self._backoff = wait_exponential_jitter(max=60)
         self._on_response = on_response
         self._count_lock = threading.Lock()
-        self.requests_made: dict[str, int] = {}
+        self._costs = dict(costs or {})
+        self._exhaustion = dict(exhaustion or {})
+        self._respect_robots = respect_robots
+        self._adapt = adapt_to_headers
+        self._robots: dict[str, RobotFileParser] = {}
+        self._robots_lock = threading.Lock()
+        self.usage: dict[str, Usage] = {
+            s: Usage(budget_left=float(b)) for s, b in (budgets or {}).items()
+        }
+
+    @property
+    def requests_made(self) -> dict[str, int]:
+        """Requests sent per source (every attempt counts)."""
+        return {s: u.requests for s, u in self.usage.items() if u.requests}
 
     def close(self) -> None:
         self._client.close()
@@ -220,13 +373,26 @@ class HttpClient:
         url: str,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        robots: bool = False,
     ) -> FetchedResponse:
-        """GET with rate limit and retries; returns the final response whatever its status."""
+        """GET with rate limit and retries; returns the final response whatever its status.
+
+        `robots=True` (scraped pages) first checks the host's robots.txt and raises
+        RobotsDisallowed for a disallowed path. Raises SourceStopped subclasses once the
+        source's budget or allowance is spent.
+        """
         request = self._client.build_request("GET", url, params=params, headers=headers)
         shown = public_url(request.url)
         host = request.url.host
         request.extensions = {**request.extensions, _ORIGIN_HOST: host}
         secrets = _secret_values(request)
+        usage = self._usage(source)
+        if usage.stopped:
+            raise SourceStopped(source, shown, usage.stopped)
+        if robots and self._respect_robots and not self._allowed(source, request.url):
+            log.warning("[%s] robots.txt disallows GET %s: skipped", source, shown)
+            raise RobotsDisallowed(source, shown)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -258,7 +424,7 @@ class HttpClient:
             reraise=True,
         )
         try:
-            response = retrying(self._send_once, source, request, host)
+            response = retrying(self._send_once, source, request, host, shown)
         except _RetryableStatus as exc:
             response = exc.response  # retries exhausted: hand the error payload to the parser
         except httpx.TransportError as exc:
@@ -282,16 +448,73 @@ class HttpClient:
             self._on_response(fetched)
         return fetched
 
+    def _usage(self, source: str) -> Usage:
+        with self._count_lock:
+            return self.usage.setdefault(source, Usage())
+
+    def _charge(self, source: str, url: httpx.URL, shown: str) -> None:
+        """Count the request and its cost; refuse it when the day's budget would be exceeded."""
+        cost_fn = self._costs.get(source)
+        cost = float(cost_fn(url.path, dict(url.params))) if cost_fn else 1.0
+        with self._count_lock:
+            usage = self.usage.setdefault(source, Usage())
+            if usage.budget_left is not None and usage.cost_units + cost > usage.budget_left:
+                usage.stopped = (
+                    f"daily budget spent ({usage.cost_units:g} of {usage.budget_left:g} units "
+                    "left today used); the next run resumes"
+                )
+                raise BudgetSpent(source, shown, usage.stopped)
+            usage.requests += 1
+            usage.cost_units += cost
+
+    def _allowed(self, source: str, url: httpx.URL) -> bool:
+        """robots.txt check, fetched once per host and run through this same client (so it is
+        rate limited, archived and recorded like any page). RFC 9309: a 4xx robots.txt allows
+        everything, a 5xx or unreachable one disallows everything."""
+        origin = f"{url.scheme}://{url.netloc.decode()}"
+        with self._robots_lock:
+            parser = self._robots.get(origin)
+        if parser is None:
+            parser = RobotFileParser(origin + "/robots.txt")
+            resp = self.get(source, origin + "/robots.txt")
+            if resp.status >= 500:
+                parser.parse(["User-agent: *", "Disallow: /"])
+                log.warning(
+                    "[%s] %s/robots.txt answered %d: treating the host as disallowed",
+                    source,
+                    origin,
+                    resp.status,
+                )
+            elif resp.status >= 400:
+                parser.parse([])
+            else:
+                parser.parse(resp.body.decode("utf-8", errors="replace").splitlines())
+            with self._robots_lock:
+                self._robots[origin] = parser
+        return parser.can_fetch(ROBOTS_AGENT, str(url))
+
     def _retry_after(self, response: httpx.Response) -> float | None:
         after = retry_after_seconds(response.headers.get("Retry-After"))
         return None if after is None else min(after, self._max_retry_wait)
 
-    def _send_once(self, source: str, request: httpx.Request, host: str) -> httpx.Response:
-        self._limiter.wait(host)
-        with self._count_lock:
-            self.requests_made[source] = self.requests_made.get(source, 0) + 1
-        response = self._client.send(request)
-        response.read()
+    def _send_once(
+        self, source: str, request: httpx.Request, host: str, shown: str
+    ) -> httpx.Response:
+        self._charge(source, request.url, shown)
+        with self._limiter.slot(host):
+            self._limiter.wait(host)
+            response = self._client.send(request)
+            response.read()
+        if self._adapt:
+            advertised = advertised_interval(response.headers)
+            if advertised is not None:
+                self._limiter.adapt(host, advertised)
+        check = self._exhaustion.get(source)
+        reason = check(response.status_code, response.headers, response.content) if check else None
+        if reason:
+            with self._count_lock:
+                self.usage[source].stopped = reason
+            raise AllowanceExhausted(source, shown, reason)
         if response.status_code in RETRY_STATUSES:
             # Retry-After holds for every later request to the host, also when this was the
             # last attempt (the retry wait below is not reached then).

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows import settings, steps
-from flows.http import HttpClient
+from flows.http import HttpClient, Usage
 from flows.sources.base import FetchReport
 from flows.warehouse import exclusive
 from flows.watchlist import load_watchlist
@@ -21,14 +21,15 @@ FLOW_NAME = "scholarflow"
 
 @task(name="fetch", task_run_name="fetch-{slug}", cache_policy=NO_CACHE, retries=0)
 def fetch_task(slug: str, ctx: steps.RunContext, client: HttpClient) -> FetchReport:
-    return steps.fetch_source(slug, ctx.watchlist, client)
+    drift = settings.drift_dir(ctx.warehouse_path, ctx.run_id)
+    return steps.fetch_source(slug, ctx.watchlist, client, drift)
 
 
 @task(name="load-and-build", task_run_name="load-and-build", cache_policy=NO_CACHE)
 def load_build_task(
-    ctx: steps.RunContext, reports: list[FetchReport], requests: dict[str, int]
+    ctx: steps.RunContext, reports: list[FetchReport], usage: dict[str, Usage]
 ) -> steps.RunSummary:
-    return steps.load_and_build(ctx, reports, requests)
+    return steps.load_and_build(ctx, reports, usage)
 
 
 @flow(name=FLOW_NAME, log_prints=True, validate_parameters=False)
@@ -60,6 +61,7 @@ def scholarflow_flow(
         ctx.mode,
         Path(replay_dir) if replay_dir else None,
         Path(record_dir) if record_dir else None,
+        ctx.warehouse_path,
     )
     # one run per warehouse, from the first request to the last write
     with exclusive(ctx.warehouse_path, ctx.wait_seconds):
@@ -68,7 +70,7 @@ def scholarflow_flow(
                 fetch_task.submit(slug, ctx, client) for slug in ctx.watchlist.sources.enabled
             ]
             reports = [f.result() for f in futures]
-        return load_build_task(ctx, reports, dict(client.requests_made))
+        return load_build_task(ctx, reports, dict(client.usage))
 
 
 def run_flow(

@@ -26,6 +26,11 @@ def reports_dir(warehouse: Path) -> Path:
     return warehouse.parent / "reports"
 
 
+def drift_dir(warehouse: Path, run_id: str) -> Path:
+    """Where pages that no longer parse (scraper drift) are saved for inspection."""
+    return warehouse.parent / "drift" / run_id
+
+
 def secret(source: str) -> str | None:
     name = SECRET_ENV.get(source)
     value = os.environ.get(name, "").strip() if name else ""

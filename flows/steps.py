@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -17,10 +18,18 @@ from typing import Any, Literal
 import polars as pl
 
 from flows import __version__, settings, warehouse
-from flows.http import FetchedResponse, FetchError, HttpClient
+from flows.http import (
+    DEFAULT_LIMITS,
+    FetchedResponse,
+    FetchError,
+    HostPolicy,
+    HttpClient,
+    SourceStopped,
+    Usage,
+)
 from flows.recording import Recorder, ReplayTransport
 from flows.sources import SOURCES
-from flows.sources.base import Fetched, FetchReport, SourceError
+from flows.sources.base import Fetched, FetchReport, ScrapeDrift, SourceError
 from flows.watchlist import Watchlist
 from transforms import model
 
@@ -75,30 +84,74 @@ def watchlist_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def host_limits(watchlist: Watchlist) -> dict[str, HostPolicy]:
+    """The documented per-host defaults with the watchlist's [limits."<host>"] applied."""
+    limits = dict(DEFAULT_LIMITS)
+    for host, o in watchlist.limits.items():
+        base = limits.get(host.lower(), HostPolicy(1.0, 1))
+        window = base.window
+        if o.window_requests is not None or o.window_seconds is not None:
+            window = (
+                o.window_requests or (window[0] if window else 1),
+                o.window_seconds or (window[1] if window else 1.0),
+            )
+        limits[host.lower()] = replace(
+            base,
+            interval=base.interval if o.min_interval is None else o.min_interval,
+            concurrency=base.concurrency if o.concurrency is None else o.concurrency,
+            window=window,
+        )
+    return limits
+
+
+def budgets_left(watchlist: Watchlist, warehouse_path: Path | None) -> dict[str, float]:
+    """Configured daily budgets minus what earlier runs spent today (UTC), per source."""
+    if not watchlist.budgets:
+        return {}
+    spent = warehouse.used_today(warehouse_path, datetime.now(UTC).date()) if warehouse_path else {}
+    return {s: max(0.0, b - spent.get(s, 0.0)) for s, b in watchlist.budgets.items()}
+
+
 def make_client(
     watchlist: Watchlist,
     mode: Mode,
     replay_dir: Path | None = None,
     record_dir: Path | None = None,
+    warehouse_path: Path | None = None,
 ) -> HttpClient:
     """Live client (optionally recording), or a client that replays a recording offline."""
+    costs = {s.slug: s.cost for s in SOURCES.values() if s.cost is not None}
+    exhaustion = {s.slug: s.exhausted for s in SOURCES.values() if s.exhausted is not None}
     if mode in ("demo", "replay"):
         directory = settings.DEMO_RECORDING if mode == "demo" else replay_dir
         assert directory is not None
-        # Replayed responses cost nothing upstream: no rate limit, no retry back-off.
+        # Replayed responses cost nothing upstream: no rate limit, no retry back-off, no budget.
         return HttpClient(
             watchlist.contact_email,
             transport=ReplayTransport(directory),
             intervals={},
             max_attempts=1,
+            costs=costs,
+            exhaustion=exhaustion,
+            adapt_to_headers=False,
         )
     recorder = Recorder(record_dir) if record_dir else None
-    return HttpClient(watchlist.contact_email, on_response=recorder)
+    return HttpClient(
+        watchlist.contact_email,
+        on_response=recorder,
+        intervals=host_limits(watchlist),
+        costs=costs,
+        budgets=budgets_left(watchlist, warehouse_path),
+        exhaustion=exhaustion,
+    )
 
 
-def fetch_source(slug: str, watchlist: Watchlist, client: HttpClient) -> FetchReport:
+def fetch_source(
+    slug: str, watchlist: Watchlist, client: HttpClient, drift_dir: Path | None = None
+) -> FetchReport:
     """Fetch one source for the whole watchlist. Network failure raises; a bad response is
-    recorded as that request's error and the rest goes on."""
+    recorded as that request's error and the rest goes on; a spent allowance or scraper drift
+    stops the source with what it has (drifted pages are saved under `drift_dir`)."""
     log.info(
         "[%s] fetching for %d researchers, %d topics",
         slug,
@@ -114,9 +167,27 @@ def fetch_source(slug: str, watchlist: Watchlist, client: HttpClient) -> FetchRe
         records,
         len(report.errors),
     )
+    if isinstance(report.stopped, SourceStopped):
+        log.warning(
+            "%s; keeping the %d responses fetched before", report.stopped, len(report.items)
+        )
     for err in report.errors:
+        if isinstance(err, ScrapeDrift) and drift_dir is not None:
+            saved = save_drift_page(drift_dir, err)
+            err.args = (f"{err.args[0]}; page saved to {saved}",)
         log.error("%s", err)
+    for url in report.skipped:
+        log.warning("[%s] robots.txt disallows %s: skipped", slug, url)
     return report
+
+
+def save_drift_page(directory: Path, err: ScrapeDrift) -> Path:
+    """Keep a page that no longer parsed, for inspection."""
+    directory.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(err.body).hexdigest()[:12]
+    path = directory / f"{err.source}-{digest}.html"
+    path.write_bytes(err.body)
+    return path
 
 
 def import_files(slug: str, files: list[Path]) -> FetchReport:
@@ -145,20 +216,14 @@ def import_files(slug: str, files: list[Path]) -> FetchReport:
     return report
 
 
-# Which parsed records carry a citation count: source -> (entity, id field, count field).
-CITATION_FIELDS = {
-    "openalex": ("works", "work_id", "cited_by_count"),
-    "semantic_scholar": ("papers", "paper_id", "citation_count"),
-}
-
-
 def _observations(reports: list[FetchReport]) -> pl.LazyFrame:
     """The citation counts this run saw, one row per record, for citation_snapshots."""
     rows: list[dict[str, Any]] = []
     for rep in reports:
-        if rep.source not in CITATION_FIELDS:
+        fields = SOURCES[rep.source].citations
+        if fields is None:
             continue
-        entity, id_field, count_field = CITATION_FIELDS[rep.source]
+        entity, id_field, count_field = fields
         for item in rep.items:
             for rec in item.page.records.get(entity, []):
                 rows.append(
@@ -170,6 +235,61 @@ def _observations(reports: list[FetchReport]) -> pl.LazyFrame:
                     }
                 )
     return model.observations_frame(rows)
+
+
+def _metric_rows(reports: list[FetchReport], run_id: str) -> list[dict[str, Any]]:
+    """This run's per-record metrics (the sources' SIGNALS), for metric_snapshots."""
+    rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for rep in reports:
+        for entity, (id_field, metrics) in SOURCES[rep.source].signals.items():
+            for item in rep.items:
+                for rec in item.page.records.get(entity, []):
+                    for metric in metrics:
+                        value = rec.get(metric)
+                        if value is None or isinstance(value, bool):
+                            continue
+                        key = (rep.source, entity, str(rec[id_field]), metric)
+                        rows[key] = {
+                            "run_id": run_id,
+                            "observed_at": item.response.fetched_at,
+                            "source": rep.source,
+                            "entity": entity,
+                            "record_id": str(rec[id_field]),
+                            "metric": metric,
+                            "value": float(value),
+                        }
+    return list(rows.values())
+
+
+def _usage_rows(
+    ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
+) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    rows = []
+    for rep in reports:
+        u = usage.get(rep.source, Usage())
+        stopped = rep.stopped
+        reason = (
+            stopped.reason
+            if isinstance(stopped, SourceStopped)
+            else str(stopped)
+            if stopped
+            else u.stopped
+        )
+        rows.append(
+            {
+                "run_id": ctx.run_id,
+                "source": rep.source,
+                # replayed/imported responses cost nothing upstream
+                "usage_date": now.date(),
+                "requests": u.requests if ctx.mode == "live" else 0,
+                "cost_units": u.cost_units if ctx.mode == "live" else 0.0,
+                "daily_budget": ctx.watchlist.budgets.get(rep.source),  # type: ignore[call-overload]
+                "stopped_reason": reason,
+                "recorded_at": now,
+            }
+        )
+    return rows
 
 
 def _researcher_rows(watchlist: Watchlist) -> list[dict[str, object]]:
@@ -217,7 +337,7 @@ def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str,
 
 
 def load_and_build(
-    ctx: RunContext, reports: list[FetchReport], requests: dict[str, int]
+    ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
 ) -> RunSummary:
     """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run."""
     summaries = []
@@ -231,7 +351,9 @@ def load_and_build(
                 summaries.append(
                     SourceSummary(
                         rep.source,
-                        requests=requests.get(rep.source, len(rep.items)),
+                        requests=usage[rep.source].requests
+                        if rep.source in usage
+                        else len(rep.items),
                         records=stats.records,
                         new=stats.new,
                         updated=stats.updated,
@@ -245,6 +367,8 @@ def load_and_build(
                     "nothing to build: no source has loaded any record yet"
                 )
             counts, snapshots = _build(con, ctx, _observations(reports))
+            warehouse.append_metrics(con, _metric_rows(reports, ctx.run_id))
+            warehouse.record_usage(con, _usage_rows(ctx, reports, usage))
             _record(con, ctx, summaries, counts, snapshots)
         paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots)
@@ -301,6 +425,9 @@ def ingest(
 ) -> RunSummary:
     """Fetch the given sources one after another, then load and build (no orchestration)."""
     with warehouse.exclusive(ctx.warehouse_path, ctx.wait_seconds):
-        with make_client(ctx.watchlist, ctx.mode, replay_dir, record_dir) as client:
-            reports = [fetch_source(slug, ctx.watchlist, client) for slug in sources]
-        return load_and_build(ctx, reports, dict(client.requests_made))
+        with make_client(
+            ctx.watchlist, ctx.mode, replay_dir, record_dir, ctx.warehouse_path
+        ) as client:
+            drift = settings.drift_dir(ctx.warehouse_path, ctx.run_id)
+            reports = [fetch_source(slug, ctx.watchlist, client, drift) for slug in sources]
+        return load_and_build(ctx, reports, dict(client.usage))

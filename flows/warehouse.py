@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,29 @@ create table if not exists runs (
     watchlist_sha256 varchar,
     stats json,
     scholarflow_version varchar
+);
+-- Requests and cost units per source and run, against the configured daily budget.
+create table if not exists usage_ledger (
+    run_id varchar not null,
+    source varchar not null,
+    usage_date date not null,          -- UTC day the units count against
+    requests bigint not null,
+    cost_units double not null,
+    daily_budget double,               -- configured units per day; null = no budget
+    stopped_reason varchar,            -- allowance/budget spent, scraper drift; null = finished
+    recorded_at timestamptz not null,
+    primary key (run_id, source)
+);
+-- Per-run source metrics that change over time (upvotes, stars, scores, profile indices).
+create table if not exists metric_snapshots (
+    run_id varchar not null,
+    observed_at timestamptz not null,
+    source varchar not null,
+    entity varchar not null,
+    record_id varchar not null,
+    metric varchar not null,
+    value double,
+    primary key (run_id, source, entity, record_id, metric)
 );
 create schema if not exists metrics;
 """
@@ -365,6 +388,72 @@ def append_snapshots(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int
     finally:
         con.unregister("_snap")
     return frame.height
+
+
+def append_metrics(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
+    """Append this run's metric observations (idempotent per run: a key is written once)."""
+    if not rows:
+        return 0
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "run_id": pl.String,
+            "observed_at": pl.Datetime("us", "UTC"),
+            "source": pl.String,
+            "entity": pl.String,
+            "record_id": pl.String,
+            "metric": pl.String,
+            "value": pl.Float64,
+        },
+    )
+    con.register("_metrics", frame.to_arrow())
+    try:
+        con.execute(
+            "insert into metric_snapshots by name select * from _metrics on conflict do nothing"
+        )
+    finally:
+        con.unregister("_metrics")
+    return frame.height
+
+
+def record_usage(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        con.execute(
+            """insert or replace into usage_ledger by name select
+                 ? as run_id, ? as source, ? as usage_date, ? as requests, ? as cost_units,
+                 ? as daily_budget, ? as stopped_reason, ? as recorded_at""",
+            [
+                r["run_id"],
+                r["source"],
+                r["usage_date"],
+                r["requests"],
+                r["cost_units"],
+                r["daily_budget"],
+                r["stopped_reason"],
+                r["recorded_at"],
+            ],
+        )
+
+
+def used_today(path: Path, day: date) -> dict[str, float]:
+    """Cost units each source has spent on `day` (UTC) in earlier runs; empty when the
+    warehouse does not exist yet. Opens the file read-only for one query."""
+    if not path.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException:
+        return {}  # a writer holds it; the run lock will report that properly
+    try:
+        if not _table_exists(con, "usage_ledger"):
+            return {}
+        rows = con.execute(
+            "select source, sum(cost_units) from usage_ledger where usage_date = ? group by 1",
+            [day],
+        ).fetchall()
+    finally:
+        con.close()
+    return {str(s): float(u) for s, u in rows}
 
 
 def create_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:

@@ -10,7 +10,7 @@ import re
 import tomllib
 import unicodedata
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -19,11 +19,24 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
-SourceSlug = Literal["arxiv", "openalex", "semantic_scholar"]
-SOURCE_SLUGS: tuple[str, ...] = ("arxiv", "openalex", "semantic_scholar")
-_ALL_SOURCES: tuple[SourceSlug, ...] = ("arxiv", "openalex", "semantic_scholar")
+SourceSlug = Literal[
+    "arxiv",
+    "openalex",
+    "semantic_scholar",
+    "hf_papers",
+    "arxiv_listing",
+    "nsf_par",
+    "nsf_awards",
+    "crossref",
+    "dblp",
+    "scholar_feed",
+    "profiles",
+]
+SOURCE_SLUGS: tuple[str, ...] = get_args(SourceSlug)
+_ALL_SOURCES: tuple[SourceSlug, ...] = get_args(SourceSlug)
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
@@ -53,6 +66,12 @@ class Researcher(_Strict):
     openalex_id: str | None = None
     semantic_scholar_id: str | None = None
     arxiv_query: NonEmpty | None = None
+    # DBLP person id, e.g. "z/DanyangZhuo" (https://dblp.org/pid/<pid>).
+    dblp_pid: NonEmpty | None = None
+    # Scholar Feed author id; without it the author is found by name (author discover).
+    scholar_feed_id: NonEmpty | None = None
+    # NSF award ids whose metadata (and linked publications) to fetch from the Awards API.
+    nsf_award_ids: list[NonEmpty] = []
 
     @field_validator("orcid")
     @classmethod
@@ -132,12 +151,69 @@ class Schedule(_Strict):
         return v.strip()
 
 
+class HfPapersOptions(_Strict):
+    """[sources.hf_papers]"""
+
+
+class ArxivListingOptions(_Strict):
+    """[sources.arxiv_listing]"""
+
+
+class NsfParOptions(_Strict):
+    """[sources.nsf_par]"""
+
+
+class NsfAwardsOptions(_Strict):
+    """[sources.nsf_awards]"""
+
+
+class CrossrefOptions(_Strict):
+    """[sources.crossref]"""
+
+
+class DblpOptions(_Strict):
+    """[sources.dblp]"""
+
+
+class ScholarFeedOptions(_Strict):
+    """[sources.scholar_feed]"""
+
+
+class ProfilesOptions(_Strict):
+    """[sources.profiles]"""
+
+
 class SourceOptions(_Strict):
     enabled: list[SourceSlug] = Field(default_factory=lambda: list(_ALL_SOURCES))
     # Topic searches can match hundreds of thousands of works: cap them per topic and source.
     max_topic_results: int = Field(default=200, ge=1, le=10_000)
     # Works published before this year are not fetched by topic searches.
     since_year: int = Field(default=2018, ge=1900, le=2100)
+    hf_papers: HfPapersOptions = HfPapersOptions()
+    arxiv_listing: ArxivListingOptions = ArxivListingOptions()
+    nsf_par: NsfParOptions = NsfParOptions()
+    nsf_awards: NsfAwardsOptions = NsfAwardsOptions()
+    crossref: CrossrefOptions = CrossrefOptions()
+    dblp: DblpOptions = DblpOptions()
+    scholar_feed: ScholarFeedOptions = ScholarFeedOptions()
+    profiles: ProfilesOptions = ProfilesOptions()
+
+
+class HostLimit(_Strict):
+    """[limits."<host>"]: overrides the documented default politeness for one host."""
+
+    min_interval: float | None = Field(default=None, ge=0.0, le=3600.0)
+    concurrency: int | None = Field(default=None, ge=1, le=32)
+    window_requests: int | None = Field(default=None, ge=1)
+    window_seconds: float | None = Field(default=None, gt=0.0)
+
+
+class Profile(_Strict):
+    """[[profiles]]: one researcher's page on a profile site, scraped with a recipe."""
+
+    researcher: NonEmpty  # the watchlist name of the researcher the page belongs to
+    recipe: NonEmpty  # a shipped recipe (flows/recipes/<name>.toml) or a path to a TOML file
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
 
 
 class Watchlist(_Strict):
@@ -146,6 +222,11 @@ class Watchlist(_Strict):
     sources: SourceOptions = SourceOptions()
     researchers: list[Researcher] = Field(min_length=1)
     topics: list[Topic] = []
+    profiles: list[Profile] = []
+    # Per-host politeness overrides, keyed by host name.
+    limits: dict[str, HostLimit] = {}
+    # Cost units a source may spend per UTC day (see the README's source table for units).
+    budgets: dict[SourceSlug, float] = {}
 
     @field_validator("researchers")
     @classmethod
@@ -156,6 +237,20 @@ class Watchlist(_Strict):
                 raise ValueError(f"researcher {r.name!r} is listed twice")
             seen.add(r.researcher_id)
         return v
+
+    @model_validator(mode="after")
+    def _profiles_name_researchers(self) -> Watchlist:
+        names = {n.casefold(): r.name for r in self.researchers for n in r.all_names}
+        for i, p in enumerate(self.profiles):
+            if p.researcher.casefold() not in names:
+                raise ValueError(
+                    f"profiles[{i}].researcher: {p.researcher!r} is not a watchlist researcher"
+                )
+        return self
+
+    def researcher_named(self, name: str) -> Researcher:
+        wanted = name.casefold()
+        return next(r for r in self.researchers if wanted in {n.casefold() for n in r.all_names})
 
 
 def _locate(text: str, loc: tuple[int | str, ...]) -> int | None:

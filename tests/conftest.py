@@ -72,17 +72,24 @@ def source_watchlist(
 
 
 @pytest.fixture
-def client_for() -> Iterator[
-    Callable[[httpx.MockTransport | Callable[..., httpx.Response]], HttpClient]
-]:
+def client_for() -> Iterator[Callable[..., HttpClient]]:
     """Factory of shared clients answering through a MockTransport handler: no rate limit waits,
     no retry sleeps. Closed at the end of the test."""
     clients: list[HttpClient] = []
 
-    def make(server: Handler) -> HttpClient:
+    def make(server: Handler, robots: str | None = None) -> HttpClient:
+        """`robots`: the robots.txt body every host serves (None: hosts have none, a 404)."""
+
+        def serve(request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/robots.txt":
+                if robots is None:
+                    return httpx.Response(404, text="not found")
+                return httpx.Response(200, text=robots)
+            return server(request)
+
         client = HttpClient(
             "team@example.org",
-            transport=httpx.MockTransport(server),
+            transport=httpx.MockTransport(serve),
             intervals={},
             sleep=lambda s: None,
         )

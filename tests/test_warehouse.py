@@ -35,15 +35,18 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
         con.close()
 
 
-def test_rerun_changes_only_snapshots_and_runs(tmp_path: Path) -> None:
+def test_rerun_changes_only_per_run_tables(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     first = run_demo(path)
     before = fingerprint(path)
     second = run_demo(path)
     after = fingerprint(path)
     changed = {k for k in before if before[k] != after[k]}
-    assert changed == {"main.citation_snapshots", "main.runs"}
+    # append-only, one row set per run: snapshots, the run log, the usage ledger
+    per_run = {"main.citation_snapshots", "main.runs", "main.usage_ledger", "main.metric_snapshots"}
+    assert changed <= per_run and {"main.citation_snapshots", "main.runs"} <= changed
     assert after["main.runs"][0] == 2
+    assert after["main.usage_ledger"][0] == 2 * before["main.usage_ledger"][0]
     assert after["main.citation_snapshots"][0] == 2 * before["main.citation_snapshots"][0]
     assert sum(s.new for s in first.sources) > 0
     assert sum(s.new + s.updated for s in second.sources) == 0

@@ -14,7 +14,9 @@ from typing import Any
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.schemas import UTC_TS, empty_raw
+from transforms.schemas import UTC_TS
+from transforms.sources import STAGING
+from transforms.staging import raw_frame
 
 # Which source a paper-level attribute is taken from first.
 SOURCE_PRIORITY = {"openalex": 0, "semantic_scholar": 1, "arxiv": 2}
@@ -25,133 +27,21 @@ _PREPRINT_VENUE = r"(?i)\b(arxiv|biorxiv|medrxiv|ssrn|preprint|research square)\
 # Titles shorter than this are too generic to merge records on title + year alone.
 MIN_TITLE_KEY_CHARS = 12
 
-WORK_COLUMNS: dict[str, pl.DataType] = {
-    "source": pl.String(),
-    "source_work_id": pl.String(),
-    "doi": pl.String(),
-    "arxiv_id": pl.String(),
-    "title": pl.String(),
-    "title_key": pl.String(),
-    "year": pl.Int32(),
-    "publication_date": pl.Date(),
-    "venue": pl.String(),
-    "work_type": pl.String(),
-    "cited_by_count": pl.Int64(),
-    "abstract": pl.String(),
-    "_run_id": pl.String(),
-    "_fetched_at": UTC_TS,
-}
-
 
 def _raw(raw: dict[str, pl.LazyFrame], slug: str, entity: str) -> pl.LazyFrame:
-    return raw.get(f"raw_{slug}__{entity}", empty_raw(slug, entity))
-
-
-def _finish_works(lf: pl.LazyFrame) -> pl.LazyFrame:
-    return (
-        lf.with_columns(
-            title=norm.title(pl.col("title")),
-        )
-        .with_columns(title_key=norm.title_key(pl.col("title")))
-        .select([pl.col(c).cast(t) for c, t in WORK_COLUMNS.items()])
-    )
+    return raw_frame(raw, slug, entity)
 
 
 def stage_works(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
-    """One row per source record, in one shape, ids and titles normalised."""
-    arxiv = _raw(raw, "arxiv", "entries").select(
-        source=pl.lit("arxiv"),
-        source_work_id=norm.arxiv_id(pl.col("arxiv_id")),
-        doi=norm.doi(pl.col("doi")),
-        arxiv_id=norm.arxiv_id(pl.col("arxiv_id")),
-        title=pl.col("title"),
-        year=pl.col("published_at").dt.year(),
-        publication_date=pl.col("published_at").dt.date(),
-        venue=pl.lit("arXiv"),
-        work_type=pl.lit("preprint"),
-        cited_by_count=pl.lit(None, pl.Int64),
-        abstract=pl.col("summary"),
-        _run_id=pl.col("_run_id"),
-        _fetched_at=pl.col("_fetched_at"),
-    )
-    openalex = _raw(raw, "openalex", "works").select(
-        source=pl.lit("openalex"),
-        source_work_id=pl.col("work_id"),
-        doi=norm.doi(pl.col("doi")),
-        arxiv_id=pl.coalesce(
-            norm.arxiv_id(pl.col("arxiv_id")), norm.arxiv_id_from_doi(pl.col("doi"))
-        ),
-        title=pl.col("title"),
-        year=pl.coalesce(pl.col("publication_year"), pl.col("publication_date").dt.year()),
-        publication_date=pl.col("publication_date"),
-        venue=pl.col("venue"),
-        work_type=pl.col("type"),
-        cited_by_count=pl.col("cited_by_count"),
-        abstract=pl.lit(None, pl.String),
-        _run_id=pl.col("_run_id"),
-        _fetched_at=pl.col("_fetched_at"),
-    )
-    s2 = _raw(raw, "semantic_scholar", "papers").select(
-        source=pl.lit("semantic_scholar"),
-        source_work_id=pl.col("paper_id"),
-        doi=norm.doi(pl.col("doi")),
-        arxiv_id=pl.coalesce(
-            norm.arxiv_id(pl.col("arxiv_id")), norm.arxiv_id_from_doi(pl.col("doi"))
-        ),
-        title=pl.col("title"),
-        year=pl.coalesce(pl.col("year"), pl.col("publication_date").dt.year()),
-        publication_date=pl.col("publication_date"),
-        venue=pl.col("venue").replace("", None),
-        work_type=pl.col("publication_types").list.first(),
-        cited_by_count=pl.col("citation_count"),
-        abstract=pl.lit(None, pl.String),
-        _run_id=pl.col("_run_id"),
-        _fetched_at=pl.col("_fetched_at"),
-    )
-    return pl.concat([_finish_works(arxiv), _finish_works(openalex), _finish_works(s2)])
+    """One row per source work record, in one shape, ids and titles normalised."""
+    return pl.concat([s.works(raw) for s in STAGING.values() if s.works is not None])
 
 
 def stage_authorships(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     """One row per (source record, author position) with parsed names."""
-
-    def explode(lf: pl.LazyFrame, source: str, id_col: str, list_col: str) -> pl.LazyFrame:
-        return (
-            lf.select(pl.col(id_col).alias("source_work_id"), pl.col(list_col).alias("a"))
-            .with_columns(idx=pl.int_ranges(pl.col("a").list.len()))
-            .explode("a", "idx")
-            .filter(pl.col("a").is_not_null())
-            .with_columns(source=pl.lit(source))
-        )
-
-    arxiv = explode(_raw(raw, "arxiv", "entries"), "arxiv", "arxiv_id", "authors").select(
-        "source",
-        source_work_id=norm.arxiv_id(pl.col("source_work_id")),
-        position=pl.col("idx").cast(pl.Int32),
-        source_author_id=pl.lit(None, pl.String),
-        raw_name=pl.col("a").struct.field("name"),
-        orcid=pl.lit(None, pl.String),
-    )
-    openalex = explode(_raw(raw, "openalex", "works"), "openalex", "work_id", "authorships").select(
-        "source",
-        "source_work_id",
-        position=pl.col("idx").cast(pl.Int32),
-        source_author_id=pl.col("a").struct.field("author_id"),
-        raw_name=pl.coalesce(
-            pl.col("a").struct.field("display_name"), pl.col("a").struct.field("raw_author_name")
-        ),
-        orcid=pl.col("a").struct.field("orcid"),
-    )
-    s2 = explode(
-        _raw(raw, "semantic_scholar", "papers"), "semantic_scholar", "paper_id", "authors"
-    ).select(
-        "source",
-        "source_work_id",
-        position=pl.col("idx").cast(pl.Int32),
-        source_author_id=pl.col("a").struct.field("author_id"),
-        raw_name=pl.col("a").struct.field("name"),
-        orcid=pl.lit(None, pl.String),
-    )
-    rows = pl.concat([arxiv, openalex, s2]).filter(pl.col("raw_name").str.strip_chars() != "")
+    rows = pl.concat(
+        [s.authorships(raw) for s in STAGING.values() if s.authorships is not None]
+    ).filter(pl.col("raw_name").str.strip_chars() != "")
     # Name parsing runs in Python: do it once per distinct spelling, not once per authorship.
     names = (
         rows.select("raw_name")

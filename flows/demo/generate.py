@@ -26,6 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 import httpx
 
 from flows import settings
+from flows.demo import fakes
 from flows.http import HttpClient
 from flows.recording import Recorder
 from flows.sources import SOURCES
@@ -91,6 +92,14 @@ class FakeUpstream:
         url = request.url
         q = {k: v[0] for k, v in parse_qs(url.query.decode(), keep_blank_values=True).items()}
         host, path = url.host, url.path
+        if path == "/robots.txt":
+            return httpx.Response(
+                200,
+                text=fakes.ROBOTS.get(host, "User-agent: *\nAllow: /\n"),
+                headers={"content-type": "text/plain"},
+            )
+        if host in fakes.HANDLERS:
+            return fakes.HANDLERS[host](self, request)
         if host == "export.arxiv.org":
             return self.arxiv(q)
         if host == "api.openalex.org":

@@ -1,43 +1,68 @@
-"""Source registry: one slug per source, used for modules, tables, CLI values and env prefixes."""
+"""Source registry: one slug per source, used for modules, tables, CLI values and env prefixes.
+
+A source module (`flows/sources/<slug>.py`) defines:
+  SLUG, ENTITIES, KEYS (entity -> primary key column of `raw_<slug>__<entity>`),
+  fetch(client, watchlist) -> FetchReport, and a pure parser (bytes, where, status) -> Page.
+Optionally:
+  cost(path, query) -> cost units of one request (default 1), for the usage ledger and budgets;
+  exhausted(status, headers, body) -> reason when a response says the allowance is spent;
+  CITATIONS = (entity, id field, count field): records whose counts are snapshotted per run;
+  SIGNALS = {entity: (id field, (metric fields...))}: per-run metrics (upvotes, scores...).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
 
 from flows.http import HttpClient
 from flows.sources import arxiv, openalex, semantic_scholar
 from flows.sources.base import FetchReport, Page
 from flows.watchlist import Watchlist
 
+Parser = Callable[[bytes, str, int], Page]
+
 
 @dataclass(frozen=True)
 class Source:
     slug: str
     entities: tuple[str, ...]
+    keys: Mapping[str, str]
     fetch: Callable[[HttpClient, Watchlist], FetchReport]
-    parse: Callable[[bytes, str, int], Page]
+    parse: Parser
+    cost: Callable[[str, Mapping[str, str]], float] | None = None
+    exhausted: Callable[[int, Mapping[str, str], bytes], str | None] | None = None
+    citations: tuple[str, str, str] | None = None
+    signals: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, module: ModuleType, parse: Parser) -> Source:
+        return cls(
+            slug=module.SLUG,
+            entities=tuple(module.ENTITIES),
+            keys=dict(module.KEYS),
+            fetch=module.fetch,
+            parse=parse,
+            cost=getattr(module, "cost", None),
+            exhausted=getattr(module, "exhausted", None),
+            citations=getattr(module, "CITATIONS", None),
+            signals=dict(getattr(module, "SIGNALS", {})),
+        )
 
 
 SOURCES: dict[str, Source] = {
-    "arxiv": Source("arxiv", arxiv.ENTITIES, arxiv.fetch, arxiv.parse_feed),
-    "openalex": Source("openalex", openalex.ENTITIES, openalex.fetch, openalex.parse_response),
-    "semantic_scholar": Source(
-        "semantic_scholar",
-        semantic_scholar.ENTITIES,
-        semantic_scholar.fetch,
-        semantic_scholar.parse_response,
-    ),
+    s.slug: s
+    for s in (
+        Source.of(arxiv, arxiv.parse_feed),
+        Source.of(openalex, openalex.parse_response),
+        Source.of(semantic_scholar, semantic_scholar.parse_response),
+    )
 }
 
 # The primary key of each raw entity table.
 ENTITY_KEYS: dict[tuple[str, str], str] = {
-    ("arxiv", "entries"): "arxiv_id",
-    ("openalex", "works"): "work_id",
-    ("openalex", "authors"): "author_id",
-    ("openalex", "topics"): "topic_id",
-    ("semantic_scholar", "papers"): "paper_id",
-    ("semantic_scholar", "authors"): "author_id",
+    (s.slug, entity): key for s in SOURCES.values() for entity, key in s.keys.items()
 }
 
 

@@ -33,6 +33,7 @@ PAGE_SIZE = 100
 MAX_PER_AUTHOR = 2_000
 EMPTY_PAGE_RETRIES = 2
 ENTITIES = ("entries",)
+KEYS = {"entries": "arxiv_id"}
 
 _ID = re.compile(r"arxiv\.org/abs/(?P<id>.+?)(?:v(?P<v>\d+))?$")
 _ATOM = "{http://www.w3.org/2005/Atom}"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.http import FetchedResponse
+from flows.http import FetchedResponse, RobotsDisallowed, SourceStopped
 
 Record = dict[str, Any]
 
@@ -26,6 +26,44 @@ class SourceError(ValueError):
         self.source = source
         self.where = where
         self.reason = message
+
+
+class ScrapeDrift(SourceError):
+    """A scraped page that no longer matches its parser (or recipe): it visibly lists results
+    but parses to none, or a required field is missing on every item.
+
+    Stops the source for this run (never a silent empty load); the page body travels with the
+    error so the run can save it for inspection.
+    """
+
+    def __init__(self, source: str, where: str, message: str, body: bytes) -> None:
+        super().__init__(source, where, f"scraper drift: {message}")
+        self.body = body
+
+
+def check_drift(
+    source: str,
+    where: str,
+    body: bytes,
+    items: list[Record],
+    *,
+    lists_results: bool,
+    required: tuple[str, ...] = (),
+) -> None:
+    """Raise ScrapeDrift when a page that shows results parsed to no items, or when one of the
+    `required` fields is empty on every item. `lists_results` is the page's own evidence that it
+    has results (a result count, an entry anchor), judged independently of the item selectors."""
+    if not items:
+        if lists_results:
+            raise ScrapeDrift(
+                source, where, "the page lists results but none could be parsed", body
+            )
+        return
+    for name in required:
+        if all(item.get(name) in (None, "", [], ()) for item in items):
+            raise ScrapeDrift(
+                source, where, f"field {name!r} is missing on all {len(items)} items", body
+            )
 
 
 @dataclass(frozen=True)
@@ -75,15 +113,33 @@ class FetchReport:
     source: str
     items: list[Fetched] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    # Why the source stopped early (allowance or budget spent, scraper drift), if it did.
+    stopped: Exception | None = None
+    # Requests not made because robots.txt disallows them (logged, not errors).
+    skipped: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Fetched]:
         return iter(self.items)
 
     def collect(self, pages: Iterator[Fetched]) -> None:
-        """Keep every page a listing yields; a failing request is recorded, not fatal."""
+        """Keep every page a listing yields; a failing request is recorded, not fatal.
+
+        Allowance/budget exhaustion and scraper drift stop the whole source: what was fetched so
+        far is kept and every later `collect` is a no-op (its generator is never started, so no
+        request is made).
+        """
+        if self.stopped is not None:
+            return
         try:
             for item in pages:
                 self.items.append(item)
+        except SourceStopped as exc:
+            self.stopped = exc
+        except ScrapeDrift as exc:
+            self.stopped = exc
+            self.errors.append(exc)
+        except RobotsDisallowed as exc:
+            self.skipped.append(exc.url)
         except SourceError as exc:
             self.errors.append(exc)
 

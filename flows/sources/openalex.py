@@ -13,7 +13,7 @@ location whose landing page is on arxiv.org or as a DataCite DOI `10.48550/arxiv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,6 +34,9 @@ SLUG = "openalex"
 API = "https://api.openalex.org"
 PER_PAGE = 200
 ENTITIES = ("works", "authors", "topics")
+KEYS = {"works": "work_id", "authors": "author_id", "topics": "topic_id"}
+# Citation counts snapshotted every run.
+CITATIONS = ("works", "work_id", "cited_by_count")
 WORK_FIELDS = (
     "id,doi,title,display_name,publication_year,publication_date,type,primary_location,"
     "locations,cited_by_count,counts_by_year,authorships,topics,ids,is_retracted,updated_date"
@@ -236,6 +239,33 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             page.quarantined.append(Quarantined.of(SLUG, entity, key, str(exc), item))
     return page
+
+
+_SINGLETON = re.compile(r"^/(works|authors|topics|sources|institutions)/[^/]+$")
+
+
+def cost(path: str, query: Mapping[str, str]) -> float:
+    """Cost units of one request, in 1/10,000 USD: OpenAlex prices singletons free, list/filter
+    calls at $0.10 and searches at $1 per 1,000; a free key's $1/day is 10,000 units."""
+    if _SINGLETON.match(path):
+        return 0.0
+    if query.get("search") or ".search" in query.get("filter", ""):
+        return 10.0
+    return 1.0
+
+
+def exhausted(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
+    """OpenAlex answers 429 both for >100 requests/s (a throttle: retried) and for a spent
+    daily allowance; the latter says so in its message (or leaves no USD remaining)."""
+    if status != 429:
+        return None
+    remaining = headers.get("x-ratelimit-remaining-usd")
+    text = body[:500].decode("utf-8", "replace").lower()
+    if (remaining is not None and remaining.strip() in {"0", "0.0", "0.00"}) or any(
+        w in text for w in ("daily", "budget", "insufficient", "credits")
+    ):
+        return "OpenAlex daily allowance spent (HTTP 429); the next run resumes"
+    return None
 
 
 def _params(client: HttpClient, **extra: str | int) -> dict[str, str | int]:

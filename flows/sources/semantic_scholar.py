@@ -34,6 +34,9 @@ SLUG = "semantic_scholar"
 API = "https://api.semanticscholar.org/graph/v1"
 PAGE_SIZE = 100
 ENTITIES = ("papers", "authors")
+KEYS = {"papers": "paper_id", "authors": "author_id"}
+# Citation counts snapshotted every run.
+CITATIONS = ("papers", "paper_id", "citation_count")
 PAPER_FIELDS = (
     "title,year,venue,publicationDate,externalIds,citationCount,influentialCitationCount,"
     "authors,fieldsOfStudy,publicationTypes"
