@@ -302,6 +302,7 @@ class Usage:
     cost_units: float = 0.0
     budget_left: float | None = None  # units left today when the run started; None = no cap
     stopped: str | None = None  # why the source stopped early
+    stop_kind: type[SourceStopped] = field(default_factory=lambda: SourceStopped)
 
 
 class HttpClient:
@@ -389,7 +390,7 @@ class HttpClient:
         secrets = _secret_values(request)
         usage = self._usage(source)
         if usage.stopped:
-            raise SourceStopped(source, shown, usage.stopped)
+            raise usage.stop_kind(source, shown, usage.stopped)
         if robots and self._respect_robots and not self._allowed(source, request.url):
             log.warning("[%s] robots.txt disallows GET %s: skipped", source, shown)
             raise RobotsDisallowed(source, shown)
@@ -463,6 +464,7 @@ class HttpClient:
                     f"daily budget spent ({usage.cost_units:g} of {usage.budget_left:g} units "
                     "left today used); the next run resumes"
                 )
+                usage.stop_kind = BudgetSpent
                 raise BudgetSpent(source, shown, usage.stopped)
             usage.requests += 1
             usage.cost_units += cost
@@ -514,6 +516,7 @@ class HttpClient:
         if reason:
             with self._count_lock:
                 self.usage[source].stopped = reason
+                self.usage[source].stop_kind = AllowanceExhausted
             raise AllowanceExhausted(source, shown, reason)
         if response.status_code in RETRY_STATUSES:
             # Retry-After holds for every later request to the host, also when this was the
