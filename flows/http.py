@@ -303,6 +303,7 @@ class Usage:
     budget_left: float | None = None  # units left today when the run started; None = no cap
     stopped: str | None = None  # why the source stopped early
     stop_kind: type[SourceStopped] = field(default_factory=lambda: SourceStopped)
+    resumed: int = 0  # responses reused from an interrupted earlier run, not requested again
 
 
 class HttpClient:
@@ -325,6 +326,7 @@ class HttpClient:
         exhaustion: Mapping[str, ExhaustionFn] | None = None,
         respect_robots: bool = True,
         adapt_to_headers: bool = True,
+        resume: Mapping[str, Mapping[str, tuple[int, str, bytes, datetime]]] | None = None,
     ) -> None:
         self.contact_email = contact_email
         self.user_agent = f"scholarflow/{__version__} (mailto:{contact_email})"
@@ -348,6 +350,7 @@ class HttpClient:
         self._exhaustion = dict(exhaustion or {})
         self._respect_robots = respect_robots
         self._adapt = adapt_to_headers
+        self._resume = {s: dict(r) for s, r in (resume or {}).items()}
         self._robots: dict[str, RobotFileParser] = {}
         self._robots_lock = threading.Lock()
         self.usage: dict[str, Usage] = {
@@ -391,6 +394,16 @@ class HttpClient:
         usage = self._usage(source)
         if usage.stopped:
             raise usage.stop_kind(source, shown, usage.stopped)
+        reused = self._resume.get(source, {}).pop(shown, None)
+        if reused is not None:
+            status, content_type, body, fetched_at = reused
+            with self._count_lock:
+                usage.resumed += 1
+            log.info("[%s] GET %s -> %d (resumed from the interrupted run)", source, shown, status)
+            fetched = FetchedResponse(source, "GET", shown, status, content_type, body, fetched_at)
+            if self._on_response is not None:
+                self._on_response(fetched)
+            return fetched
         if robots and self._respect_robots and not self._allowed(source, request.url):
             log.warning("[%s] robots.txt disallows GET %s: skipped", source, shown)
             raise RobotsDisallowed(source, shown)

@@ -457,3 +457,82 @@ def test_drift_stops_the_source_and_saves_the_page(fake: FakeTime, tmp_path: Pat
     saved = list((tmp_path / "drift").iterdir())
     assert len(saved) == 1 and saved[0].read_bytes() == b"<html><p>12 results</p></html>"
     assert str(saved[0]) in str(report.errors[0])
+
+
+# --- resume after a spent budget ---------------------------------------------------------------
+
+
+def _openalex_upstream(pages: int) -> tuple[Handler, list[str]]:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path + "?" + request.url.params.get("cursor", ""))
+        if request.url.path.startswith("/authors/"):
+            return httpx.Response(
+                200, json={"id": "https://openalex.org/A5000000001", "display_name": "Ada Byron"}
+            )
+        n = 1 if request.url.params["cursor"] == "*" else int(request.url.params["cursor"][1:])
+        work = {
+            "id": f"https://openalex.org/W{n:03d}",
+            "display_name": f"Work number {n} about serving",
+            "publication_year": 2024,
+            "cited_by_count": n,
+        }
+        nxt = f"c{n + 1}" if n < pages else None
+        return httpx.Response(
+            200, json={"meta": {"count": pages, "next_cursor": nxt}, "results": [work]}
+        )
+
+    return handler, seen
+
+
+def _live_run(
+    monkeypatch: pytest.MonkeyPatch, path: Path, handler: Handler, budget: float
+) -> steps.RunSummary:
+    wl = Watchlist.model_validate(
+        {
+            "contact_email": EMAIL,
+            "researchers": [{"name": "Ada Byron", "openalex_id": "A5000000001"}],
+            "sources": {"enabled": ["openalex"]},
+            "budgets": {"openalex": budget},
+        }
+    )
+
+    def offline_client(*args: object, **kwargs: object) -> HttpClient:
+        kwargs.update(transport=httpx.MockTransport(handler), intervals={}, sleep=lambda s: None)
+        return HttpClient(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(steps, "HttpClient", offline_client)
+    ctx = steps.RunContext("ingest", "live", wl, "sha", path)
+    return steps.ingest(ctx, ["openalex"])
+
+
+def test_next_run_resumes_where_the_spent_budget_stopped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "w.duckdb"
+    handler, seen = _openalex_upstream(pages=4)
+
+    first = _live_run(monkeypatch, path, handler, budget=3.0)
+    assert seen == ["/authors/A5000000001?", "/works?*", "/works?c2", "/works?c3"]
+    assert first.sources[0].stopped and "daily budget spent" in first.sources[0].stopped
+    assert first.sources[0].errors == []
+    assert first.tables["papers"] == 3  # what it got is loaded
+
+    seen.clear()
+    second = _live_run(monkeypatch, path, handler, budget=3.0)  # same day: nothing left
+    assert seen == []  # the three pages come from the archive, nothing is requested twice
+    assert second.sources[0].resumed == 4 and second.sources[0].stopped
+    assert second.tables["papers"] == 3
+
+    seen.clear()
+    third = _live_run(monkeypatch, path, handler, budget=4.0)  # one unit more: finishes
+    assert seen == ["/works?c4"]
+    assert third.tables["papers"] == 4 and third.error_count == 0
+    assert third.sources[0].stopped is None and third.stopped_count == 0
+    with warehouse.reader(path) as con:
+        assert con.execute("select count(*) from source_state").fetchall() == [(0,)]
+        ledger = con.execute(
+            "select cost_units, stopped_reason is not null from usage_ledger order by recorded_at"
+        ).fetchall()
+    assert ledger == [(3.0, True), (0.0, True), (1.0, False)]
