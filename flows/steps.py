@@ -287,10 +287,10 @@ def _usage_rows(
             {
                 "run_id": ctx.run_id,
                 "source": rep.source,
-                # replayed/imported responses cost nothing upstream
                 "usage_date": now.date(),
-                "requests": u.requests if ctx.mode == "live" else 0,
-                "cost_units": u.cost_units if ctx.mode == "live" else 0.0,
+                "mode": ctx.mode,  # only live rows count against the budget
+                "requests": u.requests,
+                "cost_units": u.cost_units,
                 "daily_budget": ctx.watchlist.budgets.get(rep.source),  # type: ignore[call-overload]
                 "stopped_reason": reason,
                 "recorded_at": now,

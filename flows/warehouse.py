@@ -82,6 +82,7 @@ create table if not exists usage_ledger (
     run_id varchar not null,
     source varchar not null,
     usage_date date not null,          -- UTC day the units count against
+    mode varchar not null,             -- live runs spend budget; demo/replay ones cost nothing
     requests bigint not null,
     cost_units double not null,
     daily_budget double,               -- configured units per day; null = no budget
@@ -429,12 +430,13 @@ def record_usage(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> 
     for r in rows:
         con.execute(
             """insert or replace into usage_ledger by name select
-                 ? as run_id, ? as source, ? as usage_date, ? as requests, ? as cost_units,
-                 ? as daily_budget, ? as stopped_reason, ? as recorded_at""",
+                 ? as run_id, ? as source, ? as usage_date, ? as mode, ? as requests,
+                 ? as cost_units, ? as daily_budget, ? as stopped_reason, ? as recorded_at""",
             [
                 r["run_id"],
                 r["source"],
                 r["usage_date"],
+                r["mode"],
                 r["requests"],
                 r["cost_units"],
                 r["daily_budget"],
@@ -505,7 +507,8 @@ def used_today(path: Path, day: date) -> dict[str, float]:
         if not _table_exists(con, "usage_ledger"):
             return {}
         rows = con.execute(
-            "select source, sum(cost_units) from usage_ledger where usage_date = ? group by 1",
+            "select source, sum(cost_units) from usage_ledger "
+            "where usage_date = ? and mode = 'live' group by 1",
             [day],
         ).fetchall()
     finally:

@@ -345,6 +345,7 @@ def _usage_row(run_id: str, source: str, day: date, units: float) -> dict[str, o
         "run_id": run_id,
         "source": source,
         "usage_date": day,
+        "mode": "live",
         "requests": 3,
         "cost_units": units,
         "daily_budget": 100.0,
@@ -364,6 +365,7 @@ def test_budget_left_subtracts_what_earlier_runs_spent_today(tmp_path: Path) -> 
                 _usage_row("r2", "openalex", today, 45.0),
                 _usage_row("r0", "openalex", today - timedelta(days=1), 90.0),  # yesterday's
                 _usage_row("r1", "crossref", today, 5.0),
+                {**_usage_row("r3", "openalex", today, 50.0), "mode": "replay"},  # free
             ],
         )
     wl = Watchlist.model_validate(
