@@ -76,7 +76,9 @@ DEFAULT_LIMITS: dict[str, HostPolicy] = {
     "api.nsf.gov": HostPolicy(1.0, 1),
     # Hugging Face Hub API: 500 requests per 5 minutes per IP without a token.
     "huggingface.co": HostPolicy(0.0, 2, window=(500, 300.0)),
-    "api.scholarfeed.org": HostPolicy(1.0, 1),
+    # Scholar Feed: author discover and profile (find_author) 20/min, search 30/min: the
+    # stricter limit spaces the whole host.
+    "api.scholarfeed.org": HostPolicy(3.0, 1),
     # Google Scholar has no API and throttles scrapers hard: opt-in recipe, very slow.
     "scholar.google.com": HostPolicy(10.0, 1),
 }

@@ -178,6 +178,11 @@ class DblpOptions(_Strict):
 class ScholarFeedOptions(_Strict):
     """[sources.scholar_feed]"""
 
+    # Candidates asked of author discover for a researcher without scholar_feed_id (API max 50).
+    discover_limit: int = Field(default=10, ge=1, le=50)
+    # Papers kept per profile, in the profile's order (it lists its top 10 by rank score).
+    max_papers: int = Field(default=10, ge=1, le=50)
+
 
 class ProfilesOptions(_Strict):
     """[sources.profiles]"""
