@@ -11,10 +11,14 @@ from typing import Any
 
 import httpx
 
+from flows.demo.fakes import hf_papers
+
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
 # host -> handler; the arXiv API, OpenAlex and Semantic Scholar live in generate.py.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    "huggingface.co": hf_papers.handle,
+}
 
 # robots.txt bodies served by the fake hosts (a host not listed allows everything).
 ROBOTS: dict[str, str] = {}
