@@ -22,8 +22,11 @@ Upstream quirks handled here:
   arXiv announcement time in it instead, and the submission time in `paper.submittedOnDailyAt`).
 - `paper.publishedAt` is the arXiv publication date; `upvotes`/`githubStars` come as numbers
   (the OpenAPI spec says float; ints on the wire).
-- A paper id is its arXiv id (no version). Authors carry `hidden` (hidden on the HF page, still an
-  author) and, once claimed, the HF `user`.
+- A paper id is its arXiv id (no version). Authors carry the Hub's `hidden` flag (kept, the
+  author is kept too) and, once claimed, the HF `user` and a claim `status`.
+- `sort=trending` together with a date answers the global trending list, not that day's: the
+  listings here never send `sort`.
+- An unknown paper answers 404; a day without papers (weekends) an empty list.
 - Errors are JSON `{"error": "..."}` with a 4xx status; proxies answer HTML or plain text.
 """
 
