@@ -17,6 +17,7 @@ SECRET_ENV = {
     "openalex": "OPENALEX_API_KEY",
     "semantic_scholar": "S2_API_KEY",
     "scholar_feed": "SCHOLAR_FEED_API_KEY",
+    "hf_papers": "HF_TOKEN",  # optional: a higher Hugging Face rate limit
 }
 
 

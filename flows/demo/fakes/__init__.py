@@ -11,13 +11,15 @@ from typing import Any
 
 import httpx
 
-from flows.demo.fakes import scholar_feed
+from flows.demo.fakes import hf_papers, scholar_feed
 
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
 # host -> handler; the arXiv API, OpenAlex and Semantic Scholar live in generate.py.
-HANDLERS: dict[str, Handler] = {}
-HANDLERS["api.scholarfeed.org"] = scholar_feed.handle
+HANDLERS: dict[str, Handler] = {
+    "huggingface.co": hf_papers.handle,
+    "api.scholarfeed.org": scholar_feed.handle,
+}
 
 # robots.txt bodies served by the fake hosts (a host not listed allows everything).
 ROBOTS: dict[str, str] = {}
