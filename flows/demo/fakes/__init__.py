@@ -11,10 +11,15 @@ from typing import Any
 
 import httpx
 
+from flows.demo.fakes import profiles
+
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
 # host -> handler; the arXiv API, OpenAlex and Semantic Scholar live in generate.py.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    "scholar.google.com": profiles.scholar,
+    "dblp.org": profiles.dblp_person,
+}
 
 # robots.txt bodies served by the fake hosts (a host not listed allows everything).
-ROBOTS: dict[str, str] = {}
+ROBOTS: dict[str, str] = {"scholar.google.com": profiles.SCHOLAR_ROBOTS}
