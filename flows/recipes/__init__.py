@@ -73,7 +73,7 @@ class RecipeError(ValueError):
 def _selector(value: str) -> str:
     try:
         soupsieve.compile(value)
-    except soupsieve.SelectorSyntaxError as exc:
+    except (soupsieve.SelectorSyntaxError, NotImplementedError, ValueError) as exc:
         first = str(exc).splitlines()[0]
         raise ValueError(f"bad CSS selector {value!r}: {first}") from None
     return value
