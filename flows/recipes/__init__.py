@@ -234,14 +234,10 @@ class Recipe(_Strict):
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
+    """("fields", "title", "css") -> "fields.title.css"; ("required", 0) -> "required[0]"."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("function-after[_shorthand(), Extract]",):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
     return out or "(top level)"
 
 
