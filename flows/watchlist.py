@@ -215,6 +215,9 @@ class ScholarFeedOptions(_Strict):
 class ProfilesOptions(_Strict):
     """[sources.profiles]"""
 
+    # Pages read per profile at most (a recipe's own max_pages can only lower it).
+    max_pages: int = Field(default=10, ge=1, le=100)
+
 
 class SourceOptions(_Strict):
     enabled: list[SourceSlug] = Field(default_factory=lambda: list(_ALL_SOURCES))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from flows.http import HttpClient
-from flows.sources import arxiv, hf_papers, openalex, scholar_feed, semantic_scholar
+from flows.sources import arxiv, hf_papers, openalex, profiles, scholar_feed, semantic_scholar
 from flows.sources.base import FetchReport, Page
 from flows.watchlist import Watchlist
 
@@ -59,6 +59,7 @@ SOURCES: dict[str, Source] = {
         Source.of(semantic_scholar, semantic_scholar.parse_response),
         Source.of(scholar_feed, scholar_feed.parse_response),
         Source.of(hf_papers, hf_papers.parse_response),
+        Source.of(profiles, profiles.parse_profile),
     )
 }
 

@@ -12,7 +12,7 @@ from types import ModuleType
 
 import polars as pl
 
-from transforms.sources import arxiv, hf_papers, openalex, scholar_feed, semantic_scholar
+from transforms.sources import arxiv, hf_papers, openalex, profiles, scholar_feed, semantic_scholar
 from transforms.staging import Raw
 
 
@@ -41,5 +41,6 @@ STAGING: dict[str, Staging] = {
         semantic_scholar,
         scholar_feed,
         hf_papers,
+        profiles,
     )
 }

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from flows.demo.fakes import hf_papers, scholar_feed
+from flows.demo.fakes import hf_papers, profiles, scholar_feed
 
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
@@ -19,7 +19,9 @@ Handler = Callable[[Any, httpx.Request], httpx.Response]
 HANDLERS: dict[str, Handler] = {
     "huggingface.co": hf_papers.handle,
     "api.scholarfeed.org": scholar_feed.handle,
+    "scholar.google.com": profiles.scholar,
+    "dblp.org": profiles.dblp_person,
 }
 
 # robots.txt bodies served by the fake hosts (a host not listed allows everything).
-ROBOTS: dict[str, str] = {}
+ROBOTS: dict[str, str] = {"scholar.google.com": profiles.SCHOLAR_ROBOTS}
