@@ -13,7 +13,11 @@ DEFAULT_WATCHLIST = Path("watchlist.toml")
 DEFAULT_WAREHOUSE = Path("warehouse") / "scholarflow.duckdb"
 
 # Environment variables carrying secrets: read at call time, never written anywhere.
-SECRET_ENV = {"openalex": "OPENALEX_API_KEY", "semantic_scholar": "S2_API_KEY"}
+SECRET_ENV = {
+    "openalex": "OPENALEX_API_KEY",
+    "semantic_scholar": "S2_API_KEY",
+    "crossref": "CROSSREF_PLUS_TOKEN",  # optional: Crossref Metadata Plus
+}
 
 
 def warehouse_path(cli_value: str | None = None) -> Path:
