@@ -11,10 +11,15 @@ from typing import Any
 
 import httpx
 
+from flows.demo.fakes import crossref, dblp
+
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
 # host -> handler; the arXiv API, OpenAlex and Semantic Scholar live in generate.py.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    "api.crossref.org": crossref.handle,
+    "dblp.org": dblp.handle,
+}
 
 # robots.txt bodies served by the fake hosts (a host not listed allows everything).
 ROBOTS: dict[str, str] = {}
