@@ -17,9 +17,10 @@ person"), fetched here for a bounded list of named researchers and keywords, so 
 `client.get` without a robots check, like every other API source.
 
 Upstream quirks handled here:
-- JSON search API: when exactly one item is present, `hits.hit` is an OBJECT instead of a list,
-  and so are `info.authors.author`, `ee`, `venue`, `aliases.alias`, `notes.note`; an empty
-  result has no `hit` at all. Every such field is normalised to a list.
+- JSON search API: a field that holds one item is sent as that item, not as a list of one:
+  `info.authors.author` (one author), `ee`, `venue`, `aliases.alias`, `notes.note`; `hits.hit`
+  came as a list of one in a recorded page but is normalised the same way; an empty result has
+  no `hit` at all. Every such field goes through `as_list`.
 - Numbers come as strings (`"@total": "112"`, `"year": "2021"`).
 - Titles end with a period ("…Generation.") unless they end in ?/!: stripped. Person XML titles
   carry inline markup (`<i>`, `<sub>`): text kept.

@@ -193,7 +193,7 @@ def _result(query: str, hits: list[dict[str, Any]], total: int, first: int) -> h
         "@first": str(first),
     }
     if hits:
-        hits_obj["hit"] = _one_or_many(hits)
+        hits_obj["hit"] = hits  # a list even of one, as recorded from the live API
     body = {
         "result": {
             "query": shown,
