@@ -17,7 +17,16 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from flows.http import HttpClient
-from flows.sources import arxiv, hf_papers, openalex, profiles, scholar_feed, semantic_scholar
+from flows.sources import (
+    arxiv,
+    crossref,
+    dblp,
+    hf_papers,
+    openalex,
+    profiles,
+    scholar_feed,
+    semantic_scholar,
+)
 from flows.sources.base import FetchReport, Page
 from flows.watchlist import Watchlist
 
@@ -60,6 +69,8 @@ SOURCES: dict[str, Source] = {
         Source.of(scholar_feed, scholar_feed.parse_response),
         Source.of(hf_papers, hf_papers.parse_response),
         Source.of(profiles, profiles.parse_profile),
+        Source.of(crossref, crossref.parse_response),
+        Source.of(dblp, dblp.parse_response),
     )
 }
 

@@ -12,7 +12,16 @@ from types import ModuleType
 
 import polars as pl
 
-from transforms.sources import arxiv, hf_papers, openalex, profiles, scholar_feed, semantic_scholar
+from transforms.sources import (
+    arxiv,
+    crossref,
+    dblp,
+    hf_papers,
+    openalex,
+    profiles,
+    scholar_feed,
+    semantic_scholar,
+)
 from transforms.staging import Raw
 
 
@@ -42,5 +51,7 @@ STAGING: dict[str, Staging] = {
         scholar_feed,
         hf_papers,
         profiles,
+        crossref,
+        dblp,
     )
 }
