@@ -327,7 +327,7 @@ class HttpClient:
         budgets: Mapping[str, float] | None = None,
         exhaustion: Mapping[str, ExhaustionFn] | None = None,
         respect_robots: bool = True,
-        adapt_to_headers: bool = True,
+        adapt_to_headers: bool = True,  # X-Rate-Limit-* headers and robots.txt Crawl-delay
         resume: Mapping[str, Mapping[str, tuple[int, str, bytes, datetime]]] | None = None,
     ) -> None:
         self.contact_email = contact_email
@@ -506,7 +506,7 @@ class HttpClient:
                 parser = Protego.parse("")
             else:
                 parser = Protego.parse(resp.body.decode("utf-8", errors="replace"))
-            delay = parser.crawl_delay(ROBOTS_AGENT)
+            delay = parser.crawl_delay(ROBOTS_AGENT) if self._adapt else None
             if delay is not None and float(delay) > self._limiter.policy(url.host).interval:
                 self._limiter.adapt(url.host, float(delay))
             with self._robots_lock:

@@ -321,6 +321,8 @@ def _researcher_rows(watchlist: Watchlist) -> list[dict[str, object]]:
             "names": list(r.all_names),
             "openalex_ids": [r.openalex_id] if r.openalex_id else [],
             "s2_ids": [r.semantic_scholar_id] if r.semantic_scholar_id else [],
+            "scholar_feed_ids": [r.scholar_feed_id] if r.scholar_feed_id else [],
+            "dblp_pids": [r.dblp_pid] if r.dblp_pid else [],
             "orcid": r.orcid,
         }
         for r in watchlist.researchers

@@ -192,6 +192,10 @@ REPORT_COLUMNS = {
     "watched_authors n_authors citations_openalex citations_semantic_scholar citations_best sources",
     "source_coverage": "source records papers papers_only_in_source pct_of_all_papers records_with_doi "
     "records_with_arxiv_id citations_sum last_changed_at",
+    "researcher_profiles": "author_id display_name source source_author_id source_name works_count "
+    "cited_by_count h_index i10_index observed_at",
+    "source_signals": "source entity record_id paper_id metric value previous_value change observed_at "
+    "previous_observed_at runs_seen",
     "source_usage": "source usage_date mode runs requests cost_units daily_budget pct_of_budget "
     "stopped_runs last_stop_reason",
     "topic_trends": "topic_kind topic_id topic_name month papers citations papers_prev_month papers_change "
@@ -223,3 +227,42 @@ def test_source_usage_adds_up_the_ledger(con: duckdb.DuckDBPyConnection) -> None
         assert r["requests"] == sum(x["requests"] for x in mine) > 0
         assert r["cost_units"] == pytest.approx(sum(x["cost_units"] for x in mine))
         assert r["pct_of_budget"] is None  # replayed runs spend no budget
+
+
+def test_researcher_profiles_show_what_each_source_reports(con: duckdb.DuckDBPyConnection) -> None:
+    view = rows(con, "select * from metrics.researcher_profiles")
+    by = {(r["author_id"], r["source"]) for r in view}
+    for author in ("danyang-zhuo", "zhaoyuan-su", "pengfei-zuo"):
+        # OpenAlex, S2 and Scholar Feed profiles, and a DBLP or Scholar page read by a recipe
+        assert {(author, s) for s in ("openalex", "semantic_scholar", "scholar_feed")} <= by
+        assert (author, "profiles") in by
+    assert {r["author_id"] for r in view} <= {
+        r[0] for r in con.execute("select author_id from authors where is_watched").fetchall()
+    }
+
+
+def test_source_signals_latest_and_change(tmp_path: Path) -> None:
+    from flows import warehouse
+    from tests.conftest import run_demo
+
+    path = tmp_path / "w.duckdb"
+    run_demo(path)
+    run_demo(path)
+    with warehouse.writer(path) as c:
+        # a later run saw 10 more upvotes on one paper
+        c.execute(
+            """insert into metric_snapshots
+               select 'later', observed_at + interval 1 day, source, entity, record_id, metric,
+                      value + 10
+               from metric_snapshots
+               where source = 'hf_papers' and metric = 'upvotes' and record_id = '2309.06180'
+               order by observed_at desc limit 1"""
+        )
+        view = rows(c, "select * from metrics.source_signals")
+    hit = [r for r in view if r["record_id"] == "2309.06180" and r["metric"] == "upvotes"]
+    assert len(hit) == 1
+    (r,) = hit
+    assert r["change"] == 10 and r["value"] == r["previous_value"] + 10
+    assert r["runs_seen"] == 3 and r["paper_id"] == "arxiv:2309.06180"
+    stable = [x for x in view if x["metric"] == "upvotes" and x["record_id"] != "2309.06180"]
+    assert stable and all(x["change"] == 0 and x["runs_seen"] == 2 for x in stable)

@@ -183,17 +183,28 @@ def build_papers(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+# Watchlist id columns of a researcher -> the source whose author ids they are.
+_RESEARCHER_ID_COLUMNS = {
+    "openalex_ids": "openalex",
+    "s2_ids": "semantic_scholar",
+    "scholar_feed_ids": "scholar_feed",
+    "dblp_pids": "dblp",
+}
+
+
 def researchers_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
-    """Watched researchers: researcher_id, display_name, names, openalex_ids, s2_ids, orcid."""
+    """Watched researchers: researcher_id, display_name, names, orcid and their source ids
+    (openalex_ids, s2_ids, scholar_feed_ids, dblp_pids; missing columns are empty)."""
     schema: dict[str, Any] = {
         "researcher_id": pl.String,
         "display_name": pl.String,
         "names": pl.List(pl.String),
-        "openalex_ids": pl.List(pl.String),
-        "s2_ids": pl.List(pl.String),
         "orcid": pl.String,
+        **{c: pl.List(pl.String) for c in _RESEARCHER_ID_COLUMNS},
     }
-    return pl.LazyFrame(rows, schema=schema)
+    return pl.LazyFrame(
+        [{**{c: [] for c in _RESEARCHER_ID_COLUMNS}, **r} for r in rows], schema=schema
+    )
 
 
 def topics_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
@@ -222,12 +233,10 @@ def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) 
     explicit = (
         pl.concat(
             [
-                researchers.select("researcher_id", ids="openalex_ids")
+                researchers.select("researcher_id", ids=column)
                 .explode("ids")
-                .with_columns(source=pl.lit("openalex")),
-                researchers.select("researcher_id", ids="s2_ids")
-                .explode("ids")
-                .with_columns(source=pl.lit("semantic_scholar")),
+                .with_columns(source=pl.lit(source))
+                for column, source in _RESEARCHER_ID_COLUMNS.items()
             ]
         )
         .select("source", source_author_id="ids", researcher_id="researcher_id")
@@ -246,6 +255,15 @@ def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) 
                 source_author_id="author_id",
                 name="name",
                 orcid="orcid",
+            ),
+            # full Scholar Feed profiles only: discover results include namesakes
+            _raw(raw, "scholar_feed", "authors")
+            .filter(pl.col("from_profile"))
+            .select(
+                source=pl.lit("scholar_feed"),
+                source_author_id="author_id",
+                name="name",
+                orcid=pl.lit(None, pl.String),
             ),
         ]
     ).with_columns(name_key=pl.col("name").map_elements(norm.name_key, return_dtype=pl.String))
@@ -404,9 +422,35 @@ def build_author_profiles(raw: dict[str, pl.LazyFrame], author_ids: pl.LazyFrame
         i10_index=pl.lit(None, pl.Int64),
         observed_at="_fetched_at",
     )
+    sf = _raw(raw, "scholar_feed", "authors").select(
+        source=pl.lit("scholar_feed"),
+        source_author_id="author_id",
+        source_name="name",
+        works_count="paper_count",
+        cited_by_count="citations",
+        h_index="h_index",
+        i10_index=pl.lit(None, pl.Int64),
+        observed_at="_fetched_at",
+    )
+    # profile pages (recipes) name their researcher themselves
+    pages = (
+        _raw(raw, "profiles", "metrics")
+        .select(
+            researcher_id="researcher_id",
+            source=pl.lit("profiles"),
+            source_author_id="profile_url",
+            source_name="profile_name",
+            works_count="works_count",
+            cited_by_count="citations",
+            h_index="h_index",
+            i10_index="i10_index",
+            observed_at="_fetched_at",
+        )
+        .filter(pl.col("researcher_id").is_not_null())
+    )
+    by_id = pl.concat([oa, s2, sf]).join(author_ids, on=["source", "source_author_id"])
     return (
-        pl.concat([oa, s2])
-        .join(author_ids, on=["source", "source_author_id"])
+        pl.concat([by_id, pages], how="diagonal")
         .select(
             author_id="researcher_id",
             **{
