@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from flows.http import HttpClient
-from flows.sources import arxiv, openalex, semantic_scholar
+from flows.sources import arxiv, arxiv_listing, openalex, semantic_scholar
 from flows.sources.base import FetchReport, Page
 from flows.watchlist import Watchlist
 
@@ -57,6 +57,7 @@ SOURCES: dict[str, Source] = {
         Source.of(arxiv, arxiv.parse_feed),
         Source.of(openalex, openalex.parse_response),
         Source.of(semantic_scholar, semantic_scholar.parse_response),
+        Source.of(arxiv_listing, arxiv_listing.parse_listing),
     )
 }
 

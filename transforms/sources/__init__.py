@@ -12,7 +12,7 @@ from types import ModuleType
 
 import polars as pl
 
-from transforms.sources import arxiv, openalex, semantic_scholar
+from transforms.sources import arxiv, arxiv_listing, openalex, semantic_scholar
 from transforms.staging import Raw
 
 
@@ -39,5 +39,6 @@ STAGING: dict[str, Staging] = {
         arxiv,
         openalex,
         semantic_scholar,
+        arxiv_listing,
     )
 }

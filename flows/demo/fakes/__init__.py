@@ -11,10 +11,16 @@ from typing import Any
 
 import httpx
 
+from flows.demo.fakes import arxiv_listing
+
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
 # host -> handler; the arXiv API, OpenAlex and Semantic Scholar live in generate.py.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    arxiv_listing.HOST: arxiv_listing.handler,
+}
 
 # robots.txt bodies served by the fake hosts (a host not listed allows everything).
-ROBOTS: dict[str, str] = {}
+ROBOTS: dict[str, str] = {
+    arxiv_listing.HOST: arxiv_listing.ROBOTS_TXT,
+}
