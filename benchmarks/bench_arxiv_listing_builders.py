@@ -23,7 +23,6 @@ import re
 import statistics
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -54,7 +53,11 @@ def big_page(n: int) -> tuple[str, dict[str, Fields]]:
             fake.Entry(
                 aid,
                 title,
-                [p for j, a in enumerate(b["authors"]) for p in ((", ",) if j else ()) + ((a, ""),)],
+                [
+                    p
+                    for j, a in enumerate(b["authors"])
+                    for p in ((", ",) if j else ()) + ((a, ""),)
+                ],
                 [("Distributed, Parallel, and Cluster Computing", c) for c in b["categories"]],
                 "new",
                 1,

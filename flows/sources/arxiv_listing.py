@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup
 from bs4.dammit import EncodingDetector
+from bs4.element import NavigableString, Tag
 
 from flows.http import FetchedResponse, HttpClient
 from flows.sources.base import (
@@ -93,11 +94,18 @@ _SECTION = re.compile(r"^(?P<kind>New|Cross|Replacement) submissions\b(?: for (?
 _DAY = re.compile(r"^(?P<date>(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? \d{1,2} [A-Za-z]+ \d{4})")
 _SHOWING_NEW = re.compile(r"^Showing new listings for (?P<date>.+)$")
 _DATE = re.compile(r"(?P<d>\d{1,2}) (?P<m>[A-Za-z]{3})[A-Za-z]* (?P<y>\d{4})")
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 _TOTAL = re.compile(r"Total of (?P<n>\d+) entries")
 _SHOWN = re.compile(r"Showing up to (?P<n>\d+) entries per page")
 _RANGE = re.compile(r"^(?P<a>\d+)-(?P<b>\d+)$")
-_LIST_HREF = re.compile(r"/list/(?P<cat>[a-z\-]+(?:\.[A-Za-z\-]+)?)/(?P<kind>new|recent|pastweek)\b")
+_LIST_HREF = re.compile(
+    r"/list/(?P<cat>[a-z\-]+(?:\.[A-Za-z\-]+)?)/(?P<kind>new|recent|pastweek)\b"
+)
 _CONTEXT_ID = re.compile(r"^(?P<kind>new|recent)-(?P<cat>[a-z\-]+(?:\.[A-Za-z\-]+)?)$")
 _SECTION_NAMES = {"New": "new", "Cross": "cross-list", "Replacement": "replacement"}
 _FIELD_CLASSES = {
@@ -230,9 +238,10 @@ def _scan(soup: BeautifulSoup) -> _Scan:
                 if where == "dt" and entry is not None:
                     entry.links.append(href)
                 elif where == "authors" and entry is not None:
-                    # the link's first string: an unclosed <a> would hold the rest of the list
-                    first = node.find(string=True)
-                    entry.authors.append(" ".join(str(first or "").split()).rstrip(", "))
+                    # The link's first string, up to an affiliation marker "(1)": an unclosed
+                    # <a> would hold the separators and the rest of the list too.
+                    first = str(node.find(string=True) or "").split("(")[0]
+                    entry.authors.append(" ".join(first.split()).rstrip(", "))
             elif name == "title" and not scan.title:
                 scan.title = node.get_text(" ", strip=True)
             elif name == "h3":
@@ -271,9 +280,8 @@ def _scan(soup: BeautifulSoup) -> _Scan:
             if parent is not None and "descriptor" in parent.get_attribute_list("class"):
                 continue  # "Title:", "Comments:", "Subjects:" labels
             current.append(str(node))
-            if where == "morefewer" and scan.shown is None:
-                if m := _SHOWN.search(str(node)):
-                    scan.shown = int(m.group("n"))
+            if where == "morefewer" and scan.shown is None and (m := _SHOWN.search(str(node))):
+                scan.shown = int(m.group("n"))
     for h in scan.headings:  # entries hold their heading: its counts are read once it is whole
         h.finish()
         text = _clean(h.parts)
@@ -394,12 +402,13 @@ def parse_listing(body: bytes, where: str, status: int = 200) -> Page:
     totals = [int(m.group("n")) for p in scan.paging if (m := _TOTAL.search(_clean(p)))]
     category, listing = _identify(scan, where)
     evidence = totals or scan.headings or scan.entries or scan.recent_title or scan.new_date
-    looks_like_listing = bool(evidence) and listing is not None
     total = totals[0] if totals else 0
     parsed = len(scan.entries)
     counted = [h.shown for h in scan.headings if h.shown is not None]
     expected = sum(counted) if counted else None
-    if not looks_like_listing:
+    if not evidence or listing is None:
+        if b"<html" in body[:4096].lower() and not _complete(body, scan):
+            raise TruncatedPage(SLUG, where, "page ends early, before any listing content")
         raise SourceError(SLUG, where, f"not an arXiv listing page (title {scan.title!r})")
     if category is None:
         raise SourceError(SLUG, where, "listing page without a category (no /list/<cat> link)")
@@ -431,9 +440,7 @@ def parse_listing(body: bytes, where: str, status: int = 200) -> Page:
         page.next_token = str(skip + shown)
     for i, raw in enumerate(scan.entries):
         try:
-            page.add(
-                "entries", _entry_record(raw, category, listing, scan.new_date, skip + i + 1)
-            )
+            page.add("entries", _entry_record(raw, category, listing, scan.new_date, skip + i + 1))
         except ValueError as exc:
             page.quarantined.append(
                 Quarantined.of(SLUG, "entries", item_key(where, i), str(exc), raw.dump())

@@ -15,6 +15,7 @@ The demo handler takes its announcement days and replaced versions from `arxiv_l
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,8 +42,19 @@ ROBOTS_TXT = (
 )
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def long_date(d: date) -> str:
@@ -213,12 +225,10 @@ def _page_divs(listing: Listing) -> str:
         for start in range(0, count, shown):
             span = f"{start + 1}-{min(count, start + shown)}"
             parts.append(
-                f"<span>{span}</span>"
-                if start == skip
-                else _link(listing, start, shown, span)
+                f"<span>{span}</span>" if start == skip else _link(listing, start, shown, span)
             )
         pages = ": " + "\n      ".join(parts)
-    fewer = next((n for n, n1 in zip(SHOW_VALUES, SHOW_VALUES[1:]) if n < shown <= n1), None)
+    fewer = next((n for n, n1 in itertools.pairwise(SHOW_VALUES) if n < shown <= n1), None)
     more = next((n for n in SHOW_VALUES if shown < n < count), None)
     show_all = MAX_SHOW if shown < count and shown < MAX_SHOW else None
 
@@ -446,7 +456,8 @@ def _demo_listing(upstream: Any, category: str, kind: str) -> Listing:
         sections = [Section(label, es, len(es)) for label, es in groups if es]
         total = sum(len(s.entries) for s in sections)
         return Listing(category, name, "new", sections, total, announced=announced)
-    days, day = [], announced
+    days: list[date] = []
+    day = announced
     while len(days) < int(facts["recent_days"]):
         days.append(day)
         day -= timedelta(days=1)
