@@ -155,7 +155,7 @@ class HfPapersOptions(_Strict):
     """[sources.hf_papers]"""
 
 
-ListingKind = Literal["new", "recent"]
+ArxivListingKind = Literal["new", "recent"]
 
 
 class ArxivListingOptions(_Strict):
@@ -163,8 +163,8 @@ class ArxivListingOptions(_Strict):
 
     # /new: the latest announcement (new, cross-listed, replaced; with abstracts);
     # /recent: the last five announcement days (no abstracts).
-    listings: list[ListingKind] = Field(
-        default_factory=lambda: list(get_args(ListingKind)), min_length=1
+    listings: list[ArxivListingKind] = Field(
+        default_factory=lambda: list(get_args(ArxivListingKind)), min_length=1
     )
     # Entries per /recent page: one of arXiv's own `show` steps (it caps `show` at 2000).
     recent_page_size: Literal[25, 50, 100, 250, 500, 1000, 2000] = 500
