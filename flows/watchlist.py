@@ -183,8 +183,31 @@ class HfPapersOptions(_Strict):
         return out
 
 
+ArxivListingKind = Literal["new", "recent"]
+
+
 class ArxivListingOptions(_Strict):
-    """[sources.arxiv_listing]"""
+    """[sources.arxiv_listing]: arxiv.org/list pages of the topics' arxiv_categories."""
+
+    # /new: the latest announcement (new, cross-listed, replaced; with abstracts);
+    # /recent: the last five announcement days (no abstracts).
+    listings: list[ArxivListingKind] = Field(
+        default_factory=lambda: list(get_args(ArxivListingKind)), min_length=1
+    )
+    # Entries per /recent page: one of arXiv's own `show` steps (it caps `show` at 2000).
+    recent_page_size: Literal[25, 50, 100, 250, 500, 1000, 2000] = 500
+    # /recent entries read per category; whole pages, so the last page may pass it.
+    max_recent: int = Field(default=2000, ge=1, le=10_000)
+    # Categories to list besides the topics' arxiv_categories.
+    categories: list[str] = []
+
+    @field_validator("categories")
+    @classmethod
+    def _cats(cls, v: list[str]) -> list[str]:
+        for cat in v:
+            if not _ARXIV_CATEGORY.match(cat):
+                raise ValueError(f"{cat!r} is not an arXiv category like cs.DC")
+        return v
 
 
 class NsfParOptions(_Strict):

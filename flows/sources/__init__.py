@@ -19,6 +19,7 @@ from types import ModuleType
 from flows.http import HttpClient
 from flows.sources import (
     arxiv,
+    arxiv_listing,
     crossref,
     dblp,
     hf_papers,
@@ -71,6 +72,7 @@ SOURCES: dict[str, Source] = {
         Source.of(profiles, profiles.parse_profile),
         Source.of(crossref, crossref.parse_response),
         Source.of(dblp, dblp.parse_response),
+        Source.of(arxiv_listing, arxiv_listing.parse_listing),
     )
 }
 

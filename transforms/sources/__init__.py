@@ -14,6 +14,7 @@ import polars as pl
 
 from transforms.sources import (
     arxiv,
+    arxiv_listing,
     crossref,
     dblp,
     hf_papers,
@@ -53,5 +54,6 @@ STAGING: dict[str, Staging] = {
         profiles,
         crossref,
         dblp,
+        arxiv_listing,
     )
 }

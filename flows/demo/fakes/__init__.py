@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from flows.demo.fakes import crossref, dblp, hf_papers, profiles, scholar_feed
+from flows.demo.fakes import arxiv_listing, crossref, dblp, hf_papers, profiles, scholar_feed
 
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
@@ -31,7 +31,11 @@ HANDLERS: dict[str, Handler] = {
     "scholar.google.com": profiles.scholar,
     "api.crossref.org": crossref.handle,
     "dblp.org": _dblp,
+    arxiv_listing.HOST: arxiv_listing.handler,
 }
 
 # robots.txt bodies served by the fake hosts (a host not listed allows everything).
-ROBOTS: dict[str, str] = {"scholar.google.com": profiles.SCHOLAR_ROBOTS}
+ROBOTS: dict[str, str] = {
+    "scholar.google.com": profiles.SCHOLAR_ROBOTS,
+    arxiv_listing.HOST: arxiv_listing.ROBOTS_TXT,
+}
