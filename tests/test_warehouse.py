@@ -49,6 +49,7 @@ def test_rerun_changes_only_per_run_tables(tmp_path: Path) -> None:
         "main.usage_ledger",
         "main.metric_snapshots",
         "metrics.source_usage",  # sums the ledger
+        "metrics.source_signals",  # latest of metric_snapshots
     }
     assert changed <= per_run and {"main.citation_snapshots", "main.runs"} <= changed
     assert after["main.runs"][0] == 2
