@@ -12,7 +12,7 @@ from types import ModuleType
 
 import polars as pl
 
-from transforms.sources import arxiv, openalex, semantic_scholar
+from transforms.sources import arxiv, nsf_awards, nsf_par, openalex, semantic_scholar
 from transforms.staging import Raw
 
 
@@ -39,5 +39,7 @@ STAGING: dict[str, Staging] = {
         arxiv,
         openalex,
         semantic_scholar,
+        nsf_par,
+        nsf_awards,
     )
 }
