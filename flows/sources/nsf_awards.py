@@ -63,6 +63,7 @@ PRINT_FIELDS = (
 
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s~]+)", re.I)
 _YEAR = re.compile(r"^(19|20)\d{2}$")
+_NAMES = re.compile(r"[^\W\d][\w'\-]*,\s*[^\W\d]|\sand\s")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 
 
@@ -125,8 +126,8 @@ def parse_publication(raw: str, kind: str) -> dict[str, Any]:
         if doi_match:
             at = next(i for i, p in enumerate(body) if doi_match.group(1) in p)
             authors = body[at - 1] if at >= 1 else None
-        elif len(body) >= 3:
-            authors = body[1]
+        else:  # the first part before the title that reads like a list of names
+            authors = next((p for p in body[:-1] if _NAMES.search(p)), None)
     elif len(parts) >= 3:  # authors~title~journal~volume~year~pages~
         authors, title, venue = parts[0] or None, parts[1] or None, parts[2] or None
         year = next((int(p) for p in parts[3:6] if _YEAR.match(p)), None)

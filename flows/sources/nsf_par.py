@@ -324,9 +324,7 @@ def parse_search(body: bytes, where: str, status: int = 200) -> Page:
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             page.quarantined.append(Quarantined.of(SLUG, "works", par_id, str(exc), str(item)))
     lists_results = (
-        bool(total)
-        or bool(last)
-        or (soup.find("a", href=_BIBLIO) is not None and not no_results)
+        bool(total) or bool(last) or (soup.find("a", href=_BIBLIO) is not None and not no_results)
     )
     check_drift(SLUG, where, body, candidates, lists_results=lists_results, required=("par_id",))
     if current is not None and last is not None and current < last:

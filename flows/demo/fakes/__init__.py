@@ -11,10 +11,18 @@ from typing import Any
 
 import httpx
 
+from flows.demo.fakes import nsf_awards, nsf_par
+
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
 # host -> handler; the arXiv API, OpenAlex and Semantic Scholar live in generate.py.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    "par.nsf.gov": nsf_par.handle,
+    "api.nsf.gov": nsf_awards.handle,
+}
 
 # robots.txt bodies served by the fake hosts (a host not listed allows everything).
-ROBOTS: dict[str, str] = {}
+ROBOTS: dict[str, str] = {
+    # search pages are allowed; full texts and exports are not crawled
+    "par.nsf.gov": "User-agent: *\nDisallow: /servlets/\nDisallow: /export/\n",
+}
