@@ -343,7 +343,7 @@ def author_query(r: Researcher) -> str:
     """The researcher as PAR lists creators, "Last, First": an alias already in that form wins,
     else the name is turned around."""
     for alias in r.aliases:
-        if re.fullmatch(r"[^,]+,\s*[^,.]{2,}.*", alias):
+        if re.fullmatch(r"[^,]+,\s*\w[\w'\-]+.*", alias):  # "Zuo, P." is no better
             return " ".join(alias.split())
     parsed = HumanName(r.name)
     first = " ".join(p for p in (parsed.first, parsed.middle) if p)
@@ -376,11 +376,11 @@ def _search(
         yield Fetched(resp, page)
         found = page.count() + len(page.quarantined)
         seen += found
-        years = [w["publication_year"] for w in page.records.get("works", [])]
+        years = [y for w in page.records.get("works", []) if (y := w["publication_year"])]
         if found == 0 or page.next_token is None or (cap is not None and seen >= cap):
             return
-        if since_year is not None and years and max(y or 0 for y in years) < since_year:
-            return  # newest first: everything after this page is older still
+        if since_year is not None and years and min(years) < since_year:
+            return  # newest first: every later page is older than since_year
         if int(page.next_token) <= page_no:
             return
         page_no = int(page.next_token)
