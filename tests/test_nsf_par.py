@@ -290,7 +290,10 @@ def raw_frame(*names: str) -> dict[str, pl.LazyFrame]:
 
 def test_staged_works_and_authorships() -> None:
     raw = raw_frame("author_zhuo_p1.html")
-    staged = staging.works(raw).collect()
+    untitled = raw["raw_nsf_par__works"].with_columns(
+        title=pl.when(pl.col("par_id") == "10400003").then(None).otherwise(pl.col("title"))
+    )
+    staged = staging.works({"raw_nsf_par__works": untitled}).collect()
     assert "10400002" not in staged["source_work_id"].to_list()  # no title, no DOI: not matchable
     assert "10400003" in staged["source_work_id"].to_list()  # a DOI is enough
     assert staged.height == 9
