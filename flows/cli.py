@@ -123,6 +123,10 @@ def print_summary(summary: steps.RunSummary) -> None:
         for s in summary.sources:
             for e in s.errors:
                 p(f"  error: {e}")
+            if s.stopped and not any(s.stopped in e for e in s.errors):
+                p(f"  stopped: [{s.source}] {s.stopped}")
+            if s.skipped:
+                p(f"  skipped: [{s.source}] {s.skipped} request(s) disallowed by robots.txt")
     tables = ", ".join(
         f"{k} {v}"
         for k, v in summary.tables.items()
@@ -197,4 +201,4 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
         print(f"error: {steps.network_hint(exc)}", file=sys.stderr)
         return EXIT_FAILED
     print_summary(summary)
-    return EXIT_PARTIAL if summary.error_count else 0
+    return EXIT_PARTIAL if summary.error_count or summary.stopped_count else 0

@@ -13,7 +13,12 @@ DEFAULT_WATCHLIST = Path("watchlist.toml")
 DEFAULT_WAREHOUSE = Path("warehouse") / "scholarflow.duckdb"
 
 # Environment variables carrying secrets: read at call time, never written anywhere.
-SECRET_ENV = {"openalex": "OPENALEX_API_KEY", "semantic_scholar": "S2_API_KEY"}
+SECRET_ENV = {
+    "openalex": "OPENALEX_API_KEY",
+    "semantic_scholar": "S2_API_KEY",
+    "scholar_feed": "SCHOLAR_FEED_API_KEY",
+    "hf_papers": "HF_TOKEN",  # optional: a higher Hugging Face rate limit
+}
 
 
 def warehouse_path(cli_value: str | None = None) -> Path:

@@ -60,6 +60,9 @@ class SourceSummary:
     unchanged: int = 0
     quarantined: int = 0
     errors: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the source stopped early (budget, allowance, drift)
+    skipped: int = 0  # requests not made: robots.txt disallows them
+    resumed: int = 0  # responses reused from an interrupted earlier run
 
 
 @dataclass
@@ -74,6 +77,10 @@ class RunSummary:
     @property
     def error_count(self) -> int:
         return sum(len(s.errors) for s in self.sources)
+
+    @property
+    def stopped_count(self) -> int:
+        return sum(1 for s in self.sources if s.stopped)
 
 
 def new_run_id() -> str:
@@ -143,6 +150,7 @@ def make_client(
         costs=costs,
         budgets=budgets_left(watchlist, warehouse_path),
         exhaustion=exhaustion,
+        resume=warehouse.resume_responses(warehouse_path) if warehouse_path else None,
     )
 
 
@@ -261,6 +269,12 @@ def _metric_rows(reports: list[FetchReport], run_id: str) -> list[dict[str, Any]
     return list(rows.values())
 
 
+def _stop_reason(rep: FetchReport) -> str | None:
+    if isinstance(rep.stopped, SourceStopped):
+        return rep.stopped.reason
+    return str(rep.stopped) if rep.stopped is not None else None
+
+
 def _usage_rows(
     ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
 ) -> list[dict[str, Any]]:
@@ -268,28 +282,35 @@ def _usage_rows(
     rows = []
     for rep in reports:
         u = usage.get(rep.source, Usage())
-        stopped = rep.stopped
-        reason = (
-            stopped.reason
-            if isinstance(stopped, SourceStopped)
-            else str(stopped)
-            if stopped
-            else u.stopped
-        )
+        reason = _stop_reason(rep) or u.stopped
         rows.append(
             {
                 "run_id": ctx.run_id,
                 "source": rep.source,
-                # replayed/imported responses cost nothing upstream
                 "usage_date": now.date(),
-                "requests": u.requests if ctx.mode == "live" else 0,
-                "cost_units": u.cost_units if ctx.mode == "live" else 0.0,
+                "mode": ctx.mode,  # only live rows count against the budget
+                "requests": u.requests,
+                "cost_units": u.cost_units,
                 "daily_budget": ctx.watchlist.budgets.get(rep.source),  # type: ignore[call-overload]
                 "stopped_reason": reason,
                 "recorded_at": now,
             }
         )
     return rows
+
+
+def _save_resume_state(con: Any, ctx: RunContext, reports: list[FetchReport]) -> None:
+    """A source stopped by its budget or allowance resumes next run from what it got now;
+    a source that finished (or drifted: not resumable) starts afresh."""
+    for rep in reports:
+        stopped = rep.stopped if isinstance(rep.stopped, SourceStopped) else None
+        warehouse.save_source_state(
+            con,
+            rep.source,
+            ctx.run_id,
+            stopped.reason if stopped else None,
+            [(f.response.url, f.response.sha256) for f in rep.items],
+        )
 
 
 def _researcher_rows(watchlist: Watchlist) -> list[dict[str, object]]:
@@ -360,6 +381,9 @@ def load_and_build(
                         unchanged=stats.unchanged,
                         quarantined=len(bad) + stats.quarantined,
                         errors=[str(e) for e in rep.errors],
+                        stopped=_stop_reason(rep),
+                        skipped=len(rep.skipped),
+                        resumed=usage[rep.source].resumed if rep.source in usage else 0,
                     )
                 )
             if not warehouse.has_data(con):
@@ -369,6 +393,8 @@ def load_and_build(
             counts, snapshots = _build(con, ctx, _observations(reports))
             warehouse.append_metrics(con, _metric_rows(reports, ctx.run_id))
             warehouse.record_usage(con, _usage_rows(ctx, reports, usage))
+            if ctx.mode == "live":
+                _save_resume_state(con, ctx, reports)
             _record(con, ctx, summaries, counts, snapshots)
         paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots)
@@ -386,7 +412,9 @@ def _record(
             "mode": ctx.mode,
             "started_at": ctx.started_at,
             "finished_at": datetime.now(UTC),
-            "status": "succeeded" if errors == 0 else "partial",
+            "status": "succeeded"
+            if errors == 0 and not any(s.stopped for s in summaries)
+            else "partial",
             "sources": [s.source for s in summaries],
             "watchlist_sha256": ctx.watchlist_sha256,
             "stats": {

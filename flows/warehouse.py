@@ -82,12 +82,22 @@ create table if not exists usage_ledger (
     run_id varchar not null,
     source varchar not null,
     usage_date date not null,          -- UTC day the units count against
+    mode varchar not null,             -- live runs spend budget; demo/replay ones cost nothing
     requests bigint not null,
     cost_units double not null,
     daily_budget double,               -- configured units per day; null = no budget
     stopped_reason varchar,            -- allowance/budget spent, scraper drift; null = finished
     recorded_at timestamptz not null,
     primary key (run_id, source)
+);
+-- A source stopped early (budget or allowance spent): the responses it got, which the next
+-- live run reuses from raw_responses instead of requesting them again.
+create table if not exists source_state (
+    source varchar primary key,
+    stopped_run_id varchar not null,
+    stopped_reason varchar not null,
+    responses json not null,           -- [[url, sha256], ...]
+    updated_at timestamptz not null
 );
 -- Per-run source metrics that change over time (upvotes, stars, scores, profile indices).
 create table if not exists metric_snapshots (
@@ -420,12 +430,13 @@ def record_usage(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> 
     for r in rows:
         con.execute(
             """insert or replace into usage_ledger by name select
-                 ? as run_id, ? as source, ? as usage_date, ? as requests, ? as cost_units,
-                 ? as daily_budget, ? as stopped_reason, ? as recorded_at""",
+                 ? as run_id, ? as source, ? as usage_date, ? as mode, ? as requests,
+                 ? as cost_units, ? as daily_budget, ? as stopped_reason, ? as recorded_at""",
             [
                 r["run_id"],
                 r["source"],
                 r["usage_date"],
+                r["mode"],
                 r["requests"],
                 r["cost_units"],
                 r["daily_budget"],
@@ -433,6 +444,54 @@ def record_usage(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> 
                 r["recorded_at"],
             ],
         )
+
+
+def save_source_state(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    run_id: str,
+    reason: str | None,
+    responses: Sequence[tuple[str, str]],
+) -> None:
+    """Remember what a stopped source fetched (reason set), or forget it once it completed."""
+    con.execute("delete from source_state where source = ?", [source])
+    if reason is not None:
+        con.execute(
+            "insert into source_state values (?, ?, ?, ?, ?)",
+            [source, run_id, reason, json.dumps(sorted(set(responses))), datetime.now(UTC)],
+        )
+
+
+def resume_responses(path: Path) -> dict[str, dict[str, tuple[int, str, bytes, datetime]]]:
+    """Per stopped source: url -> (status, content type, body, fetched_at) of the responses its
+    interrupted run got, from the archive. Empty when nothing is pending."""
+    if not path.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException:
+        return {}
+    try:
+        if not _table_exists(con, "source_state"):
+            return {}
+        rows = con.execute(
+            """select s.source, r.url, r.status, r.content_type, r.body_gzip, r.fetched_at
+               from source_state s,
+                    unnest(cast(s.responses as varchar[][])) as t(pair)
+               join raw_responses r
+                 on r.source = s.source and r.url = pair[1] and r.sha256 = pair[2]"""
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[str, dict[str, tuple[int, str, bytes, datetime]]] = {}
+    for source, url, status, ctype, body, fetched_at in rows:
+        out.setdefault(source, {})[url] = (
+            int(status),
+            ctype or "",
+            gzip.decompress(body),
+            fetched_at,
+        )
+    return out
 
 
 def used_today(path: Path, day: date) -> dict[str, float]:
@@ -448,7 +507,8 @@ def used_today(path: Path, day: date) -> dict[str, float]:
         if not _table_exists(con, "usage_ledger"):
             return {}
         rows = con.execute(
-            "select source, sum(cost_units) from usage_ledger where usage_date = ? group by 1",
+            "select source, sum(cost_units) from usage_ledger "
+            "where usage_date = ? and mode = 'live' group by 1",
             [day],
         ).fetchall()
     finally:

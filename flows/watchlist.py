@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
@@ -151,8 +152,35 @@ class Schedule(_Strict):
         return v.strip()
 
 
+_HF_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})$")
+
+
 class HfPapersOptions(_Strict):
-    """[sources.hf_papers]"""
+    """[sources.hf_papers]: Hugging Face daily-papers listings, paper search, single papers."""
+
+    # Daily-papers listings cover the `daily_days` days up to `until`, one request set per day
+    # ("date"), per ISO week ("week") or per month ("month") that the window touches.
+    period: Literal["date", "week", "month"] = "date"
+    daily_days: int = Field(default=7, ge=0, le=366)
+    # Last day of the window (a TOML date or "YYYY-MM-DD"); unset: today (UTC) at run time.
+    until: Annotated[date, Field(strict=False)] | None = None
+    # Cap per listing (a day, week or month), paged 100 at a time.
+    max_daily_results: int = Field(default=500, ge=1, le=10_000)
+    # Results asked for per topic keyword (the search endpoint answers a single page).
+    search_limit: int = Field(default=50, ge=1, le=120)
+    # Papers looked up one by one every run (their upvotes and stars are tracked).
+    arxiv_ids: list[NonEmpty] = []
+
+    @field_validator("arxiv_ids")
+    @classmethod
+    def _arxiv_ids(cls, v: list[str]) -> list[str]:
+        out = []
+        for raw in v:
+            aid = re.sub(r"v\d+$", "", re.sub(r"(?i)^arxiv:", "", raw.strip()))
+            if not _HF_ARXIV_ID.match(aid):
+                raise ValueError(f"{raw!r} is not an arXiv id like 2309.06180")
+            out.append(aid)
+        return out
 
 
 class ArxivListingOptions(_Strict):
@@ -187,6 +215,11 @@ class DblpOptions(_Strict):
 
 class ScholarFeedOptions(_Strict):
     """[sources.scholar_feed]"""
+
+    # Candidates asked of author discover for a researcher without scholar_feed_id (API max 50).
+    discover_limit: int = Field(default=10, ge=1, le=50)
+    # Papers kept per profile, in the profile's order (it lists its top 10 by rank score).
+    max_papers: int = Field(default=10, ge=1, le=50)
 
 
 class ProfilesOptions(_Strict):

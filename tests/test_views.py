@@ -186,6 +186,8 @@ REPORT_COLUMNS = {
     "watched_authors n_authors citations_openalex citations_semantic_scholar citations_best sources",
     "source_coverage": "source records papers papers_only_in_source pct_of_all_papers records_with_doi "
     "records_with_arxiv_id citations_sum last_changed_at",
+    "source_usage": "source usage_date mode runs requests cost_units daily_budget pct_of_budget "
+    "stopped_runs last_stop_reason",
     "topic_trends": "topic_kind topic_id topic_name month papers citations papers_prev_month papers_change "
     "papers_change_pct citations_change papers_3m papers_to_date",
 }
@@ -204,3 +206,14 @@ def test_report_headers_are_stable(con: duckdb.DuckDBPyConnection) -> None:
         assert [c[0] for c in described] == expected.split(), view
         # counts are plain 64-bit integers, not DuckDB's 128-bit sums
         assert all(c[1] != "HUGEINT" for c in described), view
+
+
+def test_source_usage_adds_up_the_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    view = rows(con, "select * from metrics.source_usage")
+    ledger = rows(con, "select source, mode, requests, cost_units from main.usage_ledger")
+    assert {(r["source"], r["mode"]) for r in view} == {(r["source"], r["mode"]) for r in ledger}
+    for r in view:
+        mine = [x for x in ledger if (x["source"], x["mode"]) == (r["source"], r["mode"])]
+        assert r["requests"] == sum(x["requests"] for x in mine) > 0
+        assert r["cost_units"] == pytest.approx(sum(x["cost_units"] for x in mine))
+        assert r["pct_of_budget"] is None  # replayed runs spend no budget

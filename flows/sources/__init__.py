@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from flows.http import HttpClient
-from flows.sources import arxiv, nsf_awards, nsf_par, openalex, semantic_scholar
+from flows.sources import (
+    arxiv,
+    hf_papers,
+    nsf_awards,
+    nsf_par,
+    openalex,
+    scholar_feed,
+    semantic_scholar,
+)
 from flows.sources.base import FetchReport, Page
 from flows.watchlist import Watchlist
 
@@ -57,6 +65,8 @@ SOURCES: dict[str, Source] = {
         Source.of(arxiv, arxiv.parse_feed),
         Source.of(openalex, openalex.parse_response),
         Source.of(semantic_scholar, semantic_scholar.parse_response),
+        Source.of(scholar_feed, scholar_feed.parse_response),
+        Source.of(hf_papers, hf_papers.parse_response),
         Source.of(nsf_par, nsf_par.parse_search),
         Source.of(nsf_awards, nsf_awards.parse_response),
     )

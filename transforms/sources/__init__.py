@@ -12,7 +12,15 @@ from types import ModuleType
 
 import polars as pl
 
-from transforms.sources import arxiv, nsf_awards, nsf_par, openalex, semantic_scholar
+from transforms.sources import (
+    arxiv,
+    hf_papers,
+    nsf_awards,
+    nsf_par,
+    openalex,
+    scholar_feed,
+    semantic_scholar,
+)
 from transforms.staging import Raw
 
 
@@ -39,6 +47,8 @@ STAGING: dict[str, Staging] = {
         arxiv,
         openalex,
         semantic_scholar,
+        scholar_feed,
+        hf_papers,
         nsf_par,
         nsf_awards,
     )

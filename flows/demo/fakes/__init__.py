@@ -11,12 +11,14 @@ from typing import Any
 
 import httpx
 
-from flows.demo.fakes import nsf_awards, nsf_par
+from flows.demo.fakes import hf_papers, nsf_awards, nsf_par, scholar_feed
 
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
 # host -> handler; the arXiv API, OpenAlex and Semantic Scholar live in generate.py.
 HANDLERS: dict[str, Handler] = {
+    "huggingface.co": hf_papers.handle,
+    "api.scholarfeed.org": scholar_feed.handle,
     "par.nsf.gov": nsf_par.handle,
     "api.nsf.gov": nsf_awards.handle,
 }
