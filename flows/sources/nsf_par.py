@@ -5,7 +5,8 @@ the path as `name:value` segments (values percent-encoded, phrases in double quo
 `/search/author:"Zhuo, Danyang"/page:2` or `/search/term:"LLM serving"/sort:publication_date desc`.
 10 records per page; a page shows the result count (`#item-count-everything`) and
 "Page X of Y" (`.paging-max`), and links to the next page. No API and no key: pages are fetched
-with robots.txt honoured, at most one request per second (the client's policy for par.nsf.gov).
+with robots.txt honoured (a disallowed search is skipped and logged, not an error), at most one
+request per second (the client's policy for par.nsf.gov).
 The records are US government metadata; abstracts are the authors' text (kept as data, not shown
 elsewhere).
 
