@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
+from protego import Protego
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -353,7 +353,7 @@ class HttpClient:
         self._respect_robots = respect_robots
         self._adapt = adapt_to_headers
         self._resume = {s: dict(r) for s, r in (resume or {}).items()}
-        self._robots: dict[str, RobotFileParser] = {}
+        self._robots: dict[str, Protego] = {}
         self._robots_lock = threading.Lock()
         self.usage: dict[str, Usage] = {
             s: Usage(budget_left=float(b)) for s, b in (budgets or {}).items()
@@ -485,30 +485,33 @@ class HttpClient:
             usage.cost_units += cost
 
     def _allowed(self, source: str, url: httpx.URL) -> bool:
-        """robots.txt check, fetched once per host and run through this same client (so it is
-        rate limited, archived and recorded like any page). RFC 9309: a 4xx robots.txt allows
-        everything, a 5xx or unreachable one disallows everything."""
+        """robots.txt check (RFC 9309: the longest matching rule wins, `*` and `$` patterns),
+        fetched once per host and run through this same client, so it is rate limited, archived
+        and recorded like any page. A 4xx robots.txt allows everything, a 5xx one disallows
+        everything. A `Crawl-delay` longer than the host's interval becomes its interval."""
         origin = f"{url.scheme}://{url.netloc.decode()}"
         with self._robots_lock:
             parser = self._robots.get(origin)
         if parser is None:
-            parser = RobotFileParser(origin + "/robots.txt")
             resp = self.get(source, origin + "/robots.txt")
             if resp.status >= 500:
-                parser.parse(["User-agent: *", "Disallow: /"])
                 log.warning(
                     "[%s] %s/robots.txt answered %d: treating the host as disallowed",
                     source,
                     origin,
                     resp.status,
                 )
+                parser = Protego.parse("User-agent: *\nDisallow: /\n")
             elif resp.status >= 400:
-                parser.parse([])
+                parser = Protego.parse("")
             else:
-                parser.parse(resp.body.decode("utf-8", errors="replace").splitlines())
+                parser = Protego.parse(resp.body.decode("utf-8", errors="replace"))
+            delay = parser.crawl_delay(ROBOTS_AGENT)
+            if delay is not None and float(delay) > self._limiter.policy(url.host).interval:
+                self._limiter.adapt(url.host, float(delay))
             with self._robots_lock:
                 self._robots[origin] = parser
-        return parser.can_fetch(ROBOTS_AGENT, str(url))
+        return bool(parser.can_fetch(str(url), ROBOTS_AGENT))
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         after = retry_after_seconds(response.headers.get("Retry-After"))

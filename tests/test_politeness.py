@@ -538,3 +538,22 @@ def test_next_run_resumes_where_the_spent_budget_stopped(
             "select cost_units, stopped_reason is not null from usage_ledger order by recorded_at"
         ).fetchall()
     assert ledger == [(3.0, True), (0.0, True), (1.0, False)]
+
+
+def test_robots_longest_match_wins_and_crawl_delay_is_honoured(fake: FakeTime) -> None:
+    """Google Scholar's rules: /citations? is disallowed except profile pages (user= first),
+    never their paging; the stdlib parser (first match, no wildcards) would refuse them all."""
+    rules = (
+        "User-agent: *\nDisallow: /citations?\nAllow: /citations?user=\n"
+        "Disallow: /citations?*cstart=\nCrawl-delay: 7\n"
+    )
+    handler, seen = site(robots=rules)
+    with client(handler, fake, intervals={"scholar.example.com": HostPolicy(2.0)}) as c:
+        c.get("profiles", "https://scholar.example.com/citations?user=abc&hl=en", robots=True)
+        for blocked in ("citations?hl=en&user=abc", "citations?user=abc&cstart=20"):
+            with pytest.raises(RobotsDisallowed):
+                c.get("profiles", f"https://scholar.example.com/{blocked}", robots=True)
+        c.get("profiles", "https://scholar.example.com/citations?user=xyz", robots=True)
+    assert seen == ["/robots.txt", "/citations", "/citations"]
+    # robots.txt itself went at the configured 2 s pace, then Crawl-delay 7 s took over
+    assert fake.sleeps == [pytest.approx(2.0), pytest.approx(7.0)]
