@@ -38,7 +38,7 @@ log = logging.getLogger("scholarflow.http")
 
 # Query parameters and headers that carry secrets on any source.
 SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token_secret"})
-SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
+SECRET_HEADERS = frozenset({"x-api-key", "authorization", "crossref-plus-api-token"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 ROBOTS_AGENT = "scholarflow"

@@ -18,6 +18,7 @@ SECRET_ENV = {
     "semantic_scholar": "S2_API_KEY",
     "scholar_feed": "SCHOLAR_FEED_API_KEY",
     "hf_papers": "HF_TOKEN",  # optional: a higher Hugging Face rate limit
+    "crossref": "CROSSREF_PLUS_TOKEN",  # optional: Crossref Metadata Plus
 }
 
 

@@ -205,12 +205,40 @@ class NsfAwardsOptions(_Strict):
     max_awards_per_pi: int = Field(default=100, ge=1, le=3000)
 
 
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
+
+
 class CrossrefOptions(_Strict):
     """[sources.crossref]"""
+
+    # Works per page of a researcher's works (Crossref allows up to 1000).
+    rows: int = Field(default=100, ge=1, le=1000)
+    # Works read per researcher at most (name searches are relevance-ranked and endless).
+    max_results: int = Field(default=1000, ge=1, le=100_000)
+    # DOIs looked up one by one (/works/{doi}), e.g. papers a researcher search misses.
+    dois: list[NonEmpty] = []
+
+    @field_validator("dois")
+    @classmethod
+    def _dois(cls, v: list[str]) -> list[str]:
+        out = []
+        for raw in v:
+            doi = _DOI_PREFIX.sub("", raw.strip()).lower()
+            if not _DOI.match(doi):
+                raise ValueError(f"{raw!r} is not a DOI like 10.1145/3600006.3613165")
+            if doi.startswith("10.48550/"):
+                raise ValueError(f"{raw!r} is an arXiv DOI (DataCite): Crossref does not know it")
+            out.append(doi)
+        return out
 
 
 class DblpOptions(_Strict):
     """[sources.dblp]"""
+
+    # Hits read per publication search (one per topic keyword) at most; DBLP sends up to
+    # 1000 hits a page.
+    max_hits: int = Field(default=1000, ge=1, le=10_000)
 
 
 class ScholarFeedOptions(_Strict):
@@ -224,6 +252,9 @@ class ScholarFeedOptions(_Strict):
 
 class ProfilesOptions(_Strict):
     """[sources.profiles]"""
+
+    # Pages read per profile at most (a recipe's own max_pages can only lower it).
+    max_pages: int = Field(default=10, ge=1, le=100)
 
 
 class SourceOptions(_Strict):

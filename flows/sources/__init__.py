@@ -19,10 +19,13 @@ from types import ModuleType
 from flows.http import HttpClient
 from flows.sources import (
     arxiv,
+    crossref,
+    dblp,
     hf_papers,
     nsf_awards,
     nsf_par,
     openalex,
+    profiles,
     scholar_feed,
     semantic_scholar,
 )
@@ -67,6 +70,9 @@ SOURCES: dict[str, Source] = {
         Source.of(semantic_scholar, semantic_scholar.parse_response),
         Source.of(scholar_feed, scholar_feed.parse_response),
         Source.of(hf_papers, hf_papers.parse_response),
+        Source.of(profiles, profiles.parse_profile),
+        Source.of(crossref, crossref.parse_response),
+        Source.of(dblp, dblp.parse_response),
         Source.of(nsf_par, nsf_par.parse_search),
         Source.of(nsf_awards, nsf_awards.parse_response),
     )

@@ -14,10 +14,13 @@ import polars as pl
 
 from transforms.sources import (
     arxiv,
+    crossref,
+    dblp,
     hf_papers,
     nsf_awards,
     nsf_par,
     openalex,
+    profiles,
     scholar_feed,
     semantic_scholar,
 )
@@ -49,6 +52,9 @@ STAGING: dict[str, Staging] = {
         semantic_scholar,
         scholar_feed,
         hf_papers,
+        profiles,
+        crossref,
+        dblp,
         nsf_par,
         nsf_awards,
     )
