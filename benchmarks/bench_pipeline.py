@@ -122,12 +122,12 @@ def union_find_baseline(works: pl.DataFrame) -> dict[str, str]:
 
     for r in works.iter_rows(named=True):
         node = f"{r['source']}:{r['source_work_id']}"
+        titled = len(r["title_key"] or "") >= model.MIN_TITLE_KEY_CHARS
+        years = [None] if r["year"] is None else [r["year"], r["year"] + 1]
         keys = [
             f"key|doi:{r['doi']}" if r["doi"] else None,
             f"key|arxiv:{r['arxiv_id']}" if r["arxiv_id"] else None,
-            f"key|title:{r['title_key']}|{r['year']}"
-            if len(r["title_key"] or "") >= model.MIN_TITLE_KEY_CHARS
-            else None,
+            *[f"key|title:{r['title_key']}|{y if y is not None else '?'}" for y in years if titled],
         ]
         for k in filter(None, keys):
             a, b = find(node), find(k)

@@ -444,3 +444,38 @@ def test_citations_by_year_and_snapshots() -> None:
     ]
     assert snaps["observed_at"].dtype == pl.Datetime("us", "UTC")
     assert date(2026, 1, 1)  # keep the import honest for type checkers
+
+
+def test_titles_match_across_one_year_but_not_two() -> None:
+    """A December preprint and its proceedings version dated the next year are one paper; the
+    same title three years apart is not (a re-used generic title, or a new paper)."""
+    raws = {
+        "raw_arxiv__entries": raw(
+            "arxiv",
+            "entries",
+            [
+                arxiv_entry(
+                    "2312.07000",
+                    "Punica: Multi-Tenant LoRA Serving",
+                    ["Lequn Chen"],
+                    published_at=datetime(2023, 12, 28, tzinfo=UTC),
+                )
+            ],
+        ),
+        "raw_openalex__works": raw(
+            "openalex",
+            "works",
+            [
+                oa_work(
+                    "W10", "Punica: Multi-tenant LoRA serving", [("A1", "Lequn Chen")], year=2024
+                ),
+                oa_work(
+                    "W11", "Punica: Multi-Tenant LoRA Serving", [("A1", "Lequn Chen")], year=2027
+                ),
+            ],
+        ),
+    }
+    xref = model.resolve_papers(model.stage_works(raws)).collect()
+    paper = dict(zip(xref["source_work_id"], xref["paper_id"], strict=True))
+    assert paper["2312.07000"] == paper["W10"] == "arxiv:2312.07000"
+    assert paper["W11"] != paper["W10"]

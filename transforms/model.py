@@ -80,7 +80,7 @@ def resolve_papers(works: pl.LazyFrame) -> pl.LazyFrame:
     """Cross-reference: every source record -> paper_id.
 
     Records are the same paper when they share a DOI, an arXiv id, or a normalised title and
-    year. paper_id is readable and stable: `arxiv:<id>`, else `doi:<doi>`, else a title hash.
+    a year at most one apart. paper_id is readable and stable: `arxiv:<id>`, else `doi:<doi>`, else a title hash.
     """
     nodes = works.select(
         "source",
@@ -98,15 +98,21 @@ def resolve_papers(works: pl.LazyFrame) -> pl.LazyFrame:
             nodes.filter(pl.col("arxiv_id").is_not_null()).select(
                 "node", key="arxiv:" + pl.col("arxiv_id")
             ),
-            nodes.filter(title_ok).select(
-                "node",
-                key=pl.concat_str(
-                    pl.lit("title:"),
-                    "title_key",
-                    pl.lit("|"),
-                    pl.col("year").cast(pl.String).fill_null("?"),
-                ),
-            ),
+            # title + year, tolerating one year apart: a preprint of December and its
+            # proceedings version of the next year (DBLP, Crossref date the venue) are one paper.
+            # Each record sits in the buckets of its year and the next; years one apart share one.
+            *[
+                nodes.filter(title_ok).select(
+                    "node",
+                    key=pl.concat_str(
+                        pl.lit("title:"),
+                        "title_key",
+                        pl.lit("|"),
+                        (pl.col("year") + shift).cast(pl.String).fill_null("?"),
+                    ),
+                )
+                for shift in (0, 1)
+            ],
             nodes.select("node", key="self:" + pl.col("node")),  # every record is in some paper
         ]
     )
