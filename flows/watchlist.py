@@ -213,9 +213,19 @@ class ArxivListingOptions(_Strict):
 class NsfParOptions(_Strict):
     """[sources.nsf_par]"""
 
+    # Result pages (10 records each) fetched per author or keyword search at most.
+    max_pages: int = Field(default=20, ge=1, le=500)
+    # Also run one keyword search per topic keyword (capped by sources.max_topic_results).
+    search_topics: bool = True
+
 
 class NsfAwardsOptions(_Strict):
     """[sources.nsf_awards]"""
+
+    # Search awards by the researcher's name as PI (pdPIName); nsf_award_ids are always fetched.
+    search_by_pi: bool = True
+    # Awards fetched per PI-name search at most (the API serves 25 per request).
+    max_awards_per_pi: int = Field(default=100, ge=1, le=3000)
 
 
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")

@@ -82,7 +82,7 @@ def test_one_slug_per_source_everywhere() -> None:
     from flows.sources import SOURCES, raw_table
     from flows.watchlist import SOURCE_SLUGS
 
-    assert set(SOURCES) <= set(SOURCE_SLUGS)  # TODO(issue 3): == once every source is merged
+    assert tuple(SOURCES) == SOURCE_SLUGS
     for slug, source in SOURCES.items():
         assert (ROOT / "flows" / "sources" / f"{slug}.py").is_file()
         assert (ROOT / "tests" / f"test_{slug}.py").is_file()

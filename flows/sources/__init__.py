@@ -23,6 +23,8 @@ from flows.sources import (
     crossref,
     dblp,
     hf_papers,
+    nsf_awards,
+    nsf_par,
     openalex,
     profiles,
     scholar_feed,
@@ -67,12 +69,14 @@ SOURCES: dict[str, Source] = {
         Source.of(arxiv, arxiv.parse_feed),
         Source.of(openalex, openalex.parse_response),
         Source.of(semantic_scholar, semantic_scholar.parse_response),
-        Source.of(scholar_feed, scholar_feed.parse_response),
         Source.of(hf_papers, hf_papers.parse_response),
-        Source.of(profiles, profiles.parse_profile),
+        Source.of(arxiv_listing, arxiv_listing.parse_listing),
+        Source.of(nsf_par, nsf_par.parse_search),
+        Source.of(nsf_awards, nsf_awards.parse_response),
         Source.of(crossref, crossref.parse_response),
         Source.of(dblp, dblp.parse_response),
-        Source.of(arxiv_listing, arxiv_listing.parse_listing),
+        Source.of(scholar_feed, scholar_feed.parse_response),
+        Source.of(profiles, profiles.parse_profile),
     )
 }
 

@@ -11,7 +11,16 @@ from typing import Any
 
 import httpx
 
-from flows.demo.fakes import arxiv_listing, crossref, dblp, hf_papers, profiles, scholar_feed
+from flows.demo.fakes import (
+    arxiv_listing,
+    crossref,
+    dblp,
+    hf_papers,
+    nsf_awards,
+    nsf_par,
+    profiles,
+    scholar_feed,
+)
 
 Handler = Callable[[Any, httpx.Request], httpx.Response]
 
@@ -32,10 +41,14 @@ HANDLERS: dict[str, Handler] = {
     "api.crossref.org": crossref.handle,
     "dblp.org": _dblp,
     arxiv_listing.HOST: arxiv_listing.handler,
+    "par.nsf.gov": nsf_par.handle,
+    "api.nsf.gov": nsf_awards.handle,
 }
 
 # robots.txt bodies served by the fake hosts (a host not listed allows everything).
 ROBOTS: dict[str, str] = {
     "scholar.google.com": profiles.SCHOLAR_ROBOTS,
     arxiv_listing.HOST: arxiv_listing.ROBOTS_TXT,
+    # search pages are allowed; full texts and exports are not crawled
+    "par.nsf.gov": "User-agent: *\nDisallow: /servlets/\nDisallow: /export/\n",
 }
