@@ -218,3 +218,50 @@ def test_import_takes_the_same_path_as_fetching(tmp_path: Path, demo_warehouse: 
     finally:
         imported.close()
         fetched.close()
+
+
+def _shared_data_files() -> list[tuple[str, Path]]:
+    """Every genuine upstream payload that is data for some registered source (.bib and .md
+    files are reference only)."""
+    from conftest import SHARED_FIXTURES
+
+    from flows.sources import SOURCES
+
+    return [
+        (slug, path)
+        for slug in SOURCES
+        if (SHARED_FIXTURES / slug).is_dir()
+        for path in sorted((SHARED_FIXTURES / slug).iterdir())
+        if path.suffix not in {".md", ".bib"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("slug", "path"), _shared_data_files(), ids=lambda v: v if isinstance(v, str) else v.name
+)
+def test_scholarflow_import_accepts_every_shared_payload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], slug: str, path: Path
+) -> None:
+    """`scholarflow import <slug> FILE` on each recorded response: data loads (every parsed
+    record lands in its raw table), an error body fails naming the source and the file."""
+    from flows.sources import SOURCES, raw_table
+    from flows.sources.base import SourceError
+
+    wh = tmp_path / "w.duckdb"
+    try:
+        page = SOURCES[slug].parse(path.read_bytes(), str(path), 200)
+    except SourceError:
+        page = None
+    code = main(["import", slug, str(path)], wh)
+    err = capsys.readouterr().err
+    if page is None:
+        assert code == cli.EXIT_FAILED
+        assert f"[{slug}]" in err and path.name in err
+    elif page.count() == 0:
+        assert code == cli.EXIT_FAILED and "nothing to build" in err  # e.g. an empty result page
+    else:
+        assert code == 0, err
+        for entity, records in page.records.items():
+            key = SOURCES[slug].keys[entity]
+            distinct = len({str(r[key]) for r in records})
+            assert count(wh, f"select count(*) from {raw_table(slug, entity)}") == distinct
