@@ -1135,3 +1135,23 @@ def test_no_shared_recordings_exist_for_scraped_profiles() -> None:
     """Scraped HTML of these sites is not in ../shared/source-fixtures; the fixtures here are
     written to the sites' documented markup. If recordings appear, this test asks for them."""
     assert not (SHARED_FIXTURES / SLUG).exists()
+
+
+def test_the_readme_recipe_example_is_a_valid_recipe() -> None:
+    """The README shows users how to add a site: that example must stay a working recipe."""
+    from flows.recipes import parse_recipe
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split('```toml\nname = "mysite"', 1)[1].split("```", 1)[0]
+    recipe = parse_recipe('name = "mysite"' + block, "README.md")
+    assert recipe.item == "ol.works > li" and recipe.paging is not None
+    page = (
+        b"<html><body><div class=profile><ol class=works>"
+        b"<li><a class=title href='https://arxiv.org/abs/2401.00001'><span class=title>A Title"
+        b"</span></a><span class=authors>Ann Lee, Bo Chen</span><span class=year>2024</span></li>"
+        b"</ol><table><tr><td class=citations>12</td></tr></table></div></body></html>"
+    )
+    parsed = profiles.parse_page(page, "https://profiles.example.org/ann", recipe)
+    (work,) = parsed.records["works"]
+    assert work["title"] == "A Title" and work["authors"] == ["Ann Lee", "Bo Chen"]
+    assert work["year"] == 2024 and work["arxiv_id"] == "2401.00001"
