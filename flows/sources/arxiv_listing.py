@@ -45,7 +45,6 @@ from datetime import date
 from typing import Any
 
 from bs4 import BeautifulSoup
-from bs4.dammit import EncodingDetector
 from bs4.element import NavigableString, Tag
 
 from flows.http import FetchedResponse, HttpClient
@@ -57,6 +56,7 @@ from flows.sources.base import (
     ScrapeDrift,
     SourceError,
     check_drift,
+    decode_html,
     item_key,
 )
 from flows.watchlist import Watchlist
@@ -117,31 +117,10 @@ _FIELD_CLASSES = {
     "list-journal-ref": "journal_ref",
     "list-subjects": "subjects",
 }
-_WHATWG_ALIASES = {"iso-8859-1": "windows-1252", "latin-1": "windows-1252", "ascii": "windows-1252"}
 
 
 class TruncatedPage(SourceError):
     """The page ends before its closing paging block and `</html>`: a partial transfer."""
-
-
-def decode_html(body: bytes) -> str:
-    """BOM, then the declared charset (XML declaration or meta), then UTF-8, then windows-1252
-    (what browsers assume for undeclared legacy pages). No statistical guessing."""
-    for bom, codec in (
-        (b"\xef\xbb\xbf", "utf-8"),
-        (b"\xff\xfe", "utf-16-le"),
-        (b"\xfe\xff", "utf-16-be"),
-    ):
-        if body.startswith(bom):
-            return body[len(bom) :].decode(codec, errors="replace")
-    declared = EncodingDetector.find_declared_encoding(body[:4096], is_html=True)
-    candidates = [_WHATWG_ALIASES.get(declared.lower(), declared)] if declared else []
-    for codec in [*candidates, "utf-8"]:
-        try:
-            return body.decode(codec)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("windows-1252", errors="replace")
 
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")

@@ -5,10 +5,14 @@ Source modules import only this, `flows.http` and parsing libraries: no prefect,
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from bs4.dammit import EncodingDetector
 
 from flows.http import FetchedResponse, RobotsDisallowed, SourceStopped
 
@@ -169,3 +173,51 @@ def load_json(source: str, body: bytes, where: str) -> Any:
     except ValueError:
         snippet = body[:120].decode("utf-8", errors="replace").strip().replace("\n", " ")
         raise SourceError(source, where, f"response is not JSON: {snippet!r}") from None
+
+
+# ---------------------------------------------------------------- decoding scraped pages
+
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+# WHATWG encoding: these labels mean windows-1252 in HTML.
+_AS_CP1252 = {"latin_1", "iso8859_1", "ascii", "cp1252"}
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip()).name
+    except LookupError:
+        return None
+    if name.replace("-", "_") in _AS_CP1252:
+        return "cp1252"
+    if name.startswith("utf-16"):  # a byte page that claims UTF-16 in a meta tag is UTF-8
+        return "utf-8"
+    return name
+
+
+def decode_html(body: bytes, content_type: str = "") -> str:
+    """Bytes -> text the way browsers do, never by statistical guessing: BOM, then the
+    Content-Type charset, then the page's own <meta charset> / http-equiv, then UTF-8, then
+    windows-1252. Latin-1 and ASCII labels decode as windows-1252 (smart quotes, dashes), as
+    HTML specifies; a label the bytes contradict (a "utf-8" page in windows-1252) is skipped."""
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if body.startswith(bom):
+            return body[len(bom) :].decode(enc, errors="replace")
+    header = _CHARSET.search(content_type or "")
+    labels = (
+        header.group(1) if header else None,
+        EncodingDetector.find_declared_encoding(body, is_html=True),
+        "utf-8",
+    )
+    for codec in dict.fromkeys(filter(None, map(_codec, labels))):
+        try:
+            return body.decode(codec)
+        except UnicodeDecodeError as exc:
+            if exc.reason == "unexpected end of data":  # a page cut inside a character
+                return body.decode(codec, errors="replace")
+    return body.decode("cp1252", errors="replace")

@@ -44,6 +44,7 @@ from flows.sources.base import (
     Quarantined,
     SourceError,
     check_drift,
+    decode_html,
     item_key,
 )
 from flows.watchlist import Researcher, Watchlist
@@ -82,9 +83,8 @@ _NO_RESULTS = re.compile(r"\bno (?:results|records) (?:found|match)", re.I)
 
 
 def _soup(body: bytes) -> BeautifulSoup:
-    # bytes in: bs4's UnicodeDammit honours a BOM, then a <meta charset>, then tries UTF-8 and
-    # windows-1252 (the HTTP header's charset is not part of the parser contract).
-    return BeautifulSoup(body, BUILDER)
+    # decoded as browsers do (BOM, declared charset, UTF-8, windows-1252), never by guessing
+    return BeautifulSoup(decode_html(body), BUILDER)
 
 
 def _clean(text: str | None) -> str | None:

@@ -40,7 +40,6 @@ period; DBLP lists a preprint (CoRR) and its published version as two entries.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import logging
 import re
@@ -50,7 +49,6 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, Tag
-from bs4.dammit import EncodingDetector
 
 from flows.http import HttpClient, public_url
 from flows.recipes import LIST_FIELDS, Extract, Recipe, RecipeError, load_recipe, shipped
@@ -63,6 +61,7 @@ from flows.sources.base import (
     ScrapeDrift,
     SourceError,
     check_drift,
+    decode_html,
     item_key,
 )
 from flows.watchlist import Profile, Watchlist, slugify
@@ -90,58 +89,11 @@ _DOI = re.compile(r"(?:doi\.org/|^doi:\s*)(10\.\d{4,9}/[^\s?#]+)", re.I)
 _ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+?)(?:v\d+)?(?:\.pdf)?/?$", re.I)
 _ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)
 _ARXIV_TEXT = re.compile(r"\barXiv:\s*(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?", re.I)
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-# WHATWG encoding: these labels mean windows-1252 in HTML.
-_AS_CP1252 = {"latin_1", "iso8859_1", "ascii", "cp1252"}
 _ELLIPSES = {"...", "…"}
 
 
 class ProfileBlocked(SourceError):
     """The site answered with a block or CAPTCHA page instead of the profile."""
-
-
-# ---------------------------------------------------------------- decoding
-
-
-def _codec(label: str | None) -> str | None:
-    if not label:
-        return None
-    try:
-        name = codecs.lookup(label.strip()).name
-    except LookupError:
-        return None
-    if name.replace("-", "_") in _AS_CP1252:
-        return "cp1252"
-    if name.startswith("utf-16"):  # a byte page that claims UTF-16 in a meta tag is UTF-8
-        return "utf-8"
-    return name
-
-
-def decode_html(body: bytes, content_type: str = "") -> str:
-    """Bytes -> text the way browsers do: BOM, then the Content-Type charset, then the page's
-    own <meta charset> / http-equiv, then UTF-8 (windows-1252 when the bytes are not UTF-8).
-    Latin-1 and ASCII labels decode as windows-1252 (smart quotes, dashes), as HTML specifies."""
-    for bom, enc in (
-        (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-    ):
-        if body.startswith(bom):
-            return body[len(bom) :].decode(enc, errors="replace")
-    header = _CHARSET.search(content_type or "")
-    for label in (
-        header.group(1) if header else None,
-        EncodingDetector.find_declared_encoding(body, is_html=True),
-    ):
-        codec = _codec(label)
-        if codec:
-            return body.decode(codec, errors="replace")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data":  # a UTF-8 page cut inside a character
-            return body.decode("utf-8", errors="replace")
-        return body.decode("cp1252", errors="replace")
 
 
 # ---------------------------------------------------------------- extraction
