@@ -550,6 +550,7 @@ def generate(
         intervals={},
         max_attempts=1,
         on_response=recorder,
+        adapt_to_headers=False,  # a fake upstream: no Crawl-delay or advertised limits to keep
     )
     with client:
         for slug in watchlist.sources.enabled:
