@@ -183,6 +183,11 @@ class FetchedResponse:
             object.__setattr__(self, "sha256", hashlib.sha256(self.body).hexdigest())
 
 
+def default_sleep(seconds: float) -> None:
+    """The real wait (looked up when a client is made, so tests can forbid it)."""
+    time.sleep(seconds)
+
+
 class RateLimiter:
     """Per host (or host group): minimum interval between request starts, a sliding window
     quota, and a cap on open requests. Thread-safe; clock and sleep are injectable so tests run
@@ -192,7 +197,7 @@ class RateLimiter:
         self,
         limits: Mapping[str, HostPolicy | float],
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._policies = {
             h: p if isinstance(p, HostPolicy) else HostPolicy(float(p)) for h, p in limits.items()
@@ -202,7 +207,7 @@ class RateLimiter:
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
         self._clock = clock
-        self._sleep = sleep
+        self._sleep = sleep or default_sleep
 
     def policy(self, host: str) -> HostPolicy:
         return self._policies.get(host, HostPolicy(0.0, 4))
@@ -320,7 +325,7 @@ class HttpClient:
         max_attempts: int = 5,
         max_retry_wait: float = 120.0,
         timeout: httpx.Timeout | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         on_response: ResponseHook | None = None,
         clock: Callable[[], float] = time.monotonic,
         costs: Mapping[str, CostFn] | None = None,
@@ -342,7 +347,7 @@ class HttpClient:
         self._limiter = RateLimiter(
             DEFAULT_LIMITS if intervals is None else intervals, clock=clock, sleep=sleep
         )
-        self._sleep = sleep
+        self._sleep = sleep or default_sleep
         self._max_attempts = max_attempts
         self._max_retry_wait = max_retry_wait
         self._backoff = wait_exponential_jitter(max=60)

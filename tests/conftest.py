@@ -101,6 +101,19 @@ def client_for() -> Iterator[Callable[..., HttpClient]]:
         c.close()
 
 
+@pytest.fixture(autouse=True)
+def no_real_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test waits for real: a client made without an injected sleep fails the test when it
+    would wait (rate limits, Retry-After, Crawl-delay are tested on fake clocks)."""
+
+    def forbidden(seconds: float) -> None:
+        raise AssertionError(
+            f"a test slept {seconds:.2f} s for real: inject sleep= or a fake clock"
+        )
+
+    monkeypatch.setattr("flows.http.default_sleep", forbidden)
+
+
 @pytest.fixture
 def no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENALEX_API_KEY", raising=False)

@@ -799,6 +799,7 @@ def test_fetch_against_the_demo_fake_upstream() -> None:
         intervals={},
         max_attempts=1,
         on_response=lambda r: urls.append(r.url),
+        adapt_to_headers=False,  # the fake's robots.txt asks for Crawl-delay: 15
     ) as client:
         report = SOURCES[SLUG].fetch(client, watchlist)
     assert (report.errors, report.skipped, report.stopped) == ([], [], None)

@@ -151,7 +151,9 @@ def test_record_then_replay_gives_the_same_warehouse(
     monkeypatch.setattr(
         steps,
         "HttpClient",
-        functools.partial(HttpClient, transport=ReplayTransport(DEMO_RECORDING)),
+        functools.partial(
+            HttpClient, transport=ReplayTransport(DEMO_RECORDING), sleep=lambda s: None
+        ),
     )
     rec = tmp_path / "rec"
     live_wh, replay_wh = tmp_path / "live.duckdb", tmp_path / "replay.duckdb"
@@ -189,7 +191,11 @@ def test_partial_failure_exit_code_and_summary(
     monkeypatch.setattr(
         steps,
         "HttpClient",
-        functools.partial(HttpClient, transport=httpx.MockTransport(one_author_missing)),
+        functools.partial(
+            HttpClient,
+            transport=httpx.MockTransport(one_author_missing),
+            sleep=lambda s: None,
+        ),
     )
     wh = tmp_path / "w.duckdb"
     assert main(["ingest", "--source", "semantic_scholar"], wh) == cli.EXIT_PARTIAL

@@ -824,7 +824,11 @@ def test_fetch_against_the_demo_fake() -> None:
         crossref={"dois": ["10.1145/3600006.3613165", "10.18653/v1/2024.acl-long.270"]},  # type: ignore[arg-type]
     )
     client = HttpClient(
-        "a@b.org", transport=httpx.MockTransport(FakeUpstream(facts)), intervals={}, max_attempts=1
+        "a@b.org",
+        transport=httpx.MockTransport(FakeUpstream(facts)),
+        intervals={},
+        max_attempts=1,
+        adapt_to_headers=False,  # the fake advertises Crossref's X-Rate-Limit headers
     )
     with client:
         report = crossref.fetch(client, wl)
