@@ -165,7 +165,8 @@ def build_papers(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
             publication_date=pl.col("publication_date").min(),
             venue=pl.coalesce(
                 pl.col("venue").filter(published).first(),
-                pl.when((pl.col("source") == "arxiv").any()).then(pl.lit("arXiv")),
+                # on arXiv by any source's word (arXiv API or listings, HF Papers, an arXiv id)
+                pl.when(pl.col("arxiv_id").is_not_null().any()).then(pl.lit("arXiv")),
                 pl.col("venue").drop_nulls().first(),
             ),
             is_preprint_only=~published.any(),
