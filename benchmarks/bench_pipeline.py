@@ -123,7 +123,9 @@ def union_find_baseline(works: pl.DataFrame) -> dict[str, str]:
     for r in works.iter_rows(named=True):
         node = f"{r['source']}:{r['source_work_id']}"
         titled = len(r["title_key"] or "") >= model.MIN_TITLE_KEY_CHARS
-        years = [None] if r["year"] is None else [r["year"], r["year"] + 1]
+        preprint = r["arxiv_id"] is not None or r["work_type"] == "preprint"
+        shifts = (-1, 0, 1) if preprint else (0,)
+        years = [None] if r["year"] is None else [r["year"] + s for s in shifts]
         keys = [
             f"key|doi:{r['doi']}" if r["doi"] else None,
             f"key|arxiv:{r['arxiv_id']}" if r["arxiv_id"] else None,

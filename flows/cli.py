@@ -1,7 +1,8 @@
 """`scholarflow` command line: run, ingest, build, import, serve.
 
 Prefect is imported only by `run` and `serve`; the short commands call the steps directly.
-Exit codes: 0 ok, 1 failed (nothing written), 2 usage, 3 finished but some requests failed.
+Exit codes: 0 ok, 1 failed (nothing written), 2 usage, 3 finished but some requests failed
+or a source stopped early (budget or allowance spent, scraper drift).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from flows import __version__, settings, steps
+from flows.http import Usage
 from flows.sources import SOURCES
 
 EXIT_FAILED, EXIT_PARTIAL = 1, 3
@@ -179,7 +181,7 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
     if args.command == "import":
         ctx.mode = "import"
         report = steps.import_files(args.source, args.files)  # raises before loading anything
-        summary = steps.load_and_build(ctx, [report], {})
+        summary = steps.load_and_build(ctx, [report], {args.source: Usage()})  # files: no requests
         print_summary(summary)
         return 0
     ctx.mode = _mode(args)

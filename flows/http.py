@@ -59,6 +59,9 @@ class HostPolicy:
     group: str | None = None
 
 
+# A host with no documented limit (a user's recipe site) is fetched live one request per
+# second on one connection; the watchlist's [limits."<host>"] can change that.
+UNKNOWN_HOST = HostPolicy(1.0, 1)
 # Documented defaults; the watchlist's [limits."<host>"] tables override them.
 DEFAULT_LIMITS: dict[str, HostPolicy] = {
     # arXiv: one request every 3 s on a single connection, API and listing pages alike.
@@ -82,8 +85,6 @@ DEFAULT_LIMITS: dict[str, HostPolicy] = {
     # Google Scholar has no API and throttles scrapers hard: opt-in recipe, very slow.
     "scholar.google.com": HostPolicy(10.0, 1),
 }
-# Kept for callers that think in plain intervals.
-DEFAULT_INTERVALS: dict[str, float] = {h: p.interval for h, p in DEFAULT_LIMITS.items()}
 
 
 class SourceStopped(Exception):
@@ -177,6 +178,8 @@ class FetchedResponse:
     body: bytes
     fetched_at: datetime
     sha256: str = field(default="")
+    # served from an interrupted earlier run's archive, not requested now
+    resumed: bool = False
 
     def __post_init__(self) -> None:
         if not self.sha256:
@@ -198,10 +201,14 @@ class RateLimiter:
         limits: Mapping[str, HostPolicy | float],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] | None = None,
+        default: HostPolicy = HostPolicy(0.0, 4),
     ) -> None:
         self._policies = {
             h: p if isinstance(p, HostPolicy) else HostPolicy(float(p)) for h, p in limits.items()
         }
+        # what was configured: a server may slow us down below it, never speed us up past it
+        self._floors = {h: p.interval for h, p in self._policies.items()}
+        self._default = default
         self._next: dict[str, float] = {}
         self._starts: dict[str, deque[float]] = {}
         self._slots: dict[str, threading.BoundedSemaphore] = {}
@@ -210,7 +217,7 @@ class RateLimiter:
         self._sleep = sleep or default_sleep
 
     def policy(self, host: str) -> HostPolicy:
-        return self._policies.get(host, HostPolicy(0.0, 4))
+        return self._policies.get(host, self._default)
 
     def _key(self, host: str) -> str:
         return self.policy(host).group or host
@@ -255,12 +262,15 @@ class RateLimiter:
             self._next[key] = max(self._next.get(key, 0.0), self._clock() + seconds)
 
     def adapt(self, host: str, interval: float) -> None:
-        """Use the interval a server advertises (Crossref's X-Rate-Limit-* headers)."""
+        """Follow the interval a server asks for (Crossref's X-Rate-Limit-* headers, robots.txt
+        Crawl-delay), but never go faster than what was configured for the host."""
         with self._lock:
             current = self.policy(host)
-            if current.interval != interval:
-                log.info("rate limit for %s now %.3f s between requests", host, interval)
-                self._policies[host] = replace(current, interval=interval)
+            floor = self._floors.get(host, self._default.interval)
+            wanted = max(floor, interval)
+            if current.interval != wanted:
+                log.info("rate limit for %s now %.3f s between requests", host, wanted)
+                self._policies[host] = replace(current, interval=wanted)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -334,6 +344,7 @@ class HttpClient:
         respect_robots: bool = True,
         adapt_to_headers: bool = True,  # X-Rate-Limit-* headers and robots.txt Crawl-delay
         resume: Mapping[str, Mapping[str, tuple[int, str, bytes, datetime]]] | None = None,
+        default_limit: HostPolicy = HostPolicy(0.0, 4),
     ) -> None:
         self.contact_email = contact_email
         self.user_agent = f"scholarflow/{__version__} (mailto:{contact_email})"
@@ -345,7 +356,10 @@ class HttpClient:
             event_hooks={"request": [_strip_secret_headers_off_host]},
         )
         self._limiter = RateLimiter(
-            DEFAULT_LIMITS if intervals is None else intervals, clock=clock, sleep=sleep
+            DEFAULT_LIMITS if intervals is None else intervals,
+            clock=clock,
+            sleep=sleep,
+            default=default_limit,
         )
         self._sleep = sleep or default_sleep
         self._max_attempts = max_attempts
@@ -366,7 +380,7 @@ class HttpClient:
 
     @property
     def requests_made(self) -> dict[str, int]:
-        """Requests sent per source (every attempt counts)."""
+        """Requests answered per source (each answered attempt counts, retries included)."""
         return {s: u.requests for s, u in self.usage.items() if u.requests}
 
     def close(self) -> None:
@@ -407,13 +421,16 @@ class HttpClient:
             with self._count_lock:
                 usage.resumed += 1
             log.info("[%s] GET %s -> %d (resumed from the interrupted run)", source, shown, status)
-            fetched = FetchedResponse(source, "GET", shown, status, content_type, body, fetched_at)
+            fetched = FetchedResponse(
+                source, "GET", shown, status, content_type, body, fetched_at, resumed=True
+            )
             if self._on_response is not None:
                 self._on_response(fetched)
             return fetched
         if robots and self._respect_robots and not self._allowed(source, request.url):
             log.warning("[%s] robots.txt disallows GET %s: skipped", source, shown)
             raise RobotsDisallowed(source, shown)
+        cost = self._charge(source, request.url, shown)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -449,6 +466,8 @@ class HttpClient:
         except _RetryableStatus as exc:
             response = exc.response  # retries exhausted: hand the error payload to the parser
         except httpx.TransportError as exc:
+            with self._count_lock:  # no answer ever came: nothing was served, nothing is owed
+                usage.cost_units -= cost
             raise FetchError(
                 source,
                 shown,
@@ -473,12 +492,13 @@ class HttpClient:
         with self._count_lock:
             return self.usage.setdefault(source, Usage())
 
-    def _charge(self, source: str, url: httpx.URL, shown: str) -> None:
-        """Count the request and its cost; refuse it when the day's budget would be exceeded."""
+    def _charge(self, source: str, url: httpx.URL, shown: str) -> float:
+        """Book the cost of one request (once, however many attempts it takes: a throttled
+        retry is not billed twice); refuse it when the day's budget would be exceeded."""
         cost_fn = self._costs.get(source)
         cost = float(cost_fn(url.path, dict(url.params))) if cost_fn else 1.0
         with self._count_lock:
-            usage = self.usage.setdefault(source, Usage())
+            usage = self.usage[source]
             if usage.budget_left is not None and usage.cost_units + cost > usage.budget_left:
                 usage.stopped = (
                     f"daily budget spent ({usage.cost_units:g} of {usage.budget_left:g} units "
@@ -486,37 +506,39 @@ class HttpClient:
                 )
                 usage.stop_kind = BudgetSpent
                 raise BudgetSpent(source, shown, usage.stopped)
-            usage.requests += 1
             usage.cost_units += cost
+        return cost
 
     def _allowed(self, source: str, url: httpx.URL) -> bool:
         """robots.txt check (RFC 9309: the longest matching rule wins, `*` and `$` patterns),
-        fetched once per host and run through this same client, so it is rate limited, archived
-        and recorded like any page. A 4xx robots.txt allows everything, a 5xx one disallows
-        everything. A `Crawl-delay` longer than the host's interval becomes its interval."""
+        fetched once per host through this same client (rate limited, and recorded with
+        --record). A 4xx robots.txt allows everything; a 5xx or unreachable one disallows
+        everything for this run. A `Crawl-delay` longer than the host's interval becomes it."""
         origin = f"{url.scheme}://{url.netloc.decode()}"
-        with self._robots_lock:
+        with self._robots_lock:  # one fetch per origin, even when sources share a host
             parser = self._robots.get(origin)
-        if parser is None:
-            resp = self.get(source, origin + "/robots.txt")
-            if resp.status >= 500:
-                log.warning(
-                    "[%s] %s/robots.txt answered %d: treating the host as disallowed",
-                    source,
-                    origin,
-                    resp.status,
-                )
-                parser = Protego.parse("User-agent: *\nDisallow: /\n")
-            elif resp.status >= 400:
-                parser = Protego.parse("")
-            else:
-                parser = Protego.parse(resp.body.decode("utf-8", errors="replace"))
-            delay = parser.crawl_delay(ROBOTS_AGENT) if self._adapt else None
-            if delay is not None and float(delay) > self._limiter.policy(url.host).interval:
-                self._limiter.adapt(url.host, float(delay))
-            with self._robots_lock:
-                self._robots[origin] = parser
+            if parser is None:
+                parser = self._robots[origin] = self._read_robots(source, origin, url.host)
         return bool(parser.can_fetch(str(url), ROBOTS_AGENT))
+
+    def _read_robots(self, source: str, origin: str, host: str) -> Protego:
+        try:
+            resp = self.get(source, origin + "/robots.txt")
+        except FetchError as exc:
+            log.warning("[%s] %s/robots.txt unreachable (%s): host disallowed", source, origin, exc)
+            return Protego.parse("User-agent: *\nDisallow: /\n")
+        if resp.status >= 500:
+            log.warning(
+                "[%s] %s/robots.txt answered %d: host disallowed", source, origin, resp.status
+            )
+            return Protego.parse("User-agent: *\nDisallow: /\n")
+        if resp.status >= 400:
+            return Protego.parse("")
+        parser = Protego.parse(resp.body.decode("utf-8", errors="replace"))
+        delay = parser.crawl_delay(ROBOTS_AGENT) if self._adapt else None
+        if delay is not None:
+            self._limiter.adapt(host, float(delay))
+        return parser
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         after = retry_after_seconds(response.headers.get("Retry-After"))
@@ -525,11 +547,12 @@ class HttpClient:
     def _send_once(
         self, source: str, request: httpx.Request, host: str, shown: str
     ) -> httpx.Response:
-        self._charge(source, request.url, shown)
         with self._limiter.slot(host):
             self._limiter.wait(host)
             response = self._client.send(request)
             response.read()
+        with self._count_lock:
+            self.usage[source].requests += 1  # every answered attempt is a request served
         if self._adapt:
             advertised = advertised_interval(response.headers)
             if advertised is not None:

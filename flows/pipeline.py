@@ -56,21 +56,22 @@ def scholarflow_flow(
         ctx.run_id = run_id
     ctx.wait_seconds = wait_seconds
     logger.info("run %s (flow run %s), mode %s", ctx.run_id, flow_run.get_id(), mode)
-    client = steps.make_client(
-        ctx.watchlist,
-        ctx.mode,
-        Path(replay_dir) if replay_dir else None,
-        Path(record_dir) if record_dir else None,
-        ctx.warehouse_path,
-    )
-    # one run per warehouse, from the first request to the last write
+    # one run per warehouse, from reading today's spend to the last write
     with exclusive(ctx.warehouse_path, ctx.wait_seconds):
-        with client:
-            futures = [
-                fetch_task.submit(slug, ctx, client) for slug in ctx.watchlist.sources.enabled
-            ]
-            reports = [f.result() for f in futures]
-        return load_build_task(ctx, reports, dict(client.usage))
+        client = steps.make_client(
+            ctx.watchlist,
+            ctx.mode,
+            Path(replay_dir) if replay_dir else None,
+            Path(record_dir) if record_dir else None,
+            ctx.warehouse_path,
+        )
+        with steps.spend_recorded_on_failure(ctx, client):
+            with client:
+                futures = [
+                    fetch_task.submit(slug, ctx, client) for slug in ctx.watchlist.sources.enabled
+                ]
+                reports = [f.result() for f in futures]
+            return load_build_task(ctx, reports, dict(client.usage))
 
 
 def run_flow(

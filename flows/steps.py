@@ -6,10 +6,11 @@ The Prefect flow in `flows.pipeline` wraps these as tasks; short commands (`impo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ import polars as pl
 from flows import __version__, settings, warehouse
 from flows.http import (
     DEFAULT_LIMITS,
+    UNKNOWN_HOST,
     FetchedResponse,
     FetchError,
     HostPolicy,
@@ -95,7 +97,7 @@ def host_limits(watchlist: Watchlist) -> dict[str, HostPolicy]:
     """The documented per-host defaults with the watchlist's [limits."<host>"] applied."""
     limits = dict(DEFAULT_LIMITS)
     for host, o in watchlist.limits.items():
-        base = limits.get(host.lower(), HostPolicy(1.0, 1))
+        base = limits.get(host.lower(), UNKNOWN_HOST)
         window = base.window
         if o.window_requests is not None or o.window_seconds is not None:
             window = (
@@ -150,6 +152,7 @@ def make_client(
         costs=costs,
         budgets=budgets_left(watchlist, warehouse_path),
         exhaustion=exhaustion,
+        default_limit=UNKNOWN_HOST,
         resume=warehouse.resume_responses(warehouse_path) if warehouse_path else None,
     )
 
@@ -182,10 +185,13 @@ def fetch_source(
     for err in report.errors:
         if isinstance(err, ScrapeDrift) and drift_dir is not None:
             saved = save_drift_page(drift_dir, err)
+            err.reason = f"{err.reason}; page saved to {saved}"
             err.args = (f"{err.args[0]}; page saved to {saved}",)
         log.error("%s", err)
-    for url in report.skipped:
-        log.warning("[%s] robots.txt disallows %s: skipped", slug, url)
+    if report.skipped:  # each was logged when skipped
+        log.warning(
+            "[%s] %d request(s) skipped: robots.txt disallows them", slug, len(report.skipped)
+        )
     return report
 
 
@@ -233,6 +239,8 @@ def _observations(reports: list[FetchReport]) -> pl.LazyFrame:
             continue
         entity, id_field, count_field = fields
         for item in rep.items:
+            if item.response.resumed:  # observed by the earlier run, not by this one
+                continue
             for rec in item.page.records.get(entity, []):
                 rows.append(
                     {
@@ -251,6 +259,8 @@ def _metric_rows(reports: list[FetchReport], run_id: str) -> list[dict[str, Any]
     for rep in reports:
         for entity, (id_field, metrics) in SOURCES[rep.source].signals.items():
             for item in rep.items:
+                if item.response.resumed:
+                    continue
                 for rec in item.page.records.get(entity, []):
                     for metric in metrics:
                         value = rec.get(metric)
@@ -275,28 +285,33 @@ def _stop_reason(rep: FetchReport) -> str | None:
     return str(rep.stopped) if rep.stopped is not None else None
 
 
+def _usage_row(ctx: RunContext, source: str, u: Usage, reason: str | None) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "run_id": ctx.run_id,
+        "source": source,
+        "usage_date": now.date(),
+        "mode": ctx.mode,  # only live rows count against the budget
+        "requests": u.requests,
+        "cost_units": u.cost_units,
+        "daily_budget": ctx.watchlist.budgets.get(source),  # type: ignore[call-overload]
+        "stopped_reason": reason,
+        "recorded_at": now,
+    }
+
+
 def _usage_rows(
     ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
 ) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
-    rows = []
-    for rep in reports:
-        u = usage.get(rep.source, Usage())
-        reason = _stop_reason(rep) or u.stopped
-        rows.append(
-            {
-                "run_id": ctx.run_id,
-                "source": rep.source,
-                "usage_date": now.date(),
-                "mode": ctx.mode,  # only live rows count against the budget
-                "requests": u.requests,
-                "cost_units": u.cost_units,
-                "daily_budget": ctx.watchlist.budgets.get(rep.source),  # type: ignore[call-overload]
-                "stopped_reason": reason,
-                "recorded_at": now,
-            }
+    return [
+        _usage_row(
+            ctx,
+            rep.source,
+            usage.get(rep.source, Usage()),
+            _stop_reason(rep) or usage.get(rep.source, Usage()).stopped,
         )
-    return rows
+        for rep in reports
+    ]
 
 
 def _save_resume_state(con: Any, ctx: RunContext, reports: list[FetchReport]) -> None:
@@ -455,9 +470,34 @@ def ingest(
 ) -> RunSummary:
     """Fetch the given sources one after another, then load and build (no orchestration)."""
     with warehouse.exclusive(ctx.warehouse_path, ctx.wait_seconds):
-        with make_client(
-            ctx.watchlist, ctx.mode, replay_dir, record_dir, ctx.warehouse_path
-        ) as client:
-            drift = settings.drift_dir(ctx.warehouse_path, ctx.run_id)
-            reports = [fetch_source(slug, ctx.watchlist, client, drift) for slug in sources]
-        return load_and_build(ctx, reports, dict(client.usage))
+        client = make_client(ctx.watchlist, ctx.mode, replay_dir, record_dir, ctx.warehouse_path)
+        with spend_recorded_on_failure(ctx, client):
+            with client:
+                drift = settings.drift_dir(ctx.warehouse_path, ctx.run_id)
+                reports = [fetch_source(slug, ctx.watchlist, client, drift) for slug in sources]
+            return load_and_build(ctx, reports, dict(client.usage))
+
+
+@contextlib.contextmanager
+def spend_recorded_on_failure(ctx: RunContext, client: HttpClient) -> Iterator[None]:
+    """A run that fails (network gone, nothing to build, a crash in the build) rolls its load
+    back, but the requests it made were spent upstream: book them in the usage ledger in a
+    transaction of their own, so today's budget stays true."""
+    try:
+        yield
+    except BaseException as exc:
+        spent = {s: u for s, u in client.usage.items() if u.requests or u.cost_units}
+        if spent and ctx.mode == "live":
+            try:
+                rows = [
+                    _usage_row(ctx, s, u, f"run failed: {type(exc).__name__}")
+                    for s, u in spent.items()
+                ]
+                with (
+                    warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con,
+                    warehouse.transaction(con),
+                ):
+                    warehouse.record_usage(con, rows)
+            except Exception as inner:  # never hide the run's own failure
+                log.error("could not record this run's usage: %s", inner)
+        raise

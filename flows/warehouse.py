@@ -316,6 +316,8 @@ def upsert_raw(
         try:
             if not _table_exists(con, table):
                 con.execute(f"create table {table} as select * from _stage where false")
+            else:
+                _add_new_columns(con, table)
             row = con.execute(
                 f"""select count(*) filter (where t.{key} is null),
                            count(*) filter (where t.{key} is not null and t._record_hash <> s._record_hash)
@@ -336,6 +338,15 @@ def upsert_raw(
         stats.updated += updated
         stats.unchanged += frame.height - new - updated
     return stats
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """A source that gained a column (a new field in its SCHEMAS) adds it to its existing raw
+    table, null for the rows loaded before; nothing is dropped or retyped."""
+    have = {r[0] for r in con.execute(f"describe {table}").fetchall()}
+    for name, dtype, *_ in con.execute("describe _stage").fetchall():
+        if name not in have:
+            con.execute(f'alter table {table} add column "{name}" {dtype}')
 
 
 def _typed_frame(
@@ -446,6 +457,17 @@ def record_usage(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> 
         )
 
 
+def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open for one read before a run; another program writing it must not make the run believe
+    nothing was spent today (fail closed)."""
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        raise WarehouseBusy(
+            f"cannot read {path}: another program has it open for writing ({exc})"
+        ) from None
+
+
 def save_source_state(
     con: duckdb.DuckDBPyConnection,
     source: str,
@@ -467,10 +489,7 @@ def resume_responses(path: Path) -> dict[str, dict[str, tuple[int, str, bytes, d
     interrupted run got, from the archive. Empty when nothing is pending."""
     if not path.exists():
         return {}
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException:
-        return {}
+    con = _read_only(path)
     try:
         if not _table_exists(con, "source_state"):
             return {}
@@ -479,7 +498,9 @@ def resume_responses(path: Path) -> dict[str, dict[str, tuple[int, str, bytes, d
                from source_state s,
                     unnest(cast(s.responses as varchar[][])) as t(pair)
                join raw_responses r
-                 on r.source = s.source and r.url = pair[1] and r.sha256 = pair[2]"""
+                 on r.source = s.source and r.url = pair[1] and r.sha256 = pair[2]
+               -- a stop older than that is stale: start the source afresh
+               where s.updated_at > now() - interval '3 days'"""
         ).fetchall()
     finally:
         con.close()
@@ -499,10 +520,7 @@ def used_today(path: Path, day: date) -> dict[str, float]:
     warehouse does not exist yet. Opens the file read-only for one query."""
     if not path.exists():
         return {}
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException:
-        return {}  # a writer holds it; the run lock will report that properly
+    con = _read_only(path)
     try:
         if not _table_exists(con, "usage_ledger"):
             return {}

@@ -36,8 +36,7 @@ SourceSlug = Literal[
     "scholar_feed",
     "profiles",
 ]
-SOURCE_SLUGS: tuple[str, ...] = get_args(SourceSlug)
-_ALL_SOURCES: tuple[SourceSlug, ...] = get_args(SourceSlug)
+SOURCE_SLUGS: tuple[SourceSlug, ...] = get_args(SourceSlug)
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
@@ -281,7 +280,7 @@ class ProfilesOptions(_Strict):
 
 
 class SourceOptions(_Strict):
-    enabled: list[SourceSlug] = Field(default_factory=lambda: list(_ALL_SOURCES))
+    enabled: list[SourceSlug] = Field(default_factory=lambda: list(SOURCE_SLUGS))
     # Topic searches can match hundreds of thousands of works: cap them per topic and source.
     max_topic_results: int = Field(default=200, ge=1, le=10_000)
     # Works published before this year are not fetched by topic searches.
@@ -337,11 +336,17 @@ class Watchlist(_Strict):
 
     @model_validator(mode="after")
     def _profiles_name_researchers(self) -> Watchlist:
-        names = {n.casefold(): r.name for r in self.researchers for n in r.all_names}
         for i, p in enumerate(self.profiles):
-            if p.researcher.casefold() not in names:
+            wanted = p.researcher.casefold()
+            owners = [r for r in self.researchers if wanted in {n.casefold() for n in r.all_names}]
+            if not owners:
                 raise ValueError(
                     f"profiles[{i}].researcher: {p.researcher!r} is not a watchlist researcher"
+                )
+            if len(owners) > 1:
+                raise ValueError(
+                    f"profiles[{i}].researcher: {p.researcher!r} names several researchers "
+                    f"({', '.join(r.name for r in owners)}): use the researcher's name"
                 )
         return self
 

@@ -40,6 +40,8 @@ final as (
     left join xref
         on xref.source = latest.source
         and xref.source_work_id = latest.record_id
+        -- only work records are papers (an author or award id may look like a work id)
+        and latest.entity in ('papers', 'works', 'entries', 'publications')
     where latest.recency = 1
     order by latest.source, latest.entity, latest.record_id, latest.metric
 )

@@ -17,7 +17,9 @@ final as (
             else round(100.0 * sum(ledger.cost_units) / nullif(max(ledger.daily_budget), 0), 1)
         end as pct_of_budget,
         cast(count(*) filter (where ledger.stopped_reason is not null) as bigint) as stopped_runs,
-        max(ledger.stopped_reason) as last_stop_reason
+        arg_max(ledger.stopped_reason, ledger.recorded_at) filter (
+            where ledger.stopped_reason is not null
+        ) as last_stop_reason
     from ledger
     group by ledger.source, ledger.usage_date, ledger.mode
     order by ledger.usage_date, ledger.source, ledger.mode

@@ -9,7 +9,8 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,8 @@ def test_partial_and_missing_dates() -> None:
 def test_posted_content_and_works_without_authors() -> None:
     by_doi = {w["doi"]: w for w in crossref.parse_response(payload(WIDGET), "w").records["works"]}
     blog = by_doi["10.59350/7mtwq-q3661"]  # posted-content: no container-title, an institution
-    assert (blog["type"], blog["container_title"]) == ("posted-content", "Front Matter")
+    assert (blog["type"], blog["container_title"]) == ("posted-content", None)
+    assert blog["institution_name"] == "Front Matter"
     assert blog["authors"][0]["orcid"] == "0000-0001-7542-0286"
     assert blog["abstract"].startswith("In addition to this Swing-based screenshot")
     assert (blog["year"], blog["month"], blog["day"]) == (2008, 6, 18)
@@ -194,6 +196,66 @@ def test_multi_author_aps_article() -> None:
     assert w["doi"] == "10.1103/physrevb.89.140501" and w["container_title"] == "Physical Review B"
     assert [a["position"] for a in w["authors"]] == list(range(len(w["authors"])))
     assert w["authors"][1]["given"] == "P.-N."
+
+
+@pytest.fixture
+def host_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The host's local time zone is not UTC (UTC-4 in May)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-05-23T23:03:31Z", datetime(2024, 5, 23, 23, 3, 31, tzinfo=UTC)),
+        ("2024-05-23T23:03:31+02:00", datetime(2024, 5, 23, 21, 3, 31, tzinfo=UTC)),
+        ("2024-05-23T23:03:31", datetime(2024, 5, 23, 23, 3, 31, tzinfo=UTC)),  # naive: UTC
+    ],
+)
+def test_timestamps_are_utc_and_a_naive_one_is_not_host_local_time(
+    host_in_new_york: None, raw: str, expected: datetime
+) -> None:
+    w = crossref.work_record({**message(PLOS), "deposited": {"date-time": raw}})
+    assert w["deposited_at"] == expected and w["deposited_at"].utcoffset().total_seconds() == 0
+
+
+def test_a_missing_citation_count_is_unknown_not_zero() -> None:
+    w = message(PLOS)
+    del w["is-referenced-by-count"]
+    assert crossref.work_record(w)["is_referenced_by_count"] is None
+    assert crossref.work_record({**w, "is-referenced-by-count": 0})["is_referenced_by_count"] == 0
+    with pytest.raises(ValueError):
+        crossref.work_record({**w, "is-referenced-by-count": "many"})
+
+
+def test_an_institution_is_not_a_container_and_the_event_names_the_venue() -> None:
+    w = message(PLOS)
+    del w["container-title"]
+    talk = crossref.work_record(
+        {
+            **w,
+            "DOI": "10.5555/talk",
+            "event": {"name": "SOSP 2023"},
+            "institution": [{"name": "Duke University"}],
+        }
+    )
+    assert (talk["container_title"], talk["event_name"], talk["institution_name"]) == (
+        None,
+        "SOSP 2023",
+        "Duke University",
+    )
+    note = crossref.work_record(
+        {**w, "DOI": "10.5555/note", "institution": [{"name": "Duke University"}]}
+    )
+    staged = {
+        r["source_work_id"]: r for r in staging.works(_raw([talk, note])).collect().to_dicts()
+    }
+    assert staged["10.5555/talk"]["venue"] == "SOSP 2023"  # the event, not the institution
+    assert staged["10.5555/note"]["venue"] == "Duke University"  # the institution, last
 
 
 @pytest.mark.parametrize(
@@ -474,7 +536,7 @@ def test_max_results_caps_the_pages(client_for: ClientFor) -> None:
 
 
 def test_name_search_drops_namesakes_and_stops_when_relevance_runs_out(
-    client_for: ClientFor,
+    client_for: ClientFor, caplog: pytest.LogCaptureFixture
 ) -> None:
     items = widget_items()
     page1 = [
@@ -491,11 +553,18 @@ def test_name_search_drops_namesakes_and_stops_when_relevance_runs_out(
     wl = make_watchlist(
         [{"name": "Danyang Zhuo", "aliases": ["Zhuo, Danyang"]}], crossref={"rows": 3}
     )  # type: ignore[arg-type]
-    report = crossref.fetch(client_for(server), wl)
+    with caplog.at_level(logging.INFO, logger="scholarflow"):
+        report = crossref.fetch(client_for(server), wl)
     # page 2 holds no author named like the researcher ("D. Zhuo" is not an alias here)
     assert len(server.requests) == 2
     assert works(report) == ["10.5555/a", "10.5555/b"]
     assert report.items[1].page.records["works"] == []
+    lines = [r.getMessage() for r in caplog.records if r.name == "scholarflow.sources.crossref"]
+    assert lines == [
+        "[crossref] 1 of 3 work(s) without an author named like 'Danyang Zhuo' left out: 10.5555/c",
+        "[crossref] 2 of 2 work(s) without an author named like 'Danyang Zhuo' left out: "
+        "10.5555/d, 10.5555/e",
+    ]  # page 2 is short, so it is the last anyway
 
 
 def test_an_alias_with_initials_accepts_initials(client_for: ClientFor) -> None:
@@ -605,19 +674,29 @@ class FakeTime:
 
 
 @pytest.mark.parametrize(
-    ("headers", "expected"),
+    ("configured", "headers", "expected"),
     [
-        ({}, [0.2, 0.2, 0.2, 0.2]),
+        (0.2, {}, [0.2, 0.2, 0.2, 0.2]),
         # the first response's headers apply from the request after the next one (that one
-        # was already due 0.2 s after the first)
-        ({"X-Rate-Limit-Limit": "50", "X-Rate-Limit-Interval": "1s"}, [0.2, 0.02, 0.02, 0.02]),
-        ({"X-Rate-Limit-Limit": "3000", "X-Rate-Limit-Interval": "60s"}, [0.2, 0.02, 0.02, 0.02]),
-        ({"X-Rate-Limit-Limit": "2", "X-Rate-Limit-Interval": "1s"}, [0.2, 0.5, 0.5, 0.5]),
+        # was already due `configured` s after the first)
+        (
+            0.01,
+            {"X-Rate-Limit-Limit": "50", "X-Rate-Limit-Interval": "1s"},
+            [0.01, 0.02, 0.02, 0.02],
+        ),
+        (
+            0.01,
+            {"X-Rate-Limit-Limit": "3000", "X-Rate-Limit-Interval": "60s"},
+            [0.01, 0.02, 0.02, 0.02],
+        ),
+        (0.2, {"X-Rate-Limit-Limit": "2", "X-Rate-Limit-Interval": "1s"}, [0.2, 0.5, 0.5, 0.5]),
+        # a server may slow the client down, never speed it up past what was configured
+        (0.2, {"X-Rate-Limit-Limit": "50", "X-Rate-Limit-Interval": "1s"}, [0.2, 0.2, 0.2, 0.2]),
     ],
-    ids=["no-headers", "50-per-1s", "3000-per-60s", "2-per-1s"],
+    ids=["no-headers", "50-per-1s", "3000-per-60s", "2-per-1s", "never-faster-than-configured"],
 )
 def test_rate_limit_headers_set_the_interval(
-    headers: dict[str, str], expected: list[float]
+    configured: float, headers: dict[str, str], expected: list[float]
 ) -> None:
     fake = FakeTime()
 
@@ -629,7 +708,7 @@ def test_rate_limit_headers_set_the_interval(
     client = HttpClient(
         EMAIL,
         transport=httpx.MockTransport(Server(route)),
-        intervals={"api.crossref.org": HostPolicy(0.2)},
+        intervals={"api.crossref.org": HostPolicy(configured)},
         sleep=fake.sleep,
         clock=fake.clock,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -368,6 +369,18 @@ def test_malformed_json_hits_are_quarantined_and_the_rest_kept() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("@total", "many"), ("@sent", "3.5"), ("@first", "-3"), ("@total", [5]), ("@sent", {})],
+)
+def test_bad_hit_counts_raise_naming_the_request(field: str, value: Any) -> None:
+    data = json.loads(PAGE_1.read_bytes())
+    data["result"]["hits"][field] = value
+    with pytest.raises(SourceError, match=re.escape(f"hits.{field} {value!r} is not a count")) as e:
+        dblp.parse_response(json.dumps(data).encode(), "GET https://dblp.org/search/publ/api?q=x")
+    assert e.value.where == "GET https://dblp.org/search/publ/api?q=x"
+
+
 # ---------------------------------------------------------------- fetch
 
 
@@ -560,6 +573,61 @@ def test_topic_results_and_hits_are_capped(
     assert server.urls()[1:] == [
         "/search/publ/api?q=LLM+serving&format=json&h=3&f=0",
         "/search/publ/api?q=KV+cache&format=json&h=3&f=0",
+    ]
+
+
+def test_paging_stops_when_upstream_does_not_move_on(client_for: ClientFor) -> None:
+    """A server that ignores `f` (answers @first 0 every time) must not be read forever."""
+    data = json.loads(PAGE_1.read_bytes())
+    data["result"]["hits"]["@total"] = "100"
+    page = json.dumps(data).encode()
+
+    def route(request: httpx.Request) -> httpx.Response | bytes | Path:
+        if request.url.path == "/search/publ/api":
+            assert len(server.requests) < 10, "paging did not stop"
+            return page if request.url.params["q"] == "LLM serving" else EMPTY
+        return site(request)
+
+    server = Server(route)
+    wl = make_watchlist([{"name": "N", "dblp_pid": "z/DanyangZhuo"}], TOPIC, since_year=2010)
+    report = dblp.fetch(client_for(server), wl)
+    assert report.errors == []
+    assert server.urls()[1:] == [
+        "/search/publ/api?q=LLM+serving&format=json&h=1000&f=0",
+        "/search/publ/api?q=LLM+serving&format=json&h=1000&f=3",
+        "/search/publ/api?q=KV+cache&format=json&h=1000&f=0",
+    ]
+
+
+def test_topic_hits_left_out_are_logged_with_counts_and_keys(
+    client_for: ClientFor, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(dblp, "MAX_PAGE", 3)
+
+    def route(request: httpx.Request) -> httpx.Response | bytes | Path:
+        if request.url.path == "/pid/z/DanyangZhuo.xml":  # pretend the researcher wrote vLLM
+            return PERSON.read_bytes().replace(
+                b"conf/fast/MillerZCJCZA21", b"conf/sosp/KwonLZ0ZYGZS23"
+            )
+        return site(request)
+
+    def logged(**sources: int) -> list[str]:
+        caplog.clear()
+        wl = make_watchlist([{"name": "D", "dblp_pid": "z/DanyangZhuo"}], TOPIC, **sources)
+        with caplog.at_level(logging.INFO, logger="scholarflow"):
+            dblp.fetch(client_for(Server(route)), wl)
+        return [r.getMessage() for r in caplog.records if r.name == "scholarflow.sources.dblp"]
+
+    assert logged(since_year=2018) == [
+        "[dblp] search 'LLM serving' (f=0): 1 of 3 hit(s) left out: 1 already read from a "
+        "person record (conf/sosp/KwonLZ0ZYGZS23)",
+        "[dblp] search 'LLM serving' (f=3): 1 of 2 hit(s) left out: 1 older than 2018 "
+        "(conf/www/XuY16)",
+    ]
+    assert logged(since_year=2010, max_topic_results=1) == [
+        "[dblp] search 'LLM serving' (f=0): 2 of 3 hit(s) left out: 1 already read from a "
+        "person record (conf/sosp/KwonLZ0ZYGZS23); 1 over the topic budget "
+        "(journals/corr/abs-2401-12345)",
     ]
 
 

@@ -301,7 +301,7 @@ def test_import_and_build_each_data_file(tmp_path: Path, path: Path) -> None:
             ).fetchall()
         )
         papers = con.execute(
-            "select count(*), count(venue), count(arxiv_id) from papers "
+            "select count(*), count(venue) filter (venue = 'arXiv'), count(arxiv_id) from papers "
             "where list_contains(sources, 'hf_papers')"
         ).fetchone()
     finally:
@@ -309,7 +309,8 @@ def test_import_and_build_each_data_file(tmp_path: Path, path: Path) -> None:
     assert metrics["upvotes"] == n and metrics["num_comments"] == n
     stars = sum(1 for it in json.loads(path.read_bytes()) if it["paper"].get("githubStars"))
     assert metrics.get("github_stars", 0) == stars
-    assert papers == (n, 0, n)  # Hugging Face Papers is not a venue
+    # Hugging Face Papers is not a venue: a paper it lists is on arXiv (it has an arXiv id)
+    assert papers == (n, n, n)
 
 
 def test_signals_are_declared_for_the_numeric_community_metrics() -> None:
@@ -494,17 +495,34 @@ def test_listing_that_ends_on_a_full_page_asks_once_more(client_for: ClientFor) 
     assert len(ids(report)) == 100 and report.errors == []
 
 
-def test_listing_stops_at_the_cap(client_for: ClientFor) -> None:
-    server = Server(lambda r: items_for(int(r.url.params["limit"])))
-    report = hf_papers.fetch(
-        client_for(server),
-        watchlist(daily_days=2, period="week", until="2026-06-12", max_daily_results=150),
-    )
-    assert server.calls() == [
+def listing_of(n: int) -> Callable[[httpx.Request], Any]:
+    """A listing of n items served like the API: page `p` of `limit` items starts at p*limit."""
+    everything = items_for(n)
+
+    def route(r: httpx.Request) -> Any:
+        limit, p = int(r.url.params["limit"]), int(r.url.params["p"])
+        return everything[p * limit : (p + 1) * limit]
+
+    return route
+
+
+def test_listing_stops_at_the_cap(client_for: ClientFor, caplog: pytest.LogCaptureFixture) -> None:
+    server = Server(listing_of(250))
+    with caplog.at_level(logging.INFO, logger="scholarflow"):
+        report = hf_papers.fetch(
+            client_for(server),
+            watchlist(daily_days=2, period="week", until="2026-06-12", max_daily_results=150),
+        )
+    assert server.calls() == [  # the page size never changes: `p` counts pages of `limit`
         "/daily_papers?limit=100&p=0&week=2026-W24",
-        "/daily_papers?limit=50&p=1&week=2026-W24",
+        "/daily_papers?limit=100&p=1&week=2026-W24",
     ]
-    assert len(ids(report)) == 150
+    assert ids(report) == [f"2606.{20000 + i}" for i in range(150)]  # 0-149, each once
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "scholarflow.sources.hf_papers"]
+    assert line == (
+        "[hf_papers] week=2026-W24: 50 paper(s) past max_daily_results=150 left out "
+        "(2606.20150, 2606.20151, 2606.20152, 2606.20153, 2606.20154, … (+45 more))"
+    )
 
 
 def test_live_window_defaults_to_recent_days(client_for: ClientFor) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from flows import __version__
 from flows.http import (
-    DEFAULT_INTERVALS,
+    DEFAULT_LIMITS,
     RETRY_STATUSES,
     SECRET_HEADERS,
     SECRET_PARAMS,
@@ -152,9 +152,9 @@ def test_fetched_response_fields(fake: FakeTime) -> None:
 
 
 def test_default_intervals_cover_the_documented_hosts() -> None:
-    assert DEFAULT_INTERVALS["export.arxiv.org"] >= 3.0
-    assert DEFAULT_INTERVALS["api.semanticscholar.org"] >= 1.0
-    assert 0 < DEFAULT_INTERVALS["api.openalex.org"] <= 1.0
+    assert DEFAULT_LIMITS["export.arxiv.org"].interval >= 3.0
+    assert DEFAULT_LIMITS["api.semanticscholar.org"].interval >= 1.0
+    assert 0 < DEFAULT_LIMITS["api.openalex.org"].interval <= 1.0
 
 
 # --- RateLimiter ----------------------------------------------------------------------------

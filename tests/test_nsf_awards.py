@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 import re
 from collections.abc import Callable
 from datetime import date
@@ -217,6 +218,14 @@ def test_pi_name_from_first_and_last_name() -> None:
             None,
             "Doe, J.",
         ),
+        (  # the DOI stands in for the journal: no DOI part after the year
+            "https://doi.org/10.1145/1234~2020~12~Doe, J.~Title~2021-01-01",
+            "Title",
+            None,
+            2020,
+            "10.1145/1234",
+            "Doe, J.",
+        ),
         ("N", None, None, None, None, None),
     ],
 )
@@ -237,6 +246,66 @@ def test_publication_strings(
         authors,
     )
     assert pub["citation"] == citation
+
+
+def test_doi_in_the_journal_part_parses_within_the_award() -> None:
+    citation = "https://doi.org/10.1145/1234~2020~12~Doe, J.~Title~2021-01-01"
+    page = nsf_awards.parse_response(body_of(full_award(publicationResearch=[citation])), WHERE)
+    assert page.quarantined == []
+    ((pub, *_),) = [a["publications"] for a in awards(page)]
+    assert (pub["doi"], pub["title"], pub["year"]) == ("10.1145/1234", "Title", 2020)
+
+
+_PIECES = (
+    "",
+    " ",
+    "N",
+    "2020",
+    "1999",
+    "12",
+    "Doe, J.",
+    "A and B",
+    "Title",
+    "10.1145/1234",
+    "https://doi.org/10.1145/1234",
+    "doi:10.1/x",
+    "10.1000/a~b",
+    "2021-01-01",
+    "2022-05-10 09:00:00.0",
+    "~",
+    "~~",
+    "Journal of X 10.5555/y.z.",
+    "\u00e9",
+    "10.",
+)
+
+
+def test_any_publication_string_parses_without_raising() -> None:
+    rng = random.Random(20260612)
+    for _ in range(5000):
+        raw = "~".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 9)))
+        pub = nsf_awards.parse_publication(raw, "research")
+        assert pub["citation"] == raw
+
+
+@pytest.mark.parametrize("exc", [StopIteration(), IndexError("x"), RuntimeError("y")])
+def test_a_publication_the_parse_cannot_read_quarantines_its_award(
+    monkeypatch: pytest.MonkeyPatch, exc: Exception
+) -> None:
+    real = nsf_awards.parse_publication
+
+    def parse(raw: str, kind: str) -> dict[str, Any]:
+        if raw.startswith("Bad~"):
+            raise exc
+        return real(raw, kind)
+
+    monkeypatch.setattr(nsf_awards, "parse_publication", parse)
+    bad = full_award(publicationConference=["Fine~Title~Venue~", "Bad~2020~x"])
+    page = nsf_awards.parse_response(body_of(bad, full_award(id="2100202")), WHERE)
+    assert [a["award_id"] for a in awards(page)] == ["2100202"]
+    (q,) = page.quarantined
+    assert q.record_key == "2400101"
+    assert "publicationConference[1] 'Bad~2020~x' unparseable" in q.reason
 
 
 def test_metadata_total_and_single_award_object() -> None:

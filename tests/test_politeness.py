@@ -525,6 +525,7 @@ def test_next_run_resumes_where_the_spent_budget_stopped(
     second = _live_run(monkeypatch, path, handler, budget=3.0)  # same day: nothing left
     assert seen == []  # the three pages come from the archive, nothing is requested twice
     assert second.sources[0].resumed == 4 and second.sources[0].stopped
+    assert second.snapshots == 0  # those counts were observed (and snapshotted) by the first run
     assert second.tables["papers"] == 3
 
     seen.clear()
@@ -557,3 +558,73 @@ def test_robots_longest_match_wins_and_crawl_delay_is_honoured(fake: FakeTime) -
     assert seen == ["/robots.txt", "/citations", "/citations"]
     # robots.txt itself went at the configured 2 s pace, then Crawl-delay 7 s took over
     assert fake.sleeps == [pytest.approx(2.0), pytest.approx(7.0)]
+
+
+def test_a_throttled_request_is_billed_once(fake: FakeTime) -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            return httpx.Response(429, text="slow down", headers={"Retry-After": "1"})
+        return httpx.Response(200, json={"results": []})
+
+    with client(handler, fake, costs={"openalex": openalex.cost}, budgets={"openalex": 25.0}) as c:
+        c.get("openalex", "https://api.openalex.org/works", params={"search": "kv cache"})
+        usage = c.usage["openalex"]
+    assert (usage.requests, usage.cost_units) == (3, 10.0)  # three attempts, one search billed
+
+
+def test_unreachable_robots_txt_disallows_the_host_once(fake: FakeTime) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/robots.txt":
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, text="<html></html>")
+
+    with client(handler, fake) as c:
+        for page in ("a", "b"):
+            with pytest.raises(RobotsDisallowed):
+                c.get("nsf_par", f"https://par.example.gov/{page}", robots=True)
+    assert seen == ["/robots.txt", "/robots.txt"]  # two tries of one fetch, then cached
+
+
+def test_advertised_limits_never_speed_us_up_past_the_configured_interval(
+    fake: FakeTime,
+) -> None:
+    def generous(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={}, headers={"X-Rate-Limit-Limit": "50", "X-Rate-Limit-Interval": "1s"}
+        )
+
+    with client(generous, fake, intervals={"api.crossref.org": HostPolicy(0.2)}) as c:
+        for _ in range(3):
+            c.get("crossref", "https://api.crossref.org/works")
+    assert fake.sleeps == [pytest.approx(0.2), pytest.approx(0.2)]
+
+
+def test_a_failed_run_still_books_what_it_spent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "w.duckdb"
+    good, _ = _openalex_upstream(pages=4)
+
+    def network_drops(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("cursor") == "c3":
+            raise httpx.ConnectError("network is unreachable", request=request)
+        return good(request)
+
+    from flows.http import FetchError
+
+    with pytest.raises(FetchError):
+        _live_run(monkeypatch, path, network_drops, budget=100.0)
+    with warehouse.reader(path) as con:
+        ledger = con.execute(
+            "select source, requests, cost_units, stopped_reason from usage_ledger"
+        ).fetchall()
+        assert con.execute("select count(*) from runs").fetchall() == [(0,)]  # rolled back
+    # the author (free) and 2 list pages were served; the third page never reached the host
+    assert ledger == [("openalex", 3, 2.0, "run failed: FetchError")]

@@ -455,25 +455,59 @@ def test_researcher_without_id_is_discovered_by_name_then_profiled(
     assert report.errors == []
 
 
-def test_discover_matches_an_alias_and_prefers_the_most_prolific_namesake(
-    no_key: None, make_client: Callable[..., HttpClient]
-) -> None:
-    twin = {"id": 777, "name": "zhaoyuan  su", "h_index": 3, "total_papers": 2}
+def discover_answers(edit: Callable[[dict[str, Any]], None]) -> Server:
+    """The standard server, with the discover listing edited."""
     listing = json.loads(body("discover_zhaoyuan_su.json"))
-    listing["authors"].append(twin)
+    edit(listing)
 
     def route(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/discover"):
             return httpx.Response(200, json=listing)
         return standard(request)
 
-    server = Server(route)
-    report = sf.fetch(
-        make_client(server), watchlist([{"name": "Su Zhaoyuan", "aliases": ["Zhaoyuan Su"]}])
-    )
-    assert server.requests[0].url.params["q"] == "Su Zhaoyuan"
-    assert server.paths()[1] == f"/public/authors/{SU}"  # 6 papers beat the 2-paper twin
+    return Server(route)
+
+
+@pytest.mark.parametrize("listed", ["Su, Zhaoyuan", "ZHAOYUAN  SÚ", "Su Zhaoyuan", "Zhaoyuan Su."])
+def test_discover_matches_names_up_to_order_case_accents_and_punctuation(
+    no_key: None, make_client: Callable[..., HttpClient], listed: str
+) -> None:
+    def rename(listing: dict[str, Any]) -> None:
+        (su,) = [a for a in listing["authors"] if str(a["id"]) == SU]
+        su["name"] = listed
+
+    server = discover_answers(rename)
+    report = sf.fetch(make_client(server), watchlist([{"name": "Zhaoyuan Su"}]))
     assert report.errors == []
+    assert server.paths() == ["/public/authors/discover", f"/public/authors/{SU}"]
+
+
+def test_discover_matches_an_alias(no_key: None, make_client: Callable[..., HttpClient]) -> None:
+    server = Server(standard)
+    report = sf.fetch(
+        make_client(server), watchlist([{"name": "Zhao Y. Su", "aliases": ["Su, Zhaoyuan"]}])
+    )
+    assert report.errors == []
+    assert server.paths()[1] == f"/public/authors/{SU}"
+
+
+def test_several_matching_candidates_are_an_error_listing_their_ids(
+    no_key: None, make_client: Callable[..., HttpClient]
+) -> None:
+    twin = {"id": 777, "name": "zhaoyuan  su", "h_index": 3, "total_papers": 2}
+    server = discover_answers(lambda listing: listing["authors"].append(twin))
+    report = sf.fetch(
+        make_client(server),
+        watchlist([{"name": "Su Zhaoyuan", "aliases": ["Zhaoyuan Su"]}, ZUO_BY_ID]),
+    )
+    (err,) = report.errors
+    assert str(err).startswith(
+        "[scholar_feed] 2 Scholar Feed authors are named 'Su Zhaoyuan' (or an alias): "
+        f"{SU}, 777; set scholar_feed_id"
+    )
+    assert "/public/authors/discover?" in err.where
+    # no guess between namesakes: no profile of either, and the next researcher runs
+    assert server.paths() == ["/public/authors/discover", f"/public/authors/{ZUO}"]
 
 
 def test_no_matching_candidate_names_the_researcher_and_the_next_one_runs(
@@ -562,13 +596,21 @@ def test_server_error_after_retries_is_recorded_with_the_request(
 
 
 def test_max_papers_trims_the_profile_and_its_paper_ids(
-    no_key: None, make_client: Callable[..., HttpClient]
+    no_key: None, make_client: Callable[..., HttpClient], caplog: pytest.LogCaptureFixture
 ) -> None:
-    report = sf.fetch(make_client(Server(standard)), watchlist([ZUO_BY_ID], max_papers=3))
+    with caplog.at_level(logging.INFO, logger="scholarflow"):
+        report = sf.fetch(make_client(Server(standard)), watchlist([ZUO_BY_ID], max_papers=3))
     papers = records(report, "papers")
     (author,) = records(report, "authors")
     assert len(papers) == 3
     assert author["paper_ids"] == [p["paper_id"] for p in papers]
+    (line,) = [
+        r.getMessage() for r in caplog.records if r.name == "scholarflow.sources.scholar_feed"
+    ]
+    assert line.startswith(
+        f"[scholar_feed] author {ZUO}: 7 of 10 paper(s) past max_papers=3 left out ("
+    )
+    assert line.endswith(", … (+2 more))")
 
 
 @pytest.mark.parametrize("options", [{"discover_limit": 0}, {"max_papers": 51}, {"page": 2}])

@@ -448,7 +448,8 @@ def test_citations_by_year_and_snapshots() -> None:
 
 def test_titles_match_across_one_year_but_not_two() -> None:
     """A December preprint and its proceedings version dated the next year are one paper; the
-    same title three years apart is not (a re-used generic title, or a new paper)."""
+    same title three years apart is not, nor are two published records a year apart (a
+    recurring title such as a yearly chairs' message)."""
     raws = {
         "raw_arxiv__entries": raw(
             "arxiv",
@@ -472,6 +473,12 @@ def test_titles_match_across_one_year_but_not_two() -> None:
                 oa_work(
                     "W11", "Punica: Multi-Tenant LoRA Serving", [("A1", "Lequn Chen")], year=2027
                 ),
+                *[
+                    oa_work(
+                        f"W2{i}", "Message from the Program Chairs", [("A3", "C Chair")], year=y
+                    )
+                    for i, y in enumerate((2023, 2024, 2025))
+                ],
             ],
         ),
     }
@@ -479,3 +486,4 @@ def test_titles_match_across_one_year_but_not_two() -> None:
     paper = dict(zip(xref["source_work_id"], xref["paper_id"], strict=True))
     assert paper["2312.07000"] == paper["W10"] == "arxiv:2312.07000"
     assert paper["W11"] != paper["W10"]
+    assert len({paper["W20"], paper["W21"], paper["W22"]}) == 3

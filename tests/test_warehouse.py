@@ -305,3 +305,17 @@ def test_record_that_does_not_fit_the_schema_is_quarantined(tmp_path: Path) -> N
         con.close()
     assert key == "W2"
     assert reason.startswith("value does not fit raw_openalex__works")
+
+
+def test_a_new_source_column_is_added_to_an_existing_raw_table(tmp_path: Path) -> None:
+    """Upgrading scholarflow may add a field to a source's raw schema: the next load adds the
+    column to the warehouse's table (null for older rows) instead of failing."""
+    path = tmp_path / "w.duckdb"
+    run_demo(path)
+    with warehouse.writer(path) as con:
+        con.execute("alter table raw_crossref__works drop column institution_name")
+    second = run_demo(path)
+    assert second.error_count == 0
+    with warehouse.reader(path) as con:
+        cols = {r[0] for r in con.execute("describe raw_crossref__works").fetchall()}
+    assert "institution_name" in cols

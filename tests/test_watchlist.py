@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from flows.watchlist import WatchlistError, load_watchlist
+from flows.watchlist import Watchlist, WatchlistError, load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = """\
@@ -119,3 +120,20 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 def test_no_researchers(tmp_path: Path) -> None:
     with pytest.raises(WatchlistError, match="researchers"):
         load_watchlist(write(tmp_path, 'contact_email = "a@b.co"\n'))
+
+
+def test_a_profile_must_name_exactly_one_researcher() -> None:
+    base = {
+        "contact_email": "a@b.org",
+        "researchers": [
+            {"name": "Jun Li", "aliases": ["J. Li"]},
+            {"name": "Jia Li", "aliases": ["J. Li"]},
+        ],
+    }
+    profile = {"recipe": "dblp_person", "url": "https://dblp.org/pid/1.html"}
+    with pytest.raises(ValidationError, match="names several researchers"):
+        Watchlist.model_validate({**base, "profiles": [{**profile, "researcher": "J. Li"}]})
+    with pytest.raises(ValidationError, match="is not a watchlist researcher"):
+        Watchlist.model_validate({**base, "profiles": [{**profile, "researcher": "Ann Lee"}]})
+    ok = Watchlist.model_validate({**base, "profiles": [{**profile, "researcher": "jia li"}]})
+    assert ok.researcher_named("jia li").name == "Jia Li"

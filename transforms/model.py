@@ -80,7 +80,7 @@ def resolve_papers(works: pl.LazyFrame) -> pl.LazyFrame:
     """Cross-reference: every source record -> paper_id.
 
     Records are the same paper when they share a DOI, an arXiv id, or a normalised title and
-    a year at most one apart. paper_id is readable and stable: `arxiv:<id>`, else `doi:<doi>`, else a title hash.
+    year (a preprint's year may be one off). paper_id is readable and stable: `arxiv:<id>`, else `doi:<doi>`, else a title hash.
     """
     nodes = works.select(
         "source",
@@ -89,20 +89,23 @@ def resolve_papers(works: pl.LazyFrame) -> pl.LazyFrame:
         "arxiv_id",
         "title_key",
         "year",
+        "work_type",
         node=pl.concat_str("source", pl.lit(":"), "source_work_id"),
     ).collect()
     title_ok = pl.col("title_key").str.len_chars() >= MIN_TITLE_KEY_CHARS
+    preprint = pl.col("arxiv_id").is_not_null() | (pl.col("work_type") == "preprint")
     edges = pl.concat(
         [
             nodes.filter(pl.col("doi").is_not_null()).select("node", key="doi:" + pl.col("doi")),
             nodes.filter(pl.col("arxiv_id").is_not_null()).select(
                 "node", key="arxiv:" + pl.col("arxiv_id")
             ),
-            # title + year, tolerating one year apart: a preprint of December and its
-            # proceedings version of the next year (DBLP, Crossref date the venue) are one paper.
-            # Each record sits in the buckets of its year and the next; years one apart share one.
+            # title + year. A preprint (arXiv id, or typed preprint) also matches the years
+            # either side of its own: a December preprint and its proceedings version of the next
+            # year (DBLP, Crossref date the venue) are one paper. Two published records never
+            # match across years, so a recurring title ("Message from the Chairs") stays apart.
             *[
-                nodes.filter(title_ok).select(
+                nodes.filter(title_ok if shift == 0 else title_ok & preprint).select(
                     "node",
                     key=pl.concat_str(
                         pl.lit("title:"),
@@ -111,7 +114,7 @@ def resolve_papers(works: pl.LazyFrame) -> pl.LazyFrame:
                         (pl.col("year") + shift).cast(pl.String).fill_null("?"),
                     ),
                 )
-                for shift in (0, 1)
+                for shift in (-1, 0, 1)
             ],
             nodes.select("node", key="self:" + pl.col("node")),  # every record is in some paper
         ]

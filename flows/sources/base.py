@@ -130,7 +130,8 @@ class FetchReport:
 
         Allowance/budget exhaustion and scraper drift stop the whole source: what was fetched so
         far is kept and every later `collect` is a no-op (its generator is never started, so no
-        request is made).
+        request is made). A page robots.txt disallows is recorded as skipped; it ends that
+        generator (a listing whose next page is disallowed stops there).
         """
         if self.stopped is not None:
             return

@@ -24,8 +24,13 @@ Upstream quirks handled here:
   answers HTTP 404 with the plain-text body "Resource not found."; bad parameters answer 400 with
   `{"status": "failed", "message-type": "validation-failure", "message": [...]}`.
 - `query.author` matches any name token, ranked by relevance: hits without an author named like
-  the researcher are dropped here, and paging stops at the first page without any such author.
-  A researcher with an ORCID is fetched by `filter=orcid:` instead (exact, nothing dropped).
+  the researcher are left out here (an INFO line counts them and names their DOIs), and paging
+  stops at the first page without any such author. A researcher with an ORCID is fetched by
+  `filter=orcid:` instead (exact, nothing left out).
+- `is-referenced-by-count` may be absent: the count is then None (unknown), not 0.
+- `institution` (posted content, reports, dissertations) is kept apart from `container-title`
+  (`institution_name`), so staging can prefer a proceedings' `event` name as the venue.
+- `date-time` values carry `Z`; one without an offset is read as UTC, not as host local time.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ from flows.sources.base import (
 from flows.sources.names import matches, name_keys
 from flows.watchlist import CrossrefOptions, Researcher, Watchlist
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("scholarflow.sources.crossref")
 
 SLUG = "crossref"
 API = "https://api.crossref.org"
@@ -129,10 +134,18 @@ def _full_date(year: int | None, month: int | None, day: int | None) -> date | N
 
 
 def _timestamp(value: dict[str, Any] | None) -> datetime | None:
+    """`date-time` in UTC; one without an offset is UTC too (Crossref's clock), never the
+    host's local time."""
     raw = (value or {}).get("date-time")
     if not raw:
         return None
-    return datetime.fromisoformat(str(raw).replace("Z", "+00:00")).astimezone(UTC)
+    moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _count(value: Any) -> int | None:
+    """A count, or None when Crossref sent none (unknown is not zero)."""
+    return None if value is None else int(value)
 
 
 def _arxiv_id(work: dict[str, Any]) -> str | None:
@@ -182,15 +195,14 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("work without a title")
     year, month, day = date_parts(w)
     institutions = [i for i in w.get("institution") or [] if isinstance(i, dict)]
-    venue = _first(w.get("container-title")) or (
-        _text(institutions[0].get("name")) if institutions else None
-    )
     return {
         "doi": doi,
         "title": title,
         "subtitle": _first(w.get("subtitle")),
-        "container_title": venue,
+        "container_title": _first(w.get("container-title")),
         "event_name": _text((w.get("event") or {}).get("name")),
+        # the (first) institution of posted content, reports, dissertations: not a container
+        "institution_name": _text(institutions[0].get("name")) if institutions else None,
         "type": w.get("type"),
         "publisher": w.get("publisher"),
         "year": year,
@@ -198,7 +210,7 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
         "day": day,
         "publication_date": _full_date(year, month, day),
         "authors": [_author(i, a) for i, a in enumerate(w.get("author") or [])],
-        "is_referenced_by_count": int(w.get("is-referenced-by-count") or 0),
+        "is_referenced_by_count": _count(w.get("is-referenced-by-count")),
         "reference_count": int(w.get("references-count") or w.get("reference-count") or 0),
         "subjects": [s for s in w.get("subject") or [] if isinstance(s, str)],
         "licenses": [
@@ -292,13 +304,33 @@ def _get(client: HttpClient, path: str, **params: str | int) -> tuple[FetchedRes
     return resp, parse_response(resp.body, f"GET {resp.url}", resp.status)
 
 
-def keep_named(page: Page, wanted: set[str]) -> int:
-    """Keep only works with an author named like the researcher; how many were kept."""
+def keep_named(page: Page, wanted: set[str], name: str) -> int:
+    """Keep only works with an author named like the researcher (`name`, for the log line
+    that counts the works left out); how many were kept."""
     works = page.records.get("works", [])
-    kept = [w for w in works if any(matches(author_name(a), wanted) for a in w["authors"])]
+    kept: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    for w in works:
+        named = any(matches(author_name(a), wanted) for a in w["authors"])
+        (kept if named else dropped).append(w)
     if works:
         page.records["works"] = kept
+    if dropped:
+        log.info(
+            "[%s] %d of %d work(s) without an author named like %r left out: %s",
+            SLUG,
+            len(dropped),
+            len(works),
+            name,
+            _some([w["doi"] for w in dropped]),
+        )
     return len(kept)
+
+
+def _some(keys: list[str], shown: int = 5) -> str:
+    """A few ids for a log line: `a, b, c` or `a, b, c, … (+4 more)`."""
+    more = f", … (+{len(keys) - shown} more)" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
 
 
 def researcher_works(client: HttpClient, r: Researcher, opts: CrossrefOptions) -> Iterator[Fetched]:
@@ -314,7 +346,7 @@ def researcher_works(client: HttpClient, r: Researcher, opts: CrossrefOptions) -
     while seen < opts.max_results:
         resp, page = _get(client, "/works", cursor=cursor, **params)
         n = page.count() + len(page.quarantined)
-        kept = keep_named(page, wanted) if wanted is not None else n
+        kept = keep_named(page, wanted, r.name) if wanted is not None else n
         yield Fetched(resp, page)
         seen += n
         if n < opts.rows or not page.next_token:

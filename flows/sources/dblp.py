@@ -6,7 +6,8 @@ Endpoints:
 - `https://dblp.org/search/author/api?q=…&format=json`: finds the pid of a researcher without
   one (the single person whose name or alias equals the researcher's name or an alias);
 - `https://dblp.org/search/publ/api?q=…&format=json&h=…&f=…`: topic keyword searches, paged
-  with `f` (first hit) and `h` (hits, at most 1000) up to `result.hits.@total` or the cap.
+  with `f` (first hit) and `h` (hits, at most 1000) up to `result.hits.@total` or the cap
+  (and stopped if a page's `@first` + `@sent` does not move past the `f` asked for).
 Key: none. Rate limit: DBLP asks clients to leave about a second between requests (configured
 in flows/http.py) and answers 429 with Retry-After under load (honoured by the shared client).
 Terms: data under ODC-BY 1.0 (attribution to dblp). robots.txt (checked 2026-06) disallows
@@ -21,7 +22,8 @@ Upstream quirks handled here:
   `info.authors.author` (one author), `ee`, `venue`, `aliases.alias`, `notes.note`; `hits.hit`
   came as a list of one in a recorded page but is normalised the same way; an empty result has
   no `hit` at all. Every such field goes through `as_list`.
-- Numbers come as strings (`"@total": "112"`, `"year": "2021"`).
+- Numbers come as strings (`"@total": "112"`, `"year": "2021"`); a hit count that is not a
+  whole number is a SourceError naming the request.
 - Titles end with a period ("…Generation.") unless they end in ?/!: stripped. Person XML titles
   carry inline markup (`<i>`, `<sub>`): text kept.
 - Homonyms carry a 4-digit number in the name ("Xiaopeng Zhang 0009"): split off the name (the
@@ -58,7 +60,7 @@ from flows.sources.base import (
 from flows.sources.names import matches, name_keys
 from flows.watchlist import DblpOptions, Researcher, Watchlist
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("scholarflow.sources.dblp")
 
 SLUG = "dblp"
 SITE = "https://dblp.org"
@@ -257,6 +259,18 @@ def hit_person(info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _count(hits: dict[str, Any], field: str, where: str) -> int:
+    """A `hits` count sent as a string ("112"); absent is 0, anything but a whole number >= 0
+    is an error naming the request (paging on it would go wrong)."""
+    value = hits.get(field)
+    if value is None or value == "":
+        return 0
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    if isinstance(value, bool) or not text.isdigit():
+        raise SourceError(SLUG, where, f"hits.{field} {value!r} is not a count")
+    return int(text)
+
+
 def _parse_search(data: Any, where: str) -> Page:
     result = data.get("result") if isinstance(data, dict) else None
     if not isinstance(result, dict) or not isinstance(result.get("hits"), dict):
@@ -267,8 +281,8 @@ def _parse_search(data: Any, where: str) -> Page:
         raise SourceError(SLUG, where, f"DBLP search status {code}: {text}")
     hits = result["hits"]
     page = Page()
-    page.total = int(hits.get("@total") or 0)
-    sent, first = int(hits.get("@sent") or 0), int(hits.get("@first") or 0)
+    page.total = _count(hits, "@total", where)
+    sent, first = _count(hits, "@sent", where), _count(hits, "@first", where)
     if first + sent < page.total:
         page.next_token = str(first + sent)
     by_request = "persons" if "/search/author/" in where else "publications"
@@ -482,6 +496,12 @@ class _TopicBudget:
     left: int
 
 
+def _some(keys: list[str], shown: int = 5) -> str:
+    """A few keys for a log line: `a, b, c` or `a, b, c, … (+4 more)`."""
+    more = f", … (+{len(keys) - shown} more)" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
+
+
 def search(
     client: HttpClient,
     query: str,
@@ -492,7 +512,7 @@ def search(
 ) -> Iterator[Fetched]:
     """One keyword search, paged with f/h to its end or to `opts.max_hits` hits; keeps works
     since `since_year` not already fetched in a person record, until the topic's budget is
-    spent."""
+    spent. Every hit left out is counted in an INFO line (reason, count, a few keys)."""
     first, size = 0, min(MAX_PAGE, opts.max_hits)
     while first < opts.max_hits and budget.left > 0:
         resp, page = _get(
@@ -500,19 +520,47 @@ def search(
         )
         hits = page.count() + len(page.quarantined)
         pubs = page.records.get("publications", [])
-        kept = [
-            p
-            for p in pubs
-            if p["key"] not in known and (p["year"] is None or p["year"] >= since_year)
-        ][: budget.left]
+        dropped: dict[str, list[str]] = {}
+        kept: list[dict[str, Any]] = []
+        for p in pubs:
+            if p["key"] in known:
+                reason = "already read from a person record"
+            elif p["year"] is not None and p["year"] < since_year:
+                reason = f"older than {since_year}"
+            elif len(kept) >= budget.left:
+                reason = "over the topic budget"
+            else:
+                kept.append(p)
+                continue
+            dropped.setdefault(reason, []).append(p["key"])
         if pubs:
             page.records["publications"] = kept
+        if dropped:
+            log.info(
+                "[%s] search %r (f=%d): %d of %d hit(s) left out: %s",
+                SLUG,
+                query,
+                first,
+                len(pubs) - len(kept),
+                len(pubs),
+                "; ".join(f"{len(k)} {why} ({_some(k)})" for why, k in dropped.items()),
+            )
         budget.left -= len(kept)
         known.update(p["key"] for p in kept)
         yield Fetched(resp, page)
         if hits == 0 or page.next_token is None:
             return
-        first = int(page.next_token)
+        next_first = int(page.next_token)
+        if next_first <= first:  # upstream ignored `f` (or went back): reading on would loop
+            log.info(
+                "[%s] search %r: the page asked from hit %d points on to hit %d; stopping",
+                SLUG,
+                query,
+                first,
+                next_first,
+            )
+            return
+        first = next_first
 
 
 def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:

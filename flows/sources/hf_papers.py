@@ -32,6 +32,7 @@ Upstream quirks handled here:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -49,6 +50,8 @@ from flows.sources.base import (
     load_json,
 )
 from flows.watchlist import HfPapersOptions, Watchlist
+
+log = logging.getLogger("scholarflow.sources.hf_papers")
 
 SLUG = "hf_papers"
 API = "https://huggingface.co/api"
@@ -257,17 +260,40 @@ def _get(client: HttpClient, path: str, **params: str | int) -> tuple[FetchedRes
 
 
 def _listing(client: HttpClient, param: str, value: str, cap: int) -> Iterator[Fetched]:
-    """One day/week/month of daily papers, page by page until a short page or the cap."""
+    """One day/week/month of daily papers, page by page until a short page or the cap.
+
+    Every request asks for `limit=PAGE_SIZE`: `p` counts pages of `limit` items, so a smaller
+    last page would start at the wrong offset. The page that reaches the cap has its records
+    past the cap trimmed (logged); its quarantined items are kept."""
     page_no, seen = 0, 0
     while seen < cap:
-        limit = min(PAGE_SIZE, cap - seen)
-        resp, page = _get(client, "/daily_papers", **{param: value}, limit=limit, p=page_no)
-        yield Fetched(resp, page)
+        resp, page = _get(client, "/daily_papers", **{param: value}, limit=PAGE_SIZE, p=page_no)
         got = page.count() + len(page.quarantined)
+        papers = page.records.get("papers", [])
+        room = cap - seen
+        if len(papers) > room:
+            page.records["papers"] = papers[:room]
+            left_out = [p["arxiv_id"] for p in papers[room:]]
+            log.info(
+                "[%s] %s=%s: %d paper(s) past max_daily_results=%d left out (%s)",
+                SLUG,
+                param,
+                value,
+                len(left_out),
+                cap,
+                _some(left_out),
+            )
+        yield Fetched(resp, page)
         seen += got
-        if got < limit:
+        if got < PAGE_SIZE:
             return
         page_no += 1
+
+
+def _some(keys: list[str], shown: int = 5) -> str:
+    """A few ids for a log line: `a, b, c` or `a, b, c, … (+4 more)`."""
+    more = f", … (+{len(keys) - shown} more)" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
 
 
 def _one(client: HttpClient, path: str, **params: str | int) -> Iterator[Fetched]:

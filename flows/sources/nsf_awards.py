@@ -16,7 +16,9 @@ Upstream quirks:
   two layouts: the current `journal~year~volume~authors~doi~pages~title~deposited timestamp`
   (empty parts are left out, not kept empty) and the older `authors~title~journal~volume~year~pages~`.
   They are kept verbatim on the award with best-effort title/venue/year/DOI: awards are not works,
-  and the strings are too irregular to stage as works.
+  and the strings are too irregular to stage as works. The DOI may also stand in for the journal
+  (`https://doi.org/10.1145/…~2020~…`). A string the parse cannot read quarantines its award
+  (the field named), never the whole response.
 - `coPDPI` entries carry an NSF person id after a tilde: `"Jane Doe ~000123456"`.
 - A PI-name search matches loosely (either name part); fetch keeps the awards whose PI or co-PI is
   the researcher (by first and last name, initials allowed) and logs the namesakes it drops.
@@ -64,6 +66,7 @@ PRINT_FIELDS = (
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s~]+)", re.I)
 _YEAR = re.compile(r"^(19|20)\d{2}$")
 _NAMES = re.compile(r"[^\W\d][\w'\-]*,\s*[^\W\d]|\sand\s")
+_BARE_DOI = re.compile(r"^(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s*)?10\.\d{4,9}/\S+$", re.I)
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 
 
@@ -118,15 +121,24 @@ def parse_publication(raw: str, kind: str) -> dict[str, Any]:
     year: int | None = None
     if len(parts) >= 2 and _YEAR.match(parts[1]):  # journal~year~volume~authors~doi~...~title~ts
         venue, year = parts[0] or None, int(parts[1])
+        if venue and _BARE_DOI.match(venue):  # the DOI (or its URL) stands in for the journal
+            venue = None
         body = parts[2:]
         if body and (_TIMESTAMP.match(body[-1]) or body[-1].upper() == "N"):
             body = body[:-1]
         if body:
             title = body[-1] or None
-        if doi_match:
-            at = next(i for i, p in enumerate(body) if doi_match.group(1) in p)
+        # the authors come just before the DOI part; without a DOI among the parts after the
+        # year (none, or it sat in the journal part), they are the first part before the title
+        # that reads like a list of names
+        at = (
+            next((i for i, p in enumerate(body) if doi_match.group(1) in p), None)
+            if doi_match
+            else None
+        )
+        if at is not None:
             authors = body[at - 1] if at >= 1 else None
-        else:  # the first part before the title that reads like a list of names
+        else:
             authors = next((p for p in body[:-1] if _NAMES.search(p)), None)
     elif len(parts) >= 3:  # authors~title~journal~volume~year~pages~
         authors, title, venue = parts[0] or None, parts[1] or None, parts[2] or None
@@ -142,6 +154,15 @@ def parse_publication(raw: str, kind: str) -> dict[str, Any]:
     }
 
 
+def _publication(field: str, i: int, raw: str, kind: str) -> dict[str, Any]:
+    """parse_publication, with any failure on a string it did not foresee turned into a
+    ValueError naming the field, so the award is quarantined instead of crashing the parse."""
+    try:
+        return parse_publication(raw, kind)
+    except Exception as exc:  # best-effort parsing of free text: never fatal
+        raise ValueError(f"{field}[{i}] {raw[:80]!r} unparseable: {exc!r}") from None
+
+
 def award_record(a: dict[str, Any]) -> dict[str, Any]:
     award_id = _text(a.get("id"))
     if not award_id:
@@ -150,12 +171,12 @@ def award_record(a: dict[str, Any]) -> dict[str, Any]:
         " ".join(p for p in (a.get("piFirstName"), a.get("piLastName")) if p)
     )
     publications = [
-        parse_publication(p, kind)
+        _publication(field, i, p, kind)
         for field, kind in (
             ("publicationResearch", "research"),
             ("publicationConference", "conference"),
         )
-        for p in _strings(a.get(field))
+        for i, p in enumerate(_strings(a.get(field)))
     ]
     return {
         "award_id": award_id,

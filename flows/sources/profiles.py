@@ -6,12 +6,11 @@ Endpoints: whatever page a watchlist `[[profiles]]` entry points at (`researcher
 disallows `cstart` paging) and DBLP person pages (`https://dblp.org/pid/<pid>.html`). A recipe
 file (a path instead of a shipped name) adds any other site without code.
 Key: none. Rate limit: the shared client's host policy (scholar.google.com one request per 10 s,
-dblp.org one per second; other hosts the default). dblp.org's robots.txt asks Crawl-delay: 4,
-which the shared client does not read: for more than a few DBLP profiles set
-[limits."dblp.org"] min_interval = 4. Every request checks robots.txt
-(`robots=True`): a disallowed profile is skipped and logged, never fetched.
+dblp.org one per second; any other host one per second on one connection). A robots.txt
+Crawl-delay longer than that (dblp.org asks 4 s) becomes the host's interval. Every request
+checks robots.txt (`robots=True`): a disallowed profile is skipped and logged, never fetched.
 Terms: Google Scholar's terms do not allow automated access; its recipe is opt-in, one profile
-at a time. DBLP data is CC0.
+at a time. DBLP data is CC0 (ODC-BY as a secondary licence).
 
 Paging: a recipe's next-page link, or an offset parameter (Scholar's cstart/pagesize) while a
 "more" element shows; capped per profile by min(recipe `max_pages`, `[sources.profiles]
@@ -32,7 +31,7 @@ Damaged pages: a page cut short (no closing </html>) keeps its complete items an
 the last one (it ends mid-item). Odd encodings: BOM, then the Content-Type charset, then <meta>
 charset; latin-1 labels decode as windows-1252, as browsers do.
 
-Upstream quirks: Scholar shows a blank citation cell for 0 and cuts long author lists with
+Upstream quirks: Scholar shows a blank citation cell for 0 (kept as unknown, not 0) and cuts long author lists with
 "..."; its title link may sit in data-href with href="javascript:void(0)"; an arXiv preprint's
 venue reads "arXiv preprint arXiv:<id>" (the arXiv id is taken from it). DBLP titles end in a
 period; DBLP lists a preprint (CoRR) and its published version as two entries.

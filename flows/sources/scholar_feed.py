@@ -41,6 +41,7 @@ full arXiv category ("cs.DC") or the bare subject class the page shows ("DC").
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
@@ -57,7 +58,10 @@ from flows.sources.base import (
     item_key,
     load_json,
 )
+from flows.sources.names import matches, name_keys
 from flows.watchlist import Researcher, ScholarFeedOptions, Watchlist
+
+log = logging.getLogger("scholarflow.sources.scholar_feed")
 
 SLUG = "scholar_feed"
 API = "https://api.scholarfeed.org/api/v1"
@@ -478,33 +482,45 @@ def _request(
     return resp, parse_response(resp.body, where, resp.status), where
 
 
-def _fold(name: str | None) -> str:
-    return " ".join((name or "").casefold().split())
-
-
 def _discover(client: HttpClient, r: Researcher, opts: ScholarFeedOptions) -> Iterator[Fetched]:
-    """Author discover by name; the page keeps only the candidate named like the researcher."""
+    """Author discover by name; the page keeps only the one candidate named like the researcher
+    (flows.sources.names: up to case, accents, punctuation and word order). Several such
+    candidates are namesakes the API cannot tell apart: an error listing their ids, settled by
+    setting scholar_feed_id (no guess)."""
     resp, page, where = _request(
         client, "/public/authors/discover", q=r.name, limit=opts.discover_limit
     )
-    wanted = {_fold(n) for n in r.all_names}
-    matches = [a for a in page.records.get("authors", []) if _fold(a["name"]) in wanted]
-    if not matches:
-        found = len(page.records.get("authors", []))
+    wanted = name_keys(r.all_names)
+    candidates = page.records.get("authors", [])
+    found = [a for a in candidates if matches(a["name"], wanted)]
+    if not found:
         raise SourceError(
             SLUG,
             where,
-            f"no Scholar Feed author named {r.name!r} (or an alias) among {found} candidate(s); "
+            f"no Scholar Feed author named {r.name!r} (or an alias) among {len(candidates)} "
+            "candidate(s); set scholar_feed_id",
+        )
+    if len(found) > 1:
+        ids = ", ".join(a["author_id"] for a in found)
+        raise SourceError(
+            SLUG,
+            where,
+            f"{len(found)} Scholar Feed authors are named {r.name!r} (or an alias): {ids}; "
             "set scholar_feed_id",
         )
-    # namesakes: the most prolific is the likeliest; an explicit id in the watchlist settles it
-    matches.sort(key=lambda a: (-(a["paper_count"] or 0), -(a["h_index"] or 0)))
-    page.records["authors"] = matches[:1]
+    page.records["authors"] = found
     yield Fetched(resp, page)
 
 
+def _some(keys: list[str], shown: int = 5) -> str:
+    """A few ids for a log line: `a, b, c` or `a, b, c, … (+4 more)`."""
+    more = f", … (+{len(keys) - shown} more)" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
+
+
 def _profile(client: HttpClient, author_id: str, r: Researcher, cap: int) -> Iterator[Fetched]:
-    """The author's profile; its paper list trimmed to the first `cap` (by rank score)."""
+    """The author's profile; its paper list trimmed to the first `cap` (by rank score), the
+    papers left out logged."""
     if not author_id.isdigit():
         raise SourceError(
             SLUG,
@@ -519,6 +535,15 @@ def _profile(client: HttpClient, author_id: str, r: Researcher, cap: int) -> Ite
         keep = {p["paper_id"] for p in kept}
         for a in page.records.get("authors", []):
             a["paper_ids"] = [p for p in a["paper_ids"] if p in keep]
+        log.info(
+            "[%s] author %s: %d of %d paper(s) past max_papers=%d left out (%s)",
+            SLUG,
+            author_id,
+            len(papers) - cap,
+            len(papers),
+            cap,
+            _some([p["paper_id"] for p in papers[cap:]]),
+        )
     yield Fetched(resp, page)
 
 

@@ -17,6 +17,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "subtitle": S(),
         "container_title": S(),
         "event_name": S(),
+        "institution_name": S(),
         "type": S(),
         "publisher": S(),
         "year": pl.Int32(),
@@ -61,7 +62,9 @@ def works(raw: Raw) -> pl.LazyFrame:
             title=pl.col("title"),
             year=pl.col("year"),
             publication_date=pl.col("publication_date"),
-            venue=pl.coalesce(pl.col("container_title"), pl.col("event_name")),
+            venue=pl.coalesce(
+                pl.col("container_title"), pl.col("event_name"), pl.col("institution_name")
+            ),
             # Crossref calls preprints (and other not-yet-reviewed postings) posted-content
             work_type=pl.col("type").replace("posted-content", "preprint"),
             cited_by_count=pl.col("is_referenced_by_count"),
