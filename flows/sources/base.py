@@ -8,7 +8,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,6 +174,23 @@ def load_json(source: str, body: bytes, where: str) -> Any:
     except ValueError:
         snippet = body[:120].decode("utf-8", errors="replace").strip().replace("\n", " ")
         raise SourceError(source, where, f"response is not JSON: {snippet!r}") from None
+
+
+def error_summary(body: bytes, message: Callable[[Any], str | None]) -> str:
+    """What an HTTP error body says, for an error naming the request: "HTML error page", the
+    message the source's JSON carries (`message(data)`, None when it has none), else the start
+    of the text."""
+    head = body.lstrip()[:1]
+    if head == b"<":
+        return "HTML error page"
+    if head == b"{":
+        try:
+            said = message(json.loads(body))
+        except (ValueError, AttributeError, TypeError):
+            said = None
+        if said:
+            return said[:200]
+    return body[:200].decode("utf-8", "replace").strip() or "empty body"
 
 
 # ---------------------------------------------------------------- decoding scraped pages

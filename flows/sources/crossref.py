@@ -51,6 +51,7 @@ from flows.sources.base import (
     Page,
     Quarantined,
     SourceError,
+    error_summary,
     item_key,
     load_json,
 )
@@ -228,19 +229,6 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _error_text(body: bytes) -> str:
-    """What an error body says: Crossref's JSON messages, or the start of a text body."""
-    stripped = body.lstrip()
-    if stripped[:1] == b"<":
-        return "HTML error page"
-    if stripped[:1] == b"{":
-        try:
-            return _failure_message(load_json(SLUG, body, ""))
-        except (SourceError, AttributeError, TypeError):
-            pass
-    return body[:200].decode("utf-8", "replace").strip() or "empty body"
-
-
 def _failure_message(data: dict[str, Any]) -> str:
     msg = data.get("message")
     if isinstance(msg, list):
@@ -254,7 +242,9 @@ def _failure_message(data: dict[str, Any]) -> str:
 def parse_response(body: bytes, where: str, status: int = 200) -> Page:
     """A `work` or `work-list` message -> work records. Error payloads raise SourceError."""
     if status != 200:
-        raise SourceError(SLUG, where, f"HTTP {status} from Crossref: {_error_text(body)}")
+        raise SourceError(
+            SLUG, where, f"HTTP {status} from Crossref: {error_summary(body, _failure_message)}"
+        )
     data = load_json(SLUG, body, where)
     if not isinstance(data, dict) or "message" not in data:
         raise SourceError(SLUG, where, "JSON is not a Crossref API message")

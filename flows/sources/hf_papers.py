@@ -46,6 +46,7 @@ from flows.sources.base import (
     Page,
     Quarantined,
     SourceError,
+    error_summary,
     item_key,
     load_json,
 )
@@ -182,24 +183,16 @@ def paper_record(paper: dict[str, Any], item: dict[str, Any] | None = None) -> d
     }
 
 
-def _error_detail(body: bytes) -> str:
-    head = body.lstrip()[:1]
-    if head == b"<":
-        return "HTML error page"
-    if head == b"{":
-        try:
-            data = load_json(SLUG, body, "")
-        except SourceError:
-            data = None
-        if isinstance(data, dict) and data.get("error"):
-            return str(data["error"])[:200]
-    return body[:200].decode("utf-8", "replace").strip() or "empty body"
+def _error_message(data: Any) -> str | None:
+    return str(data["error"]) if isinstance(data, dict) and data.get("error") else None
 
 
 def parse_response(body: bytes, where: str, status: int = 200) -> Page:
     """A daily-papers or search list (items wrapping `paper`) or a single paper -> records."""
     if status != 200 or body.lstrip()[:1] == b"<":
-        raise SourceError(SLUG, where, f"HTTP {status} from Hugging Face: {_error_detail(body)}")
+        raise SourceError(
+            SLUG, where, f"HTTP {status} from Hugging Face: {error_summary(body, _error_message)}"
+        )
     data = load_json(SLUG, body, where)
     if isinstance(data, dict) and "error" in data and "id" not in data:
         raise SourceError(SLUG, where, f"Hugging Face error: {data.get('error')}")
