@@ -26,6 +26,9 @@ WORK_COLUMNS: dict[str, pl.DataType] = {
     "work_type": pl.String(),
     "cited_by_count": pl.Int64(),
     "abstract": pl.String(),
+    # identifiers other than DOI / arXiv id, "<scheme>:<value>": "openalex:W123", "s2:<paperId>",
+    # "corpus:215416146", "dblp:conf/sosp/KwonLZ0ZY0ZS23", "par:10483921", "pmid:…"
+    "ext_ids": pl.List(pl.String()),
     "_run_id": pl.String(),
     "_fetched_at": UTC_TS,
 }
@@ -46,6 +49,8 @@ def raw_frame(raw: Raw, slug: str, entity: str) -> pl.LazyFrame:
 
 def finish_works(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Normalise titles, add the title key, and cast to WORK_COLUMNS (title_key is derived)."""
+    if "ext_ids" not in lf.collect_schema().names():
+        lf = lf.with_columns(ext_ids=pl.lit([], pl.List(pl.String)))
     return (
         lf.with_columns(title=norm.title(pl.col("title")))
         .with_columns(title_key=norm.title_key(pl.col("title")))
