@@ -362,13 +362,13 @@ def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str,
         raw,
         model.researchers_frame(_researcher_rows(ctx.watchlist)),
         model.topics_frame(_topic_rows(ctx.watchlist)),
+        previous=warehouse.read_registry(con),
+        run_id=ctx.run_id,
     )
     names = list(lazy)
     tables = dict(zip(names, pl.collect_all([lazy[n] for n in names]), strict=True))
     warehouse.replace_tables(con, tables)
-    snaps = model.citation_snapshot_rows(
-        observed, tables["paper_xref"].lazy(), ctx.run_id
-    ).collect()
+    snaps = model.citation_snapshot_rows(observed, tables["work_xref"].lazy(), ctx.run_id).collect()
     appended = warehouse.append_snapshots(con, snaps)
     warehouse.create_views(con, settings.SQL_DIR)
     return {n: t.height for n, t in tables.items()}, appended

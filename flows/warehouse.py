@@ -385,6 +385,13 @@ def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:
     return {n: con.execute(f"select * from {n}").pl().lazy() for n in _raw_tables(con)}
 
 
+def read_registry(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:
+    """What the model needs from the previous build: the work id registry, when there is one."""
+    if not _table_exists(con, "work_ids"):
+        return {}
+    return {"work_ids": con.execute("select * from work_ids").pl().lazy()}
+
+
 def has_data(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(_raw_tables(con))
 

@@ -1,6 +1,6 @@
 -- grain: one row per source: how many records it gave, how many papers they are, and how many only it knows
 with xref as (
-    select * from main.paper_xref
+    select * from main.work_xref
 ),
 
 paper_sources as (

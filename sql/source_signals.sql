@@ -14,7 +14,7 @@ ranked as (
 ),
 
 xref as (
-    select distinct source, source_work_id, paper_id from main.paper_xref
+    select distinct source, source_work_id, paper_id from main.work_xref
 ),
 
 final as (

@@ -219,7 +219,7 @@ def test_import_takes_the_same_path_as_fetching(tmp_path: Path, demo_warehouse: 
     )
     try:
         assert imported.execute(q).fetchall() == fetched.execute(q).fetchall()
-        oa_papers = "select paper_id from paper_xref where source = 'openalex' order by 1"
+        oa_papers = "select paper_id from work_xref where source = 'openalex' order by 1"
         assert imported.execute(oa_papers).fetchall() != []
     finally:
         imported.close()

@@ -1087,7 +1087,7 @@ def test_import_and_build(tmp_path: Path) -> None:
         ).fetchone()
         assert h == 4
         staged = con.execute(
-            "select count(*), count(arxiv_id), count(doi) from paper_xref where source = 'profiles'"
+            "select count(*), count(arxiv_id), count(doi) from work_xref where source = 'profiles'"
         ).fetchone()
         preprints = sum(1 for w in watched("danyang-zhuo") if w["venue"] == "arXiv")
         in_corr = sum(1 for k in ("danyang-zhuo", "pengfei-zuo") for w in watched(k))

@@ -10,6 +10,7 @@ import pytest
 
 from transforms import model
 from transforms import normalize as norm
+from transforms import works as resolution
 from transforms.schemas import raw_schema
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -233,7 +234,7 @@ def test_dedup_by_doi_then_arxiv_then_title_year() -> None:
         ),
     }
     works = model.stage_works(raws).collect().lazy()
-    xref = model.resolve_papers(works).collect()
+    xref = model.resolve_papers(works, model.stage_authorships(raws)).collect()
     paper_of = {
         (r["source"], r["source_work_id"]): r["paper_id"] for r in xref.iter_rows(named=True)
     }
@@ -246,13 +247,17 @@ def test_dedup_by_doi_then_arxiv_then_title_year() -> None:
         == vllm
     )
     assert paper_of[("openalex", "W3")] == paper_of[("semantic_scholar", "S2")]
-    assert paper_of[("openalex", "W3")].startswith("title:")
+    assert paper_of[("openalex", "W3")].startswith("t:")
     assert paper_of[("openalex", "W4")] != paper_of[("openalex", "W3")]  # same title, other year
     assert xref["paper_id"].n_unique() == 4
 
     papers = {
         r["paper_id"]: r
-        for r in model.build_papers(works, xref.lazy()).collect().iter_rows(named=True)
+        for r in model.build_model(raws, model.researchers_frame([]), model.topics_frame([]))[
+            "papers"
+        ]
+        .collect()
+        .iter_rows(named=True)
     }
     assert papers[vllm]["venue"] == "SOSP 2023"  # published venue beats the preprint server
     assert papers[vllm]["doi"] == "10.1145/3600006.3613165"
@@ -282,8 +287,8 @@ def test_resolution_is_stable_under_input_order() -> None:
         model.stage_works({"raw_openalex__works": raw("openalex", "works", rows[::-1])})
     ).collect()
     assert a.equals(b)
-    # DOIs 0,1,2 and titles 0..4 chain every record into one component
-    assert a["paper_id"].n_unique() == 1
+    # the three DOIs are three published works: equal titles never join different DOIs
+    assert a["paper_id"].n_unique() == 3
 
 
 def test_watched_authors_found_by_id_name_and_initials() -> None:
@@ -335,12 +340,12 @@ def test_watched_authors_found_by_id_name_and_initials() -> None:
     watched = ships.filter(pl.col("is_watched"))
     assert sorted(watched["paper_id"].to_list()) == [
         "arxiv:2601.00001",
-        model._title_anchor("papertwowithalongtitle|2026"),
+        resolution._title_hash("papertwowithalongtitle|2026"),
     ]
     assert set(watched["author_id"]) == {"danyang-zhuo"}
     # one author list per paper (OpenAlex chosen for paper two), no duplicates across sources
     two = ships.filter(pl.col("paper_id") != "arxiv:2601.00001").filter(
-        pl.col("paper_id").str.starts_with("title:")
+        pl.col("paper_id").str.starts_with("t:")
     )
     assert two.group_by("paper_id").len()["len"].max() == 2
     authors, _ = model.build_authors(ships.lazy(), researchers, ids)
@@ -398,7 +403,7 @@ def test_watchlist_topics_match_keywords_and_openalex_topics() -> None:
     matched = dict(zip(links["paper_id"], links["matched_by"], strict=True))
     assert matched == {
         "arxiv:2601.00001": "keyword",
-        model._title_anchor("schedulingrequestsonaccelerators|2026"): "openalex_topic",
+        resolution._title_hash("schedulingrequestsonaccelerators|2026"): "openalex_topic",
     }
 
 

@@ -171,7 +171,7 @@ def test_papers_view_one_row_per_paper_with_best_citations(con: duckdb.DuckDBPyC
 
 def test_source_coverage_adds_up(con: duckdb.DuckDBPyConnection) -> None:
     view = rows(con, "select * from metrics.source_coverage")
-    total = con.execute("select count(*) from paper_xref").fetchone()[0]  # type: ignore[index]
+    total = con.execute("select count(*) from work_xref").fetchone()[0]  # type: ignore[index]
     assert sum(r["records"] for r in view) == total
     from flows.watchlist import load_watchlist
     from transforms.sources import STAGING

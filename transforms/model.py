@@ -1,13 +1,12 @@
 """Raw source records -> the warehouse model (papers, authors, authorships, topics, citations).
 
-Pure polars: every function takes and returns LazyFrames. The one iterative step, grouping source
-records into papers (connected components over shared DOI / arXiv id / title+year), collects
-between rounds because it needs to know when the labels stop changing.
+Pure polars: every function takes and returns LazyFrames. Which records are one paper is decided
+in `transforms.works` (identifier cascade, blocked title matching, stable ids); the authors'
+side lives in `transforms.authors`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
@@ -21,15 +20,16 @@ from transforms.authors import (
     researchers_frame,
     watched_author_ids,
 )
+from transforms.overrides import overrides_frame
 from transforms.schemas import UTC_TS
 from transforms.sources import STAGING
-from transforms.staging import raw_frame
-
-# Which source a paper-level attribute is taken from first.
-SOURCE_PRIORITY = {"openalex": 0, "semantic_scholar": 1, "arxiv": 2}
-_PREPRINT_VENUE = r"(?i)\b(arxiv|biorxiv|medrxiv|ssrn|preprint|research square)\b"
-# Titles shorter than this are too generic to merge records on title + year alone.
-MIN_TITLE_KEY_CHARS = 12
+from transforms.staging import AUTHORSHIP_COLUMNS, raw_frame
+from transforms.works import (
+    PREPRINT_VENUE,
+    build_work_fields,
+    build_work_versions,
+    resolve_works,
+)
 
 
 def _raw(raw: dict[str, pl.LazyFrame], slug: str, entity: str) -> pl.LazyFrame:
@@ -61,131 +61,61 @@ def stage_authorships(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     return rows.join(names, on="raw_name", how="left", maintain_order="left")
 
 
-def _components(edges: pl.DataFrame) -> pl.DataFrame:
-    """Connected components of a bipartite node-key graph by min-label propagation."""
-    labels = edges.select("node").unique().with_columns(label=pl.col("node"))
-    for _ in range(10_000):
-        by_key = edges.join(labels, on="node").group_by("key").agg(pl.col("label").min())
-        lowest = (
-            edges.join(by_key, on="key").group_by("node").agg(pl.col("label").min().alias("new"))
-        )
-        merged = labels.join(lowest, on="node").with_columns(new=pl.min_horizontal("label", "new"))
-        if merged.filter(pl.col("new") != pl.col("label")).height == 0:
-            return labels
-        labels = merged.select("node", label="new")
-    raise RuntimeError("paper resolution did not converge")
-
-
-def _title_anchor(key: str) -> str:
-    return "title:" + hashlib.sha1(key.encode()).hexdigest()[:16]
-
-
-def resolve_papers(works: pl.LazyFrame) -> pl.LazyFrame:
-    """Cross-reference: every source record -> paper_id.
-
-    Records are the same paper when they share a DOI, an arXiv id, or a normalised title and
-    year (a preprint's year may be one off). paper_id is readable and stable: `arxiv:<id>`, else `doi:<doi>`, else a title hash.
-    """
-    nodes = works.select(
-        "source",
-        "source_work_id",
-        "doi",
-        "arxiv_id",
-        "title_key",
-        "year",
-        "work_type",
-        node=pl.concat_str("source", pl.lit(":"), "source_work_id"),
-    ).collect()
-    title_ok = pl.col("title_key").str.len_chars() >= MIN_TITLE_KEY_CHARS
-    preprint = pl.col("arxiv_id").is_not_null() | (pl.col("work_type") == "preprint")
-    edges = pl.concat(
-        [
-            nodes.filter(pl.col("doi").is_not_null()).select("node", key="doi:" + pl.col("doi")),
-            nodes.filter(pl.col("arxiv_id").is_not_null()).select(
-                "node", key="arxiv:" + pl.col("arxiv_id")
-            ),
-            # title + year. A preprint (arXiv id, or typed preprint) also matches the years
-            # either side of its own: a December preprint and its proceedings version of the next
-            # year (DBLP, Crossref date the venue) are one paper. Two published records never
-            # match across years, so a recurring title ("Message from the Chairs") stays apart.
-            *[
-                nodes.filter(title_ok if shift == 0 else title_ok & preprint).select(
-                    "node",
-                    key=pl.concat_str(
-                        pl.lit("title:"),
-                        "title_key",
-                        pl.lit("|"),
-                        (pl.col("year") + shift).cast(pl.String).fill_null("?"),
-                    ),
-                )
-                for shift in (-1, 0, 1)
-            ],
-            nodes.select("node", key="self:" + pl.col("node")),  # every record is in some paper
-        ]
+def resolve_papers(works: pl.LazyFrame, authorships: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """(paper_id, source, source_work_id) of every staged work, with no previous registry."""
+    if authorships is None:
+        authorships = pl.LazyFrame(schema=AUTHORSHIP_COLUMNS)
+    return resolve_works(works, authorships)["work_xref"].select(
+        "paper_id", "source", "source_work_id"
     )
-    labels = _components(edges)
-    groups = nodes.join(labels, on="node").with_columns(
-        title_anchor=pl.concat_str(
-            "title_key", pl.lit("|"), pl.col("year").cast(pl.String).fill_null("?")
-        )
-    )
-    anchors = (
-        groups.group_by("label")
-        .agg(
-            a=pl.col("arxiv_id").drop_nulls().min(),
-            d=pl.col("doi").drop_nulls().min(),
-            t=pl.col("title_anchor").min(),
-        )
-        .with_columns(
-            paper_id=pl.when(pl.col("a").is_not_null())
-            .then("arxiv:" + pl.col("a"))
-            .when(pl.col("d").is_not_null())
-            .then("doi:" + pl.col("d"))
-            .otherwise(pl.col("t").map_elements(_title_anchor, return_dtype=pl.String))
-        )
-    )
-    return (
-        groups.join(anchors.select("label", "paper_id"), on="label")
-        .select("paper_id", "source", "source_work_id")
-        .sort("paper_id", "source", "source_work_id")
+
+
+def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per paper from the surviving fields (work_fields) and its records."""
+    wide = (
+        fields.select("paper_id", "field", "value")
+        .collect()
+        .pivot(on="field", index="paper_id", values="value")
         .lazy()
     )
-
-
-def _priority(col: str, order: dict[str, int]) -> pl.Expr:
-    return pl.col(col).replace_strict(order, default=99, return_dtype=pl.Int32)
-
-
-def build_papers(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per paper: best title, earliest date, published venue over preprint server."""
-    ranked = (
-        works.join(xref, on=["source", "source_work_id"])
-        .with_columns(rank=_priority("source", SOURCE_PRIORITY))
-        .sort("paper_id", "rank", "source_work_id")
+    published = pl.col("venue").is_not_null() & ~pl.col("venue").str.contains(PREPRINT_VENUE)
+    recs = xref.join(
+        works.select("source", "source_work_id", "_run_id"), on=["source", "source_work_id"]
     )
-    published = pl.col("venue").is_not_null() & ~pl.col("venue").str.contains(_PREPRINT_VENUE)
+    per_paper = recs.group_by("paper_id").agg(
+        has_published=published.any(),
+        on_arxiv=pl.col("arxiv_id").is_not_null().any(),
+        openalex_id=pl.col("source_work_id").filter(pl.col("source") == "openalex").min(),
+        s2_paper_id=pl.col("source_work_id").filter(pl.col("source") == "semantic_scholar").min(),
+        sources=pl.col("source").unique().sort(),
+        n_source_records=pl.len().cast(pl.Int32),
+        first_run_id=pl.col("_run_id").min(),
+    )
+    columns = ("title", "year", "publication_date", "venue", "doi", "arxiv_id")
+    for c in columns:
+        if c not in wide.collect_schema().names():
+            wide = wide.with_columns(pl.lit(None, pl.String).alias(c))
     return (
-        ranked.group_by("paper_id", maintain_order=True)
-        .agg(
-            title=pl.col("title").first(),
-            year=pl.col("year").min(),
-            publication_date=pl.col("publication_date").min(),
-            venue=pl.coalesce(
-                pl.col("venue").filter(published).first(),
-                # on arXiv by any source's word (arXiv API or listings, HF Papers, an arXiv id)
-                pl.when(pl.col("arxiv_id").is_not_null().any()).then(pl.lit("arXiv")),
-                pl.col("venue").drop_nulls().first(),
-            ),
-            is_preprint_only=~published.any(),
-            doi=pl.col("doi").drop_nulls().first(),
-            arxiv_id=pl.col("arxiv_id").drop_nulls().min(),
-            openalex_id=pl.col("source_work_id").filter(pl.col("source") == "openalex").min(),
-            s2_paper_id=pl.col("source_work_id")
-            .filter(pl.col("source") == "semantic_scholar")
-            .min(),
-            sources=pl.col("source").unique().sort(),
-            n_source_records=pl.len().cast(pl.Int32),
-            first_run_id=pl.col("_run_id").min(),
+        per_paper.join(wide, on="paper_id", how="left")
+        .select(
+            "paper_id",
+            title="title",
+            year=pl.col("year").cast(pl.Int32),
+            publication_date=pl.col("publication_date").str.to_date(),
+            # on arXiv by any source's word (arXiv API or listings, HF Papers, an arXiv id)
+            venue=pl.when(pl.col("has_published"))
+            .then("venue")
+            .when(pl.col("on_arxiv"))
+            .then(pl.lit("arXiv"))
+            .otherwise("venue"),
+            is_preprint_only=~pl.col("has_published"),
+            doi="doi",
+            arxiv_id="arxiv_id",
+            openalex_id="openalex_id",
+            s2_paper_id="s2_paper_id",
+            sources="sources",
+            n_source_records="n_source_records",
+            first_run_id="first_run_id",
         )
         .sort("paper_id")
     )
@@ -331,32 +261,38 @@ def citation_snapshot_rows(observed: pl.LazyFrame, xref: pl.LazyFrame, run_id: s
 
 
 def build_model(
-    raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame, topics: pl.LazyFrame
+    raw: dict[str, pl.LazyFrame],
+    researchers: pl.LazyFrame,
+    topics: pl.LazyFrame,
+    overrides: pl.LazyFrame | None = None,
+    previous: dict[str, pl.LazyFrame] | None = None,
+    run_id: str = "",
 ) -> dict[str, pl.LazyFrame]:
-    """All derived tables, by table name."""
+    """All derived tables, by table name. `previous["work_ids"]` is the id registry the last
+    run left; this run's registry comes back as "work_ids"."""
+    overrides = overrides if overrides is not None else overrides_frame()
     works = stage_works(raw).collect().lazy()  # reused by several outputs: compute once
     staged_authors = stage_authorships(raw).collect().lazy()
-    xref = resolve_papers(works)
+    resolved = resolve_works(
+        works,
+        staged_authors,
+        overrides=overrides,
+        registry=(previous or {}).get("work_ids"),
+        run_id=run_id,
+    )
+    work_xref = resolved["work_xref"].collect().lazy()
+    xref = work_xref.select("paper_id", "source", "source_work_id")
+    fields = build_work_fields(work_xref, works).collect().lazy()
     author_ids = watched_author_ids(raw, researchers)
     authorships = build_authorships(staged_authors, xref, researchers, author_ids)
     authors, author_xref = build_authors(authorships, researchers, author_ids)
     return {
-        "paper_xref": xref.join(works, on=["source", "source_work_id"])
-        .select(
-            "paper_id",
-            "source",
-            "source_work_id",
-            "doi",
-            "arxiv_id",
-            "title",
-            "year",
-            "venue",
-            "cited_by_count",
-            "_run_id",
-            "_fetched_at",
-        )
-        .sort("paper_id", "source", "source_work_id"),
-        "papers": build_papers(works, xref),
+        "work_xref": work_xref,
+        "work_ids": resolved["work_ids"],
+        "work_fields": fields,
+        "work_versions": build_work_versions(work_xref),
+        "resolution_flags": resolved["work_flags"],
+        "papers": build_papers(work_xref, fields, works),
         "authorships": authorships,
         "authors": authors,
         "author_xref": author_xref,

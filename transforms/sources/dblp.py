@@ -77,6 +77,7 @@ def works(raw: Raw) -> pl.LazyFrame:
             .otherwise(pl.col("type").replace_strict(WORK_TYPES, default=pl.col("type"))),
             cited_by_count=pl.lit(None, pl.Int64),
             abstract=pl.lit(None, pl.String),
+            ext_ids=pl.concat_list("dblp:" + pl.col("key")),
             _run_id=pl.col("_run_id"),
             _fetched_at=pl.col("_fetched_at"),
         )

@@ -47,6 +47,7 @@ def works(raw: Raw) -> pl.LazyFrame:
             work_type=pl.lit(None, pl.String),
             cited_by_count=pl.lit(None, pl.Int64),
             abstract=pl.col("abstract"),
+            ext_ids=pl.concat_list("par:" + pl.col("par_id")),
             _run_id=pl.col("_run_id"),
             _fetched_at=pl.col("_fetched_at"),
         )

@@ -81,6 +81,7 @@ def works(raw: Raw) -> pl.LazyFrame:
             work_type=pl.col("type"),
             cited_by_count=pl.col("cited_by_count"),
             abstract=pl.lit(None, pl.String),
+            ext_ids=pl.concat_list(pl.lit("openalex:") + pl.col("work_id")),
             _run_id=pl.col("_run_id"),
             _fetched_at=pl.col("_fetched_at"),
         )

@@ -62,6 +62,10 @@ def works(raw: Raw) -> pl.LazyFrame:
             work_type=pl.lit(None, pl.String),
             cited_by_count=pl.col("citations"),
             abstract=pl.col("abstract"),
+            # the DBLP person page's entries carry their DBLP key as the element id
+            ext_ids=pl.concat_list(
+                pl.when(pl.col("recipe") == "dblp_person").then("dblp:" + pl.col("site_id"))
+            ).list.drop_nulls(),
             _run_id=pl.col("_run_id"),
             _fetched_at=pl.col("_fetched_at"),
         )

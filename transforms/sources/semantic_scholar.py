@@ -55,6 +55,11 @@ def works(raw: Raw) -> pl.LazyFrame:
             work_type=pl.col("publication_types").list.first(),
             cited_by_count=pl.col("citation_count"),
             abstract=pl.lit(None, pl.String),
+            ext_ids=pl.concat_list(
+                "s2:" + pl.col("paper_id"),
+                "corpus:" + pl.col("corpus_id").cast(pl.String),
+                "dblp:" + pl.col("dblp_key"),
+            ).list.drop_nulls(),
             _run_id=pl.col("_run_id"),
             _fetched_at=pl.col("_fetched_at"),
         )
