@@ -2,8 +2,9 @@
 
     python benchmarks/bench_pipeline.py [--records N] [--quick]
 
-1. Paper resolution: polars min-label propagation (transforms.model.resolve_papers) vs a plain
-   Python union-find over the same identifiers (baseline); both must give the same partition.
+1. Identifier stage of paper resolution: polars min-label propagation (transforms.works) vs a
+   plain Python union-find over the same identifier edges (baseline); both must give the same
+   partition. (Whole resolution, title matching included, is in bench_resolution.py.)
 2. Whole model build (all derived tables) at the same scale, records/second.
 3. Author names: parsed once per distinct spelling (stage_authorships) vs once per authorship
    row (baseline); nameparser runs in Python, so this is the model build's largest cost.
@@ -25,6 +26,7 @@ import polars as pl
 
 from flows import reports
 from transforms import model, normalize
+from transforms import works as resolution
 from transforms.schemas import raw_schema
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -109,8 +111,8 @@ def synthetic_raw(n_papers: int, seed: int = 7) -> dict[str, pl.LazyFrame]:
     }
 
 
-def union_find_baseline(works: pl.DataFrame) -> dict[str, str]:
-    """Plain Python union-find on the same keys resolve_papers uses."""
+def union_find_baseline(edges: pl.DataFrame) -> dict[str, str]:
+    """Plain Python union-find over the same (node, key) identifier edges."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -120,22 +122,10 @@ def union_find_baseline(works: pl.DataFrame) -> dict[str, str]:
             x = parent[x]
         return x
 
-    for r in works.iter_rows(named=True):
-        node = f"{r['source']}:{r['source_work_id']}"
-        titled = len(r["title_key"] or "") >= model.MIN_TITLE_KEY_CHARS
-        preprint = r["arxiv_id"] is not None or r["work_type"] == "preprint"
-        shifts = (-1, 0, 1) if preprint else (0,)
-        years = [None] if r["year"] is None else [r["year"] + s for s in shifts]
-        keys = [
-            f"key|doi:{r['doi']}" if r["doi"] else None,
-            f"key|arxiv:{r['arxiv_id']}" if r["arxiv_id"] else None,
-            *[f"key|title:{r['title_key']}|{y if y is not None else '?'}" for y in years if titled],
-        ]
-        for k in filter(None, keys):
-            a, b = find(node), find(k)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-        find(node)
+    for node, key in edges.iter_rows():
+        a, b = find(node), find("key|" + key)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
     return {n: find(n) for n in parent if not n.startswith("key|")}
 
 
@@ -159,20 +149,25 @@ def main() -> None:
     works = model.stage_works(raw).collect()
     print(f"synthetic input: {n} papers -> {works.height} source records")
 
-    t_polars, xref = best_of(lambda: model.resolve_papers(works.lazy()).collect(), repeat)
-    t_python, uf = best_of(lambda: union_find_baseline(works), repeat)
-    groups_polars = xref.group_by("paper_id").agg(
-        pl.concat_str("source", pl.lit(":"), "source_work_id").sort()
+    nodes = resolution._nodes(works.lazy())
+    edges = pl.concat(
+        [
+            resolution._id_keys(nodes).select("node", "key"),
+            nodes.select("node", key="self:" + pl.col("node")),
+        ]
     )
-    part_polars = sorted(tuple(g) for g in groups_polars["source"].to_list())
+    t_polars, labels = best_of(lambda: resolution._components(edges), repeat)
+    t_python, uf = best_of(lambda: union_find_baseline(edges), repeat)
+    groups_polars = labels.group_by("label").agg(pl.col("node").sort())
+    part_polars = sorted(tuple(g) for g in groups_polars["node"].to_list())
     by_root: dict[str, list[str]] = {}
     for node, root in uf.items():
         by_root.setdefault(root, []).append(node)
     part_python = sorted(tuple(sorted(v)) for v in by_root.values())
     assert part_polars == part_python, "resolution differs from the union-find baseline"
     print(
-        f"resolve_papers (polars label propagation): {t_polars * 1000:8.1f} ms "
-        f"({works.height / t_polars:,.0f} records/s); {xref['paper_id'].n_unique()} papers"
+        f"id components (polars label propagation):  {t_polars * 1000:8.1f} ms "
+        f"({works.height / t_polars:,.0f} records/s); {labels['label'].n_unique()} groups"
     )
     print(
         f"baseline union-find (pure Python):         {t_python * 1000:8.1f} ms  "
