@@ -73,9 +73,7 @@ def _explain(errs: dict[str, list[Any]]) -> str:
 def test_regenerating_gives_identical_files() -> None:
     files = build.build()
     on_disk = {
-        p.relative_to(build.HERE).as_posix()
-        for p in build.PAYLOADS.rglob("*")
-        if p.is_file()
+        p.relative_to(build.HERE).as_posix() for p in build.PAYLOADS.rglob("*") if p.is_file()
     } | {"truth.json"}
     assert set(files) == on_disk
     for rel, text in files.items():
@@ -128,15 +126,14 @@ def test_hard_case(result: Evaluation, case: str) -> None:
 def test_same_title_works_stay_apart(result: Evaluation, group: str) -> None:
     labels = set(GROUPS[group])
     merged = [
-        (a, b, wa, wb)
-        for a, b, wa, wb, _ in result.false_merges
-        if wa in labels and wb in labels
+        (a, b, wa, wb) for a, b, wa, wb, _ in result.false_merges if wa in labels and wb in labels
     ]
     assert merged == [], f"{group}: {merged}"
 
 
 @pytest.mark.parametrize(
-    "label", sorted(w for w, m in TRUTH["works"].items() if m["cases"] and m["cases"] != ["same_title"])
+    "label",
+    sorted(w for w, m in TRUTH["works"].items() if m["cases"] and m["cases"] != ["same_title"]),
 )
 def test_work_records_merge(result: Evaluation, label: str) -> None:
     missed = [(a, b) for a, b, wa, _, _ in result.missed_merges if wa == label]

@@ -72,7 +72,13 @@ def _arxiv_year(arxiv: str | None, date: str | None) -> int | None:
     if not arxiv:
         return None
     m = re.search(r"(\d{2})(\d{2})[.\d]", arxiv.split("/")[-1])
-    return 1900 + int(m.group(1)) if m and int(m.group(1)) > 90 else 2000 + int(m.group(1)) if m else None
+    return (
+        1900 + int(m.group(1))
+        if m and int(m.group(1)) > 90
+        else 2000 + int(m.group(1))
+        if m
+        else None
+    )
 
 
 def _authors(
@@ -96,7 +102,9 @@ def records(truth: dict[str, Any]) -> list[Rec]:
     out: list[Rec] = []
     for w in truth["work"]:
         explicit = w.get("rec", [])
-        specs = [{"source": s} for s in w.get("sources", []) if s not in {r["source"] for r in explicit}]
+        specs = [
+            {"source": s} for s in w.get("sources", []) if s not in {r["source"] for r in explicit}
+        ]
         for n, spec in enumerate([*specs, *explicit]):
             out.append(_record(w, spec, n, researchers))
     _assign_ids(out)
@@ -105,7 +113,9 @@ def records(truth: dict[str, Any]) -> list[Rec]:
 
 def _record(w: dict[str, Any], spec: dict[str, Any], n: int, researchers: dict[str, Any]) -> Rec:
     source = spec["source"]
-    kind = spec.get("kind") or ("preprint" if source == "arxiv" or not w.get("venue") else "published")
+    kind = spec.get("kind") or (
+        "preprint" if source == "arxiv" or not w.get("venue") else "published"
+    )
     arxiv_year = _arxiv_year(w.get("arxiv"), w.get("date"))
     year = w.get("year") if kind == "published" else (arxiv_year or w.get("year"))
     doi = w.get("doi") if kind == "published" else None
@@ -116,7 +126,11 @@ def _record(w: dict[str, Any], spec: dict[str, Any], n: int, researchers: dict[s
     authors = _authors(names, researchers, spec.get("names", {}), spec.get("orcids", {}))
     if w.get("crowd"):  # a collaboration's author list: generated names around the real ones
         crowd = [
-            Author(f"{chr(65 + _h('i', k) % 26)}. {_SURNAMES[_h('s', k) % len(_SURNAMES)]}{k}", None, f"crowd{k}")
+            Author(
+                f"{chr(65 + _h('i', k) % 26)}. {_SURNAMES[_h('s', k) % len(_SURNAMES)]}{k}",
+                None,
+                f"crowd{k}",
+            )
             for k in range(w["crowd"])
         ]
         authors = crowd[: len(crowd) // 2] + authors + crowd[len(crowd) // 2 :]
@@ -146,7 +160,20 @@ def _record(w: dict[str, Any], spec: dict[str, Any], n: int, researchers: dict[s
     return rec
 
 
-_SURNAMES = ("Abe", "Berg", "Costa", "Dietz", "Evans", "Frank", "Guo", "Hahn", "Ito", "Jung", "Khan", "Lopez")
+_SURNAMES = (
+    "Abe",
+    "Berg",
+    "Costa",
+    "Dietz",
+    "Evans",
+    "Frank",
+    "Guo",
+    "Hahn",
+    "Ito",
+    "Jung",
+    "Khan",
+    "Lopez",
+)
 
 # per-record keys passed through to the renderers
 _EXTRA = {
@@ -188,7 +215,9 @@ def _default_id(r: Rec) -> str:
         return _bare_doi(r.doi)
     # dblp
     if r.kind == "preprint" and r.arxiv:
-        return "journals/corr/abs-" + re.sub(r"v\d+$", "", r.arxiv).replace(".", "-").replace("/", "-")
+        return "journals/corr/abs-" + re.sub(r"v\d+$", "", r.arxiv).replace(".", "-").replace(
+            "/", "-"
+        )
     venue = re.sub(r"[^a-z]", "", (r.venue or "misc").lower())[:10] or "misc"
     lasts = [a.name.replace(",", " ").split()[-1] if a.name.split() else "X" for a in r.authors[:3]]
     stem = "".join(_ascii(x) for x in lasts[:1]) + "".join(_ascii(x)[:1] for x in lasts[1:])
@@ -199,7 +228,9 @@ def _default_id(r: Rec) -> str:
 def _ascii(s: str) -> str:
     import unicodedata
 
-    return re.sub(r"[^A-Za-z]", "", unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode())
+    return re.sub(
+        r"[^A-Za-z]", "", unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    )
 
 
 def _bare_doi(doi: str) -> str:
@@ -259,7 +290,11 @@ def render_openalex(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
                 "is_oa": False,
                 "landing_page_url": f"https://doi.org/{_bare_doi(r.doi)}" if r.doi else None,
                 "pdf_url": None,
-                "source": {"id": f"https://openalex.org/S{_h('venue', r.venue) % 10**9}", "display_name": r.venue, "type": "conference"},
+                "source": {
+                    "id": f"https://openalex.org/S{_h('venue', r.venue) % 10**9}",
+                    "display_name": r.venue,
+                    "type": "conference",
+                },
                 "version": "publishedVersion",
             }
         )
@@ -270,7 +305,11 @@ def render_openalex(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
                 "is_oa": True,
                 "landing_page_url": f"http://arxiv.org/abs/{aid}",
                 "pdf_url": f"http://arxiv.org/pdf/{aid}",
-                "source": {"id": "https://openalex.org/S4306400194", "display_name": "arXiv (Cornell University)", "type": "repository"},
+                "source": {
+                    "id": "https://openalex.org/S4306400194",
+                    "display_name": "arXiv (Cornell University)",
+                    "type": "repository",
+                },
                 "version": "submittedVersion",
             }
         )
@@ -289,7 +328,11 @@ def render_openalex(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
         "locations": locations,
         "authorships": [
             {
-                "author_position": "first" if i == 0 else "last" if i == len(r.authors) - 1 else "middle",
+                "author_position": "first"
+                if i == 0
+                else "last"
+                if i == len(r.authors) - 1
+                else "middle",
                 "author": {
                     "id": f"https://openalex.org/{_oa_author(a, researchers)}",
                     "display_name": a.name,
@@ -322,8 +365,12 @@ def render_s2(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
         doi = _arxiv_doi(r.arxiv)
     if doi:
         ext["DOI"] = doi
-    ext["CorpusId"] = r.extra.get("corpus", 200_000_000 + _h("corpus", r.work, r.extra["n"]) % 90_000_000)
-    pub_type = {"journal-article": "JournalArticle", "proceedings-article": "Conference"}.get(r.wtype or "", "JournalArticle")
+    ext["CorpusId"] = r.extra.get(
+        "corpus", 200_000_000 + _h("corpus", r.work, r.extra["n"]) % 90_000_000
+    )
+    pub_type = {"journal-article": "JournalArticle", "proceedings-article": "Conference"}.get(
+        r.wtype or "", "JournalArticle"
+    )
     return {
         "paperId": r.ident,
         "externalIds": ext,
@@ -331,7 +378,9 @@ def render_s2(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
         "venue": r.venue or ("arXiv.org" if r.kind == "preprint" and r.arxiv else ""),
         "year": r.year,
         "publicationDate": (r.date if r.kind == "preprint" else None) if r.year else None,
-        "journal": {"name": "ArXiv", "volume": f"abs/{ext['ArXiv']}"} if "ArXiv" in ext and r.kind == "preprint" else None,
+        "journal": {"name": "ArXiv", "volume": f"abs/{ext['ArXiv']}"}
+        if "ArXiv" in ext and r.kind == "preprint"
+        else None,
         "citationCount": _h("cites", r.work, r.source) % 300,
         "influentialCitationCount": _h("infl", r.work) % 20,
         "authors": [{"authorId": _s2_author(a, r, researchers), "name": a.name} for a in r.authors],
@@ -343,7 +392,7 @@ def render_s2(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
 def render_crossref(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
     authors = []
     for i, a in enumerate(r.authors):
-        if a.name in {"et al.", "others"} or a.name.isupper() and " " not in a.name:
+        if a.name in {"et al.", "others"} or " " not in a.name.strip():
             authors.append({"name": a.name, "sequence": "additional", "affiliation": []})
             continue
         if "," in a.name:
@@ -351,29 +400,46 @@ def render_crossref(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
         else:
             *given_parts, family = a.name.split()
             given = " ".join(given_parts)
-        entry: dict[str, Any] = {"given": given, "family": family, "sequence": "first" if i == 0 else "additional", "affiliation": []}
+        entry: dict[str, Any] = {
+            "given": given,
+            "family": family,
+            "sequence": "first" if i == 0 else "additional",
+            "affiliation": [],
+        }
         if a.orcid:
             entry["ORCID"] = f"https://orcid.org/{a.orcid}"
             entry["authenticated-orcid"] = False
         authors.append(entry)
     item: dict[str, Any] = {
-        "DOI": r.doi if r.doi and not r.doi.lower().startswith(("http", "doi:")) else _bare_doi(r.doi or ""),
+        "DOI": r.doi
+        if r.doi and not r.doi.lower().startswith(("http", "doi:"))
+        else _bare_doi(r.doi or ""),
         "URL": f"https://doi.org/{_bare_doi(r.doi or '')}",
         "type": {"preprint": "posted-content"}.get(r.wtype or "", r.wtype or "journal-article"),
         "title": [r.title] if r.title else [],
         "container-title": [r.venue] if r.venue else [],
-        "publisher": "Association for Computing Machinery" if (r.doi or "").startswith("10.1145") else "Example Publisher",
+        "publisher": "Association for Computing Machinery"
+        if (r.doi or "").startswith("10.1145")
+        else "Example Publisher",
         "author": authors,
         "is-referenced-by-count": _h("cites", r.work, r.source) % 300,
         "references-count": 40,
-        "deposited": {"date-parts": [[2026, 1, 5]], "date-time": "2026-01-05T10:00:00Z", "timestamp": 1767607200000},
+        "deposited": {
+            "date-parts": [[2026, 1, 5]],
+            "date-time": "2026-01-05T10:00:00Z",
+            "timestamp": 1767607200000,
+        },
     }
     if r.year:
         item["issued"] = {"date-parts": [[r.year, 6]]}
     else:
         item["issued"] = {"date-parts": [[None]]}
     if r.arxiv:
-        item["relation"] = {"has-preprint": [{"id-type": "doi", "id": _arxiv_doi(r.arxiv), "asserted-by": "subject"}]}
+        item["relation"] = {
+            "has-preprint": [
+                {"id-type": "doi", "id": _arxiv_doi(r.arxiv), "asserted-by": "subject"}
+            ]
+        }
     return item
 
 
@@ -382,7 +448,9 @@ def render_dblp(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
     people = [{"@pid": _dblp_pid(a, researchers), "text": a.name} for a in r.authors]
     if people:
         info["authors"] = {"author": people[0] if len(people) == 1 else people}
-    info["title"] = html.escape(r.title or "", quote=False) + ("" if (r.title or "").endswith(("?", "!", ".")) else ".")
+    info["title"] = html.escape(r.title or "", quote=False) + (
+        "" if (r.title or "").endswith(("?", "!", ".")) else "."
+    )
     ee: list[str] = list(r.extra.get("ee", []))
     if r.kind == "preprint" and r.arxiv:
         aid = re.sub(r"v\d+$", "", r.arxiv)
@@ -392,7 +460,9 @@ def render_dblp(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
         ee = ee or [f"https://doi.org/{_arxiv_doi(aid)}"]
     else:
         info["venue"] = r.venue or "CoRR"
-        info["type"] = "Journal Articles" if r.wtype == "journal-article" else "Conference and Workshop Papers"
+        info["type"] = (
+            "Journal Articles" if r.wtype == "journal-article" else "Conference and Workshop Papers"
+        )
         if r.doi:
             info["doi"] = r.doi
             ee = ee or [f"https://doi.org/{_bare_doi(r.doi)}"]
@@ -403,7 +473,12 @@ def render_dblp(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
     if ee:
         info["ee"] = ee[0] if len(ee) == 1 else ee
     info["url"] = f"https://dblp.org/rec/{r.ident}"
-    return {"@score": "1", "@id": str(_h("dblpid", r.ident) % 10_000_000), "info": info, "url": f"URL#{_h('dblpurl', r.ident) % 10_000_000}"}
+    return {
+        "@score": "1",
+        "@id": str(_h("dblpid", r.ident) % 10_000_000),
+        "info": info,
+        "url": f"URL#{_h('dblpurl', r.ident) % 10_000_000}",
+    }
 
 
 def _xml(s: str) -> str:
@@ -428,7 +503,9 @@ def render_arxiv_entry(r: Rec) -> str:
         lines.append(f"    <arxiv:journal_ref>{_xml(r.extra['journal_ref'])}</arxiv:journal_ref>")
     if r.doi:
         lines.append(f"    <arxiv:doi>{_xml(r.doi)}</arxiv:doi>")
-        lines.append(f'    <link title="doi" href="https://doi.org/{_xml(_bare_doi(r.doi))}" rel="related"/>')
+        lines.append(
+            f'    <link title="doi" href="https://doi.org/{_xml(_bare_doi(r.doi))}" rel="related"/>'
+        )
     lines += [
         f'    <link href="http://arxiv.org/abs/{aid}" rel="alternate" type="text/html"/>',
         f'    <link title="pdf" href="http://arxiv.org/pdf/{aid}" rel="related" type="application/pdf"/>',
@@ -444,7 +521,7 @@ def render_arxiv_feed(recs: list[Rec], page: int, total: int) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" xmlns:arxiv="http://arxiv.org/schemas/atom">',
         f'  <link href="http://arxiv.org/api/query?search_query%3Dcat%3Acs.DC%26start%3D{page * PAGE}%26max_results%3D{PAGE}" rel="self" type="application/atom+xml"/>',
-        "  <title type=\"html\">ArXiv Query: search_query=cat:cs.DC&amp;id_list=&amp;start=0&amp;max_results=40</title>",
+        '  <title type="html">ArXiv Query: search_query=cat:cs.DC&amp;id_list=&amp;start=0&amp;max_results=40</title>',
         "  <id>http://arxiv.org/api/evalset</id>",
         f"  <updated>{FETCHED}</updated>",
         f'  <opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">{total}</opensearch:totalResults>',
@@ -469,13 +546,22 @@ def payload_files(truth: dict[str, Any], recs: list[Rec]) -> dict[str, str]:
             last = p == len(pages) - 1
             if s == "openalex":
                 body = {
-                    "meta": {"count": len(rs), "db_response_time_ms": 31, "page": None, "per_page": PAGE, "next_cursor": None if last else f"IlsxNjg{p + 1}"},
+                    "meta": {
+                        "count": len(rs),
+                        "db_response_time_ms": 31,
+                        "page": None,
+                        "per_page": PAGE,
+                        "next_cursor": None if last else f"IlsxNjg{p + 1}",
+                    },
                     "results": [render_openalex(r, researchers) for r in chunk],
                     "group_by": [],
                 }
                 files[f"openalex/works_{p + 1}.json"] = _dump(body)
             elif s == "semantic_scholar":
-                body2: dict[str, Any] = {"offset": p * PAGE, "data": [render_s2(r, researchers) for r in chunk]}
+                body2: dict[str, Any] = {
+                    "offset": p * PAGE,
+                    "data": [render_s2(r, researchers) for r in chunk],
+                }
                 if not last:
                     body2["next"] = (p + 1) * PAGE
                 files[f"semantic_scholar/papers_{p + 1}.json"] = _dump(body2)
@@ -551,14 +637,23 @@ def _profiles(truth: dict[str, Any]) -> dict[str, str]:
             )
     files = {}
     if oa:
-        files["openalex/authors_1.json"] = _dump({"meta": {"count": len(oa), "db_response_time_ms": 12, "page": 1, "per_page": 25}, "results": oa, "group_by": []})
+        files["openalex/authors_1.json"] = _dump(
+            {
+                "meta": {"count": len(oa), "db_response_time_ms": 12, "page": 1, "per_page": 25},
+                "results": oa,
+                "group_by": [],
+            }
+        )
     if s2:
         files["semantic_scholar/authors_1.json"] = _dump(s2)
     return files
 
 
 def truth_data(truth: dict[str, Any], recs: list[Rec]) -> dict[str, Any]:
-    works = {w["label"]: {"cases": list(w.get("cases", [])), "group": w.get("group")} for w in truth["work"]}
+    works = {
+        w["label"]: {"cases": list(w.get("cases", [])), "group": w.get("group")}
+        for w in truth["work"]
+    }
     rows = [{"source": r.source, "source_work_id": staged_id(r), "work": r.work} for r in recs]
     mentions = [
         {"source": r.source, "source_work_id": staged_id(r), "position": i, "researcher_id": a.rid}

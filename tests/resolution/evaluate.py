@@ -81,8 +81,12 @@ class Evaluation:
     n_works: int
     n_mentions: int
     # (record a, record b, true work a, true work b, cases)
-    false_merges: list[tuple[Record, Record, str, str, tuple[str, ...]]] = field(default_factory=list)
-    missed_merges: list[tuple[Record, Record, str, str, tuple[str, ...]]] = field(default_factory=list)
+    false_merges: list[tuple[Record, Record, str, str, tuple[str, ...]]] = field(
+        default_factory=list
+    )
+    missed_merges: list[tuple[Record, Record, str, str, tuple[str, ...]]] = field(
+        default_factory=list
+    )
     # (true work, researcher id, cases)
     false_authors: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     missed_authors: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
@@ -93,7 +97,12 @@ class Evaluation:
 
     def errors_by_case(self) -> dict[str, dict[str, list[Any]]]:
         out: dict[str, dict[str, list[Any]]] = defaultdict(
-            lambda: {"false_merges": [], "missed_merges": [], "false_authors": [], "missed_authors": []}
+            lambda: {
+                "false_merges": [],
+                "missed_merges": [],
+                "false_authors": [],
+                "missed_authors": [],
+            }
         )
         for kind in ("false_merges", "missed_merges", "false_authors", "missed_authors"):
             for err in getattr(self, kind):
@@ -164,7 +173,9 @@ def researchers_frame(watchlist: Path = WATCHLIST) -> pl.LazyFrame:
     return model.researchers_frame(_researcher_rows(load_watchlist(watchlist)))
 
 
-def build_tables(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) -> dict[str, pl.DataFrame]:
+def build_tables(
+    raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame
+) -> dict[str, pl.DataFrame]:
     lazy = model.build_model(raw, researchers, model.topics_frame([]))
     names = list(lazy)
     return dict(zip(names, pl.collect_all([lazy[n] for n in names]), strict=True))
@@ -179,7 +190,9 @@ def _pairs(groups: Iterable[list[Record]]) -> set[tuple[Record, Record]]:
 
 def score(tables: dict[str, pl.DataFrame], truth: dict[str, Any]) -> Evaluation:
     works_meta = truth["works"]
-    true_of: dict[Record, str] = {(r["source"], r["source_work_id"]): r["work"] for r in truth["records"]}
+    true_of: dict[Record, str] = {
+        (r["source"], r["source_work_id"]): r["work"] for r in truth["records"]
+    }
 
     def cases(*labels: str) -> tuple[str, ...]:
         found = sorted({c for w in labels for c in (works_meta[w]["cases"] or [BASELINE])})
@@ -187,9 +200,7 @@ def score(tables: dict[str, pl.DataFrame], truth: dict[str, Any]) -> Evaluation:
 
     xref_name = "work_xref" if "work_xref" in tables else "paper_xref"
     xref = tables[xref_name].select("paper_id", "source", "source_work_id").unique()
-    pred_of: dict[Record, str] = {
-        (s, i): p for p, s, i in xref.iter_rows() if (s, i) in true_of
-    }
+    pred_of: dict[Record, str] = {(s, i): p for p, s, i in xref.iter_rows() if (s, i) in true_of}
     unresolved = sorted(r for r in true_of if r not in pred_of)
     for r in unresolved:  # a record the model lost is its own (wrong) singleton
         pred_of[r] = f"<missing {r[0]}:{r[1]}>"
@@ -210,18 +221,21 @@ def score(tables: dict[str, pl.DataFrame], truth: dict[str, Any]) -> Evaluation:
         for a, b in sorted(pred_pairs - true_pairs)
     ]
     missed = [
-        (a, b, true_of[a], true_of[b], cases(true_of[a])) for a, b in sorted(true_pairs - pred_pairs)
+        (a, b, true_of[a], true_of[b], cases(true_of[a]))
+        for a, b in sorted(true_pairs - pred_pairs)
     ]
 
     # a predicted paper stands for the true work most of its records belong to
     label_of: dict[str, str] = {
         p: Counter(true_of[r] for r in recs).most_common(1)[0][0] for p, recs in by_pred.items()
     }
-    truth_authors = {(m_work, m["researcher_id"]) for m in truth["mentions"] for m_work in [true_of[(m["source"], m["source_work_id"])]]}
-    watched = tables["authorships"].filter(pl.col("is_watched")).select("paper_id", "author_id")
-    pred_authors = {
-        (label_of[p], a) for p, a in watched.unique().iter_rows() if p in label_of
+    truth_authors = {
+        (m_work, m["researcher_id"])
+        for m in truth["mentions"]
+        for m_work in [true_of[(m["source"], m["source_work_id"])]]
     }
+    watched = tables["authorships"].filter(pl.col("is_watched")).select("paper_id", "author_id")
+    pred_authors = {(label_of[p], a) for p, a in watched.unique().iter_rows() if p in label_of}
     authors = Scores(
         tp=len(truth_authors & pred_authors),
         fp=len(pred_authors - truth_authors),
