@@ -224,16 +224,18 @@ def _similarity(a: pl.Series, b: pl.Series) -> pl.Series:
     return pl.Series(scores, dtype=pl.Float64) / 100.0
 
 
-def title_pairs(nodes: pl.DataFrame, tokens: pl.LazyFrame) -> pl.DataFrame:
+def title_pairs(
+    nodes: pl.DataFrame, tokens: pl.LazyFrame, clusters: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Candidate pairs from the title blocks, scored: node_a, node_b, score, author_overlap,
-    year_gap, accepted."""
+    year_gap, accepted. Pairs already in one id cluster (`clusters`: node, label) are skipped."""
     blocks = _blocks(nodes)
-    pairs = (
-        blocks.join(blocks, on="block", suffix="_b")
-        .filter(pl.col("node") < pl.col("node_b"))
-        .select(node_a="node", node_b="node_b")
-        .unique()
-    )
+    if clusters is not None:
+        blocks = blocks.join(clusters, on="node")
+    pairs = blocks.join(blocks, on="block", suffix="_b").filter(pl.col("node") < pl.col("node_b"))
+    if clusters is not None:
+        pairs = pairs.filter(pl.col("label") != pl.col("label_b"))
+    pairs = pairs.select(node_a="node", node_b="node_b").unique()
     attrs = nodes.select("node", "title_key", "title_norm", "main_norm", "year", "preprint").join(
         tokens.collect(), on="node", how="left"
     )
@@ -453,7 +455,7 @@ def resolve_works(
 
     # title links between id clusters that don't contradict each other
     tokens = _author_tokens(authorships)
-    pairs = title_pairs(nodes, tokens)
+    pairs = title_pairs(nodes, tokens, clusters)
     cluster_ids = _cluster_ids(nodes, clusters)
     apart_pairs = (
         apart.join(apart, on="line", suffix="_b")
