@@ -151,7 +151,8 @@ def _author_tokens(authorships: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _components(edges: pl.DataFrame) -> pl.DataFrame:
-    """(node, label): connected components of a node-key graph by min-label propagation."""
+    """(node, label): connected components of a node-key graph by min-label propagation, with
+    pointer jumping (a node takes its label's label) so long chains need few rounds."""
     labels = edges.select("node").unique().with_columns(label=pl.col("node"))
     for _ in range(10_000):
         by_key = edges.join(labels, on="node").group_by("key").agg(pl.col("label").min())
@@ -159,9 +160,12 @@ def _components(edges: pl.DataFrame) -> pl.DataFrame:
             edges.join(by_key, on="key").group_by("node").agg(pl.col("label").min().alias("new"))
         )
         merged = labels.join(lowest, on="node").with_columns(new=pl.min_horizontal("label", "new"))
-        if merged.filter(pl.col("new") != pl.col("label")).height == 0:
+        jumped = merged.join(
+            merged.select(label="node", hop="new"), on="label", how="left"
+        ).with_columns(new=pl.min_horizontal("new", "hop"))
+        if jumped.filter(pl.col("new") != pl.col("label")).height == 0:
             return labels
-        labels = merged.select("node", label="new")
+        labels = jumped.select("node", label="new")
     raise RuntimeError("work resolution did not converge")
 
 
