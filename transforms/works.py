@@ -152,20 +152,26 @@ def _author_tokens(authorships: pl.LazyFrame) -> pl.LazyFrame:
 
 def _components(edges: pl.DataFrame) -> pl.DataFrame:
     """(node, label): connected components of a node-key graph by min-label propagation, with
-    pointer jumping (a node takes its label's label) so long chains need few rounds."""
-    labels = edges.select("node").unique().with_columns(label=pl.col("node"))
+    pointer jumping (a node takes its label's label) so long chains need few rounds. Nodes and
+    keys are numbered first: the rounds join integers, not strings."""
+    node_ids = edges.select("node").unique().sort("node").with_row_index("n")
+    key_ids = edges.select("key").unique().with_row_index("k")
+    e = edges.join(node_ids, on="node").join(key_ids, on="key").select("n", "k")
+    labels = node_ids.select("n", label="n")
     for _ in range(10_000):
-        by_key = edges.join(labels, on="node").group_by("key").agg(pl.col("label").min())
-        lowest = (
-            edges.join(by_key, on="key").group_by("node").agg(pl.col("label").min().alias("new"))
-        )
-        merged = labels.join(lowest, on="node").with_columns(new=pl.min_horizontal("label", "new"))
-        jumped = merged.join(
-            merged.select(label="node", hop="new"), on="label", how="left"
-        ).with_columns(new=pl.min_horizontal("new", "hop"))
+        by_key = e.join(labels, on="n").group_by("k").agg(pl.col("label").min())
+        lowest = e.join(by_key, on="k").group_by("n").agg(pl.col("label").min().alias("new"))
+        merged = labels.join(lowest, on="n").with_columns(new=pl.min_horizontal("label", "new"))
+        jumped = merged.join(merged.select(label="n", hop="new"), on="label", how="left")
+        jumped = jumped.with_columns(new=pl.min_horizontal("new", "hop"))
         if jumped.filter(pl.col("new") != pl.col("label")).height == 0:
-            return labels
-        labels = jumped.select("node", label="new")
+            # node numbers follow node order, so the smallest number is the smallest node
+            return (
+                labels.join(node_ids, on="n")
+                .join(node_ids.select(label="n", label_node="node"), on="label")
+                .select("node", label="label_node")
+            )
+        labels = jumped.select("n", label="new")
     raise RuntimeError("work resolution did not converge")
 
 
