@@ -331,7 +331,10 @@ def citation_snapshot_rows(observed: pl.LazyFrame, xref: pl.LazyFrame, run_id: s
 
 
 def build_model(
-    raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame, topics: pl.LazyFrame
+    raw: dict[str, pl.LazyFrame],
+    researchers: pl.LazyFrame,
+    topics: pl.LazyFrame,
+    overrides: pl.LazyFrame | None = None,  # OVERRIDE_SCHEMA; applied by the resolver (lead)
 ) -> dict[str, pl.LazyFrame]:
     """All derived tables, by table name."""
     works = stage_works(raw).collect().lazy()  # reused by several outputs: compute once
