@@ -238,7 +238,8 @@ def _locate(text: str, loc: tuple[int | str, ...], value: object = None) -> int 
     lines = text.splitlines()
     kind = str(loc[0])
     index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
-    span = _entry_spans(text).get((kind, index))
+    spans = _entry_spans(text)
+    span = spans.get((kind, index)) or (spans.get((kind, 0)) if index == -1 else None)
     if span is None:
         # a top-level key (not a table): find `kind =`
         for n, line in enumerate(lines, 1):
