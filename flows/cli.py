@@ -1,4 +1,4 @@
-"""`scholarflow` command line: run, ingest, build, import, serve.
+"""`scholarflow` command line: run, ingest, build, import, serve, explain.
 
 Prefect is imported only by `run` and `serve`; the short commands call the steps directly.
 Exit codes: 0 ok, 1 failed (nothing written), 2 usage, 3 finished but some requests failed
@@ -11,21 +11,37 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows import __version__, settings, steps
 from flows.http import Usage
+from flows.overrides import Overrides, OverridesError, OverridesMissing, for_cli
 from flows.sources import SOURCES
 
-EXIT_FAILED, EXIT_PARTIAL = 1, 3
+if TYPE_CHECKING:
+    from flows.watchlist import Watchlist
+
+EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _config(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--watchlist",
         type=Path,
         default=settings.DEFAULT_WATCHLIST,
         help="watchlist TOML (default: ./watchlist.toml)",
     )
+    p.add_argument(
+        "--overrides",
+        type=Path,
+        metavar="PATH",
+        help=f"curated corrections (default: {settings.OVERRIDES_FILENAME} beside the "
+        "watchlist, if there is one)",
+    )
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    _config(p)
     p.add_argument(
         "--warehouse",
         help="DuckDB file (default: $SCHOLARFLOW_WAREHOUSE or "
@@ -83,6 +99,20 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="register the deployment with this Prefect work pool instead of serving it here",
     )
+    explain = sub.add_parser(
+        "explain", help="why a paper or an author looks as it does (read-only)"
+    )
+    what = explain.add_subparsers(dest="what", required=True)
+    for name, arg, help_text in (
+        ("paper", "id", "paper id, doi:/arxiv:/<source>:<id> ref, bare DOI or arXiv id"),
+        ("author", "name", "author or researcher id, any name or alias, orcid:, <source>:<id>"),
+    ):
+        p = what.add_parser(name, help=f"explain one {name}: {help_text}")
+        p.add_argument(arg, metavar=arg.upper() if name == "paper" else "NAME|ID", help=help_text)
+        _config(p)
+        p.add_argument("--warehouse", help="DuckDB file (default as for run)")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     return root
 
 
@@ -135,6 +165,14 @@ def print_summary(summary: steps.RunSummary) -> None:
         if k in ("papers", "authors", "authorships", "paper_topics")
     )
     p(f"  tables: {tables}; citation snapshots +{summary.snapshots}")
+    ov = summary.overrides
+    if ov.get("entries"):
+        unmatched = ov["unmatched_lines"]
+        p(
+            f"  overrides: {ov['applied']} of {ov['entries']} applied ({ov['path']}, "
+            f"sha256 {str(ov['sha256'])[:12]})"
+            + (f"; matched nothing: line {', '.join(map(str, unmatched))}" if unmatched else "")
+        )
     p(f"  warehouse: {summary.warehouse}")
     if summary.reports:
         p(
@@ -147,9 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     from flows.watchlist import WatchlistError, load_watchlist
 
+    if args.command == "explain":
+        return _explain(args)
     try:
         watchlist = load_watchlist(args.watchlist)
-    except WatchlistError as exc:
+        overrides = load_overrides(args, watchlist)
+    except OverridesMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (WatchlistError, OverridesError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     ctx = steps.RunContext(
@@ -159,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         watchlist_sha256=steps.watchlist_digest(args.watchlist),
         warehouse_path=settings.warehouse_path(args.warehouse),
         wait_seconds=args.wait,
+        overrides=overrides,
     )
     try:
         return _dispatch(args, ctx)
@@ -189,7 +234,13 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
         from flows.pipeline import serve
 
         serve(
-            args.watchlist, ctx.warehouse_path, ctx.mode, args.replay, args.record, args.work_pool
+            args.watchlist,
+            ctx.warehouse_path,
+            ctx.mode,
+            args.replay,
+            args.record,
+            args.work_pool,
+            args.overrides,
         )
         return 0
     try:
@@ -204,3 +255,56 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
         return EXIT_FAILED
     print_summary(summary)
     return EXIT_PARTIAL if summary.error_count or summary.stopped_count else 0
+
+
+def load_overrides(args: argparse.Namespace, watchlist: Watchlist) -> Overrides:
+
+    return for_cli(args.overrides, args.watchlist, watchlist)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    """explain paper|author: exit 0 explained, 1 nothing or several match (candidates listed)
+    or the warehouse/config cannot be read, 2 usage (an --overrides file that does not exist)."""
+    from flows import explain, warehouse
+    from flows.watchlist import WatchlistError, load_watchlist
+
+    watchlist = None
+    overrides = Overrides()
+    try:
+        if args.watchlist.exists() or args.watchlist != settings.DEFAULT_WATCHLIST:
+            watchlist = load_watchlist(args.watchlist)
+            overrides = load_overrides(args, watchlist)
+        elif args.overrides is not None:
+            raise OverridesMissing(f"{args.overrides}: needs the watchlist to resolve researchers")
+    except OverridesMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (WatchlistError, OverridesError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        with warehouse.reader(settings.warehouse_path(args.warehouse)) as con:
+            if args.what == "paper":
+                report = explain.explain_paper(con, args.id, overrides)
+                text = explain.render_paper(report)
+            else:
+                report = explain.explain_author(con, args.name, watchlist, overrides)
+                text = explain.render_author(report)
+    except explain.Ambiguous as exc:
+        if args.json:
+            print(explain.to_json({"error": str(exc), "candidates": exc.candidates}))
+        else:
+            print(f"error: {explain.render_candidates(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except (explain.NotFound, warehouse.WarehouseEmpty) as exc:
+        if args.json:
+            print(explain.to_json({"error": str(exc), "candidates": []}))
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # e.g. a file that is not a warehouse
+        if args.verbose:
+            logging.getLogger("scholarflow").exception("failed")
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(explain.to_json(report) if args.json else text, end="" if not args.json else "\n")
+    return 0

@@ -12,6 +12,7 @@ from prefect.runtime import flow_run
 
 from flows import settings, steps
 from flows.http import HttpClient, Usage
+from flows.overrides import for_cli
 from flows.sources.base import FetchReport
 from flows.warehouse import exclusive
 from flows.watchlist import load_watchlist
@@ -41,6 +42,7 @@ def scholarflow_flow(
     record_dir: str | None = None,
     run_id: str | None = None,
     wait_seconds: float = 0.0,
+    overrides: str | None = None,
 ) -> steps.RunSummary:
     """Ingest every enabled source of the watchlist, then build the warehouse and reports."""
     logger = get_run_logger()
@@ -52,6 +54,8 @@ def scholarflow_flow(
         watchlist_sha256=steps.watchlist_digest(wl_path),
         warehouse_path=settings.warehouse_path(warehouse),
     )
+    # overrides.toml beside the watchlist unless named
+    ctx.overrides = for_cli(Path(overrides) if overrides else None, wl_path, ctx.watchlist)
     if run_id:
         ctx.run_id = run_id
     ctx.wait_seconds = wait_seconds
@@ -85,12 +89,18 @@ def run_flow(
         record_dir=str(record) if record else None,
         run_id=ctx.run_id,
         wait_seconds=ctx.wait_seconds,
+        overrides=str(ctx.overrides.path) if ctx.overrides.path else None,
     )
     return result  # type: ignore[no-any-return]
 
 
 def build_deployment(
-    watchlist: Path, warehouse: Path, mode: str, replay: Path | None, record: Path | None
+    watchlist: Path,
+    warehouse: Path,
+    mode: str,
+    replay: Path | None,
+    record: Path | None,
+    overrides: Path | None = None,
 ) -> Any:
     """A deployment of the flow on the watchlist's cron schedule."""
     from prefect.schedules import Cron
@@ -105,6 +115,7 @@ def build_deployment(
             "mode": mode,
             "replay_dir": str(replay.resolve()) if replay else None,
             "record_dir": str(record.resolve()) if record else None,
+            "overrides": str(overrides.resolve()) if overrides else None,
         },
         description="scholarflow: fetch the watchlist's sources and rebuild the warehouse",
         tags=["scholarflow"],
@@ -118,6 +129,7 @@ def serve(
     replay: Path | None,
     record: Path | None,
     work_pool: str | None = None,
+    overrides: Path | None = None,
 ) -> None:
     """Without a work pool: a long-lived process that runs the flow on schedule. With one:
     register the deployment on the Prefect server; that pool's workers run it."""
@@ -132,14 +144,14 @@ def serve(
     if work_pool is None:
         from prefect import serve as prefect_serve
 
-        prefect_serve(build_deployment(watchlist, warehouse, mode, replay, record))
+        prefect_serve(build_deployment(watchlist, warehouse, mode, replay, record, overrides))
         return
     from prefect.schedules import Cron
 
     from flows.settings import PROJECT_ROOT
 
     wl = load_watchlist(watchlist)
-    deployment = build_deployment(watchlist, warehouse, mode, replay, record)
+    deployment = build_deployment(watchlist, warehouse, mode, replay, record, overrides)
     remote: Any = scholarflow_flow.from_source(
         source=str(PROJECT_ROOT), entrypoint="flows/pipeline.py:scholarflow_flow"
     )

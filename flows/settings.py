@@ -11,6 +11,9 @@ DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DEMO_RECORDING = DEMO_DIR / "recording"
 DEFAULT_WATCHLIST = Path("watchlist.toml")
 DEFAULT_WAREHOUSE = Path("warehouse") / "scholarflow.duckdb"
+# Curated corrections, read from beside the watchlist unless --overrides names another file.
+OVERRIDES_FILENAME = "overrides.toml"
+DEFAULT_OVERRIDES = DEFAULT_WATCHLIST.parent / OVERRIDES_FILENAME
 
 # Environment variables carrying secrets: read at call time, never written anywhere.
 SECRET_ENV = {

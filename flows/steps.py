@@ -29,6 +29,7 @@ from flows.http import (
     SourceStopped,
     Usage,
 )
+from flows.overrides import Overrides
 from flows.recording import Recorder, ReplayTransport
 from flows.sources import SOURCES
 from flows.sources.base import Fetched, FetchReport, ScrapeDrift, SourceError
@@ -50,6 +51,8 @@ class RunContext:
     run_id: str = field(default_factory=lambda: new_run_id())
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     wait_seconds: float = 0.0
+    # overrides.toml, validated (no entries when the file is absent)
+    overrides: Overrides = field(default_factory=Overrides)
 
 
 @dataclass
@@ -75,6 +78,7 @@ class RunSummary:
     reports: list[Path]
     tables: dict[str, int]
     snapshots: int
+    overrides: dict[str, Any] = field(default_factory=dict)  # see override_stats
 
     @property
     def error_count(self) -> int:
@@ -364,6 +368,7 @@ def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str,
         model.topics_frame(_topic_rows(ctx.watchlist)),
         previous=warehouse.read_registry(con),
         run_id=ctx.run_id,
+        overrides=ctx.overrides.frame(),
     )
     names = list(lazy)
     tables = dict(zip(names, pl.collect_all([lazy[n] for n in names]), strict=True))
@@ -412,15 +417,16 @@ def load_and_build(
             warehouse.record_usage(con, _usage_rows(ctx, reports, usage))
             if ctx.mode == "live":
                 _save_resume_state(con, ctx, reports)
-            _record(con, ctx, summaries, counts, snapshots)
+            applied = _record(con, ctx, summaries, counts, snapshots)
         paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
-    return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots)
+    return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots, applied)
 
 
 def _record(
     con: Any, ctx: RunContext, summaries: list[SourceSummary], counts: dict[str, int], snaps: int
-) -> None:
+) -> dict[str, Any]:
     errors = sum(len(s.errors) for s in summaries)
+    overrides = override_stats(con, ctx.overrides)
     warehouse.record_run(
         con,
         {
@@ -438,10 +444,28 @@ def _record(
                 "sources": [s.__dict__ for s in summaries],
                 "tables": counts,
                 "snapshots": snaps,
+                "overrides": overrides,
             },
+            "overrides_sha256": ctx.overrides.sha256,
             "version": __version__,
         },
     )
+    return overrides
+
+
+def override_stats(con: Any, overrides: Overrides) -> dict[str, Any]:
+    """What the run did with overrides.toml: entries per kind, and how many were applied (an
+    entry the build flagged `override_unmatched` named nothing and was not applied)."""
+    unmatched = warehouse.override_lines_flagged(con, "override_unmatched")
+    lines = {r["line"] for r in overrides.rows}
+    return {
+        "path": str(overrides.path) if overrides.path else None,
+        "sha256": overrides.sha256,
+        "entries": len(overrides.rows),
+        "by_kind": overrides.counts(),
+        "applied": len(lines - unmatched),
+        "unmatched_lines": sorted(lines & unmatched),
+    }
 
 
 def build_only(ctx: RunContext) -> RunSummary:
@@ -453,9 +477,9 @@ def build_only(ctx: RunContext) -> RunSummary:
                     f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
                 )
             counts, snapshots = _build(con, ctx, model.observations_frame([]))
-            _record(con, ctx, [], counts, snapshots)
+            applied = _record(con, ctx, [], counts, snapshots)
         paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
-    return RunSummary(ctx.run_id, ctx.warehouse_path, [], paths, counts, snapshots)
+    return RunSummary(ctx.run_id, ctx.warehouse_path, [], paths, counts, snapshots, applied)
 
 
 def network_hint(exc: FetchError) -> str:

@@ -77,6 +77,8 @@ create table if not exists runs (
     stats json,
     scholarflow_version varchar
 );
+-- sha256 of the overrides.toml a run applied (null: none); added after the first release
+alter table runs add column if not exists overrides_sha256 varchar;
 -- Requests and cost units per source and run, against the configured daily budget.
 create table if not exists usage_ledger (
     run_id varchar not null,
@@ -569,7 +571,8 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
     con.execute(
         """insert into runs by name select
              ? as run_id, ? as command, ? as mode, ? as started_at, ? as finished_at, ? as status,
-             ? as sources, ? as watchlist_sha256, ? as stats, ? as scholarflow_version""",
+             ? as sources, ? as watchlist_sha256, ? as stats, ? as scholarflow_version,
+             ? as overrides_sha256""",
         [
             run["run_id"],
             run["command"],
@@ -581,6 +584,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
             run.get("watchlist_sha256"),
             json.dumps(run.get("stats", {}), sort_keys=True),
             run.get("version"),
+            run.get("overrides_sha256"),
         ],
     )
 
@@ -609,3 +613,34 @@ def query(
     con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
 ) -> list[tuple[Any, ...]]:
     return con.execute(sql, list(params)).fetchall()
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str, schema: str = "main") -> bool:
+    """A table or view `schema.name` exists (read-only tools degrade without it)."""
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def query_dicts(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    """Rows as dicts keyed by column name."""
+    cur = con.execute(sql, list(params))
+    columns = [d[0] for d in cur.description or []]
+    return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+
+
+def override_lines_flagged(con: duckdb.DuckDBPyConnection, kind: str) -> set[int]:
+    """overrides.toml lines the last build flagged with `kind` (e.g. override_unmatched)."""
+    if not has_table(con, "resolution_flags"):
+        return set()
+    have = {r[0] for r in con.execute("describe resolution_flags").fetchall()}
+    if not {"kind", "line"} <= have:
+        return set()
+    rows = con.execute(
+        "select distinct line from resolution_flags where kind = ? and line is not null", [kind]
+    ).fetchall()
+    return {int(r[0]) for r in rows}
