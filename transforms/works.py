@@ -111,10 +111,16 @@ def _fold(expr: pl.Expr) -> pl.Expr:
     )
 
 
+# Records of these sources describe the arXiv version, even when they quote the journal's DOI.
+PREPRINT_SOURCES = ["arxiv", "arxiv_listing", "hf_papers"]
+
+
 def is_preprint() -> pl.Expr:
-    """A preprint record: typed so, on a preprint server, or an arXiv id without a DOI."""
+    """A preprint record: from arXiv, typed so, on a preprint server, or an arXiv id without a
+    DOI."""
     return (
-        pl.col("work_type").is_in(_PREPRINT_TYPES).fill_null(False)
+        pl.col("source").is_in(PREPRINT_SOURCES)
+        | pl.col("work_type").is_in(_PREPRINT_TYPES).fill_null(False)
         | pl.col("venue").str.contains(PREPRINT_VENUE).fill_null(False)
         | (pl.col("arxiv_id").is_not_null() & pl.col("doi").is_null())
     )
@@ -750,7 +756,8 @@ def build_work_fields(xref: pl.LazyFrame, works: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def build_work_versions(xref: pl.LazyFrame) -> pl.LazyFrame:
-    """The versions of each paper (preprint, published): records grouped by DOI, else arXiv id.
+    """The versions of each paper (preprint, published): preprint records by arXiv id, others by
+    DOI, else arXiv id.
     A record with neither joins the paper's only published DOI (if published) or its arXiv
     version (if a preprint); otherwise it is a version of its own."""
     recs = xref.select(
@@ -769,7 +776,10 @@ def build_work_versions(xref: pl.LazyFrame) -> pl.LazyFrame:
         any_arxiv=pl.col("arxiv_id").drop_nulls().min(),
     )
     keyed = recs.join(per_paper, on="paper_id").with_columns(
-        version_id=pl.when(pl.col("doi").is_not_null())
+        # an arXiv record quoting its journal DOI is still the preprint version
+        version_id=pl.when(pl.col("is_preprint") & pl.col("arxiv_id").is_not_null())
+        .then("arxiv:" + pl.col("arxiv_id"))
+        .when(pl.col("doi").is_not_null())
         .then("doi:" + pl.col("doi"))
         .when(pl.col("arxiv_id").is_not_null())
         .then("arxiv:" + pl.col("arxiv_id"))
