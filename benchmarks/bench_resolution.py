@@ -325,6 +325,44 @@ def eval_set() -> None:
     print(f"  (parse + model build: {time.perf_counter() - started:.1f} s)")
 
 
+def sweep(n_synthetic: int) -> None:
+    """Works P/R at other thresholds than the shipped ones, on the evaluation set and on a
+    synthetic set: why TITLE_SIM_MIN and AUTHOR_OVERLAP_MIN have their values."""
+    from tests.resolution import evaluate
+    from transforms import model
+    from transforms import works as resolution
+
+    raw, _ = evaluate.load_raw()
+    truth = evaluate.load_truth()
+    staged = model.stage_works(raw).collect().lazy()
+    ships = model.stage_authorships(raw).collect().lazy()
+    s_works, s_ships, s_truth = synthetic(n_synthetic)
+    shipped = (resolution.TITLE_SIM_MIN, resolution.AUTHOR_OVERLAP_MIN)
+    print(f"\n3. thresholds (works, pairwise; synthetic: {s_works.height} records)")
+    print(f"  {'title':>6} {'authors':>7}   eval P / R            synthetic P / R")
+    try:
+        for title in (0.80, 0.85, 0.90, 0.95):
+            for overlap in (0.25, 0.5, 0.75):
+                resolution.TITLE_SIM_MIN, resolution.AUTHOR_OVERLAP_MIN = title, overlap
+                xref = resolution.resolve_works(staged, ships)["work_xref"].collect()
+                ev = evaluate.score({"work_xref": xref, "authorships": _no_authors()}, truth)
+                sx = resolution.resolve_works(s_works.lazy(), s_ships.lazy())["work_xref"]
+                sy = pairwise(sx.collect(), s_truth)
+                mark = "  <- shipped" if (title, overlap) == shipped else ""
+                print(
+                    f"  {title:>6.2f} {overlap:>7.2f}   {ev.works.precision:.4f} / "
+                    f"{ev.works.recall:.4f}     {sy['precision']:.4f} / {sy['recall']:.4f}{mark}"
+                )
+    finally:
+        resolution.TITLE_SIM_MIN, resolution.AUTHOR_OVERLAP_MIN = shipped
+
+
+def _no_authors() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={"paper_id": pl.String, "author_id": pl.String, "is_watched": pl.Boolean}
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--works", type=int, default=200_000)
@@ -366,6 +404,7 @@ def main() -> None:
     print(
         "  ratio: time per work relative to the smallest size (1.0 = linear); +MB: peak RSS above the loaded inputs"
     )
+    sweep(10_000 if args.quick else 40_000)
 
 
 if __name__ == "__main__":

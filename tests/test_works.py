@@ -380,3 +380,22 @@ def test_resolution_does_not_depend_on_input_order(order: int) -> None:
     base = resolve(records)["work_xref"].select("paper_id", "source", "source_work_id")
     again = resolve(records[::order])["work_xref"].select("paper_id", "source", "source_work_id")
     assert base.equals(again)
+
+
+def test_sequels_are_not_versions() -> None:
+    team = ["Ann Lee", "Bo Chen"]
+    out = resolve(
+        [
+            rec("dblp", "p1", "Learning to Rank Query Plans, Part I", 2021, team),
+            rec("dblp", "p2", "Learning to Rank Query Plans, Part II", 2021, team),
+            rec("openalex", "W1", "Scaling Sparse Models to 10 Trillion Parameters", 2022, team),
+            rec("openalex", "W2", "Scaling Sparse Models to 100 Trillion Parameters", 2022, team),
+            rec(
+                "crossref", "c1", "Learning to rank query plans (Part I)", 2022, team, doi="10.1/p1"
+            ),
+        ]
+    )
+    p = paper_of(out["work_xref"])
+    assert p["dblp:p1"] != p["dblp:p2"]
+    assert p["openalex:W1"] != p["openalex:W2"]
+    assert p["crossref:c1"] == p["dblp:p1"]

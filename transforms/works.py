@@ -7,7 +7,8 @@ The cascade, strongest first:
 2. title: candidate pairs come only from blocks (the same title key, or the same first / last
    20 characters of it, or the same main title before a colon), so the work stays near-linear;
    a pair is scored with rapidfuzz over whole arrays and accepted when titles are alike, the
-   years at most one apart and the author lists overlap (containment, so a list truncated to
+   years at most one apart, the numbers in them equal (a "Part II" is a sequel) and the author
+   lists overlap (containment, so a list truncated to
    "A, B, C et al." still counts). Records without authors need the exact title and year.
    A title link never joins two groups whose identifiers contradict each other (different arXiv
    ids, different published DOIs) or that a `keep_apart` override separates; a chain of title
@@ -252,8 +253,16 @@ def title_pairs(
     if clusters is not None:
         pairs = pairs.filter(pl.col("label") != pl.col("label_b"))
     pairs = pairs.select(node_a="node", node_b="node_b").unique()
-    attrs = nodes.select("node", "title_key", "title_norm", "main_norm", "year", "preprint").join(
-        tokens.collect(), on="node", how="left"
+    attrs = (
+        nodes.select("node", "title_key", "title_norm", "main_norm", "year", "preprint")
+        .with_columns(
+            # "Part 2" vs "Part 3", "GPT-3" vs "GPT-4", "Llama 2": a sequel, not a version
+            numbers=pl.col("title_norm")
+            .str.extract_all(r"\d+|\b(?:i{1,3}|iv|vi{0,3}|ix|x)\b")
+            .list.unique()
+            .list.sort()
+        )
+        .join(tokens.collect(), on="node", how="left")
     )
     both = pairs.join(attrs, left_on="node_a", right_on="node").join(
         attrs, left_on="node_b", right_on="node", suffix="_b"
@@ -270,7 +279,8 @@ def title_pairs(
         year_gap=(pl.col("year") - pl.col("year_b")).abs(),
     )
     with_authors = (
-        (pl.col("score") >= TITLE_SIM_MIN)
+        (pl.col("numbers") == pl.col("numbers_b"))
+        & (pl.col("score") >= TITLE_SIM_MIN)
         & (pl.col("author_overlap") >= AUTHOR_OVERLAP_MIN)
         & (pl.col("year_gap").fill_null(0) <= 1)
     )
