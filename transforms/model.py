@@ -15,10 +15,10 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.authors import (
-    build_author_profiles,
     build_authors,
     build_authorships,
     researchers_frame,
+    resolve_authors,
     watched_author_ids,
 )
 from transforms.schemas import UTC_TS
@@ -331,15 +331,16 @@ def citation_snapshot_rows(observed: pl.LazyFrame, xref: pl.LazyFrame, run_id: s
 
 
 def build_model(
-    raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame, topics: pl.LazyFrame
+    raw: dict[str, pl.LazyFrame],
+    researchers: pl.LazyFrame,
+    topics: pl.LazyFrame,
+    overrides: pl.LazyFrame | None = None,
 ) -> dict[str, pl.LazyFrame]:
     """All derived tables, by table name."""
     works = stage_works(raw).collect().lazy()  # reused by several outputs: compute once
     staged_authors = stage_authorships(raw).collect().lazy()
     xref = resolve_papers(works)
-    author_ids = watched_author_ids(raw, researchers)
-    authorships = build_authorships(staged_authors, xref, researchers, author_ids)
-    authors, author_xref = build_authors(authorships, researchers, author_ids)
+    people = resolve_authors(raw, staged_authors, xref, researchers, overrides, works)
     return {
         "paper_xref": xref.join(works, on=["source", "source_work_id"])
         .select(
@@ -357,10 +358,7 @@ def build_model(
         )
         .sort("paper_id", "source", "source_work_id"),
         "papers": build_papers(works, xref),
-        "authorships": authorships,
-        "authors": authors,
-        "author_xref": author_xref,
-        "author_profiles": build_author_profiles(raw, author_ids),
+        **people,  # author_crosswalk, authorships, authors, author_profiles, resolution_flags
         "paper_topics": build_paper_topics(raw, works, xref, topics),
         "paper_citations": build_paper_citations(works, xref),
         "paper_citations_by_year": build_citations_by_year(raw, xref),
@@ -378,4 +376,12 @@ def observations_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
     return pl.LazyFrame(rows, schema=schema)
 
 
-__all__ = ["build_model", "observations_frame", "researchers_frame", "topics_frame"]
+__all__ = [
+    "build_authors",
+    "build_authorships",
+    "build_model",
+    "observations_frame",
+    "researchers_frame",
+    "topics_frame",
+    "watched_author_ids",
+]
