@@ -102,6 +102,12 @@ def _flags(lf: pl.LazyFrame, keep: tuple[str, ...] = (), **cols: pl.Expr) -> pl.
     )
 
 
+def _eager(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Materialise an intermediate used by many branches: keeps the query plans small (each
+    branch would otherwise re-plan and re-run the whole chain, name parsing included)."""
+    return lf.collect().lazy()
+
+
 def empty_flags() -> pl.LazyFrame:
     return pl.LazyFrame(schema=FLAG_SCHEMA)
 
@@ -184,6 +190,7 @@ def _researcher_keys(
     researcher_id, n); n = how many watched researchers share the key."""
     names = _researcher_names(researchers, overrides)
     keyed = names.join(_name_keys(names, "name"), on="name")
+    keyed = _eager(keyed)
     full = (
         keyed.select("researcher_id", "via", key="full_keys")
         .explode("key")
@@ -434,7 +441,8 @@ def _seed_links(
     )
     implausible = _implausible(pl.col("works_count"), pl.col("span_years"))
     # namesakes: one source returning several same-named profiles for one researcher
-    namesakes = pl.len().over("source", "researcher_id") > 1
+    fine = ~(conflict.fill_null(False) | implausible)
+    namesakes = fine.cast(pl.Int32).sum().over("source", "researcher_id") > 1
     named = named.with_columns(
         why=pl.when(conflict)
         .then(pl.lit("orcid_conflict"))
@@ -605,12 +613,13 @@ def _crosswalk(
     xref: pl.LazyFrame | None = None,
     overrides: pl.LazyFrame | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    mentions = _mentions(staged, xref) if staged is not None and xref is not None else None
+    mentions = _eager(_mentions(staged, xref)) if staged is not None and xref is not None else None
     staged_ids = (
         mentions.filter(pl.col("source_author_id").is_not_null()) if mentions is not None else None
     )
     links, flags = _seed_links(raw, researchers, overrides, staged_ids)
-    profiles = _profiles(raw)
+    links = _eager(links)
+    profiles = _eager(_profiles(raw))
     if mentions is not None:
         full, initials = _researcher_keys(researchers, overrides)
         orcids = _researcher_orcids(researchers, overrides)
@@ -710,12 +719,14 @@ def _assign(
     full, initials = _researcher_keys(researchers, overrides)
     orcids = _researcher_orcids(researchers, overrides)
     # entry id: stable whatever order the lazy joins produce rows in
-    mentions = _mentions(staged, xref).with_columns(
-        mid=pl.concat_str(
-            "source",
-            "source_work_id",
-            pl.col("position").cast(pl.String).fill_null("?"),
-            separator="\x1f",
+    mentions = _eager(
+        _mentions(staged, xref).with_columns(
+            mid=pl.concat_str(
+                "source",
+                "source_work_id",
+                pl.col("position").cast(pl.String).fill_null("?"),
+                separator="\x1f",
+            )
         )
     )
 
@@ -814,7 +825,7 @@ def _assign(
         .select("mid", ev=pl.lit(True))
         .unique()
     )
-    m = (
+    m = _eager(
         m.join(evidenced, on="mid", how="left")
         .with_columns(ev=pl.col("ev").fill_null(False))
         .with_columns(
@@ -917,7 +928,7 @@ def _assign(
         ]
     )
     drop = removed.select("paper_id", "researcher_id", rm=pl.lit(True)).unique()
-    m = (
+    m = _eager(
         m.join(drop, on=["paper_id", "researcher_id"], how="left")
         .with_columns(rm=pl.col("rm").fill_null(False))
         .with_columns(
@@ -998,6 +1009,14 @@ def _assign(
         on=["paper_id", "researcher_id"],
         how="anti",
     ).join(researchers.select("researcher_id", "display_name"), on="researcher_id")
+    # an unwatched author is known by name key; a namesake of a watched researcher whose key is
+    # the researcher's id (not credited: other ORCID, huge list, override) must not merge into it
+    ids = researchers.select(name_key="researcher_id", clash=pl.lit(True))
+    chosen = chosen.join(ids, on="name_key", how="left").with_columns(
+        name_key=pl.when(pl.col("clash").fill_null(False))
+        .then("namesake:" + pl.col("name_key"))
+        .otherwise("name_key")
+    )
     listed = chosen.select(
         "paper_id",
         author_id=pl.coalesce("researcher_id", "name_key"),
