@@ -140,23 +140,19 @@ def researchers_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
 
 
 def _name_keys(names: pl.LazyFrame, col: str) -> pl.LazyFrame:
-    """Distinct names of `col` -> (col, full_keys, initials_keys, initials_only, display_name,
-    name_key): the Python name parsing runs once per spelling."""
+    """Distinct names of `col` -> (col, full_keys, initials_keys, initials_only): the Python
+    name parsing runs once per spelling."""
     return (
         names.select(col)
         .unique()
         .drop_nulls()
-        .with_columns(
-            k=norm.name_match_keys(pl.col(col)),
-            p=norm.name_parts(pl.col(col).map_elements(norm.strip_et_al, return_dtype=pl.String)),
-        )
+        .with_columns(k=norm.packed_name_keys(pl.col(col)))
+        .with_columns(k=norm.unpack_name_keys(pl.col("k")))
         .select(
             col,
             full_keys=pl.col("k").struct.field("full_keys"),
             initials_keys=pl.col("k").struct.field("initials_keys"),
             initials_only=pl.col("k").struct.field("initials_only"),
-            display_name=pl.col("p").struct.field("display"),
-            name_key=pl.col("p").struct.field("key"),
         )
     )
 
@@ -314,18 +310,44 @@ def _mentions(staged: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
     """Staged authorships on papers, with name keys and per-list facts: n_listed (names on the
     record's list), marked (the list says it is cut: "et al.", "others"), huge (some record
     of the paper lists more than HUGE_AUTHOR_LIST names)."""
+    have = staged.collect_schema().names()
+    parsed = [c for c in ("display_name", "name_key") if c in have]
     rows = staged.select(
-        "source", "source_work_id", "position", "source_author_id", "raw_name", "orcid"
+        "source", "source_work_id", "position", "source_author_id", "raw_name", "orcid", *parsed
     ).join(xref.select("paper_id", "source", "source_work_id"), on=["source", "source_work_id"])
-    marker = pl.col("raw_name").map_elements(norm.is_truncation_marker, return_dtype=pl.Boolean)
     names = (
-        rows.select("raw_name")
-        .unique()
+        rows.select("raw_name", *parsed)
+        .unique("raw_name")
         .with_columns(
-            marker=marker,
-            et_al=pl.col("raw_name").str.contains(r"(?i)\set\.?\s*al\.?\s*$|\sand\s+others\s*$"),
+            marker=pl.col("raw_name").str.contains(norm.TRUNCATION_MARKER),
+            et_al=pl.col("raw_name").str.contains(norm.ET_AL_SUFFIX),
         )
     )
+    # display name and key (stage_authorships has them) again for "C. Lee et al." as "C. Lee"
+    reparse = pl.col("et_al") if len(parsed) == 2 else pl.lit(True)
+    fixed = (
+        names.filter(reparse)
+        .select(
+            "raw_name",
+            p=norm.name_parts(
+                pl.col("raw_name").map_elements(norm.strip_et_al, return_dtype=pl.String)
+            ),
+        )
+        .select(
+            "raw_name",
+            d2=pl.col("p").struct.field("display"),
+            k2=pl.col("p").struct.field("key"),
+        )
+    )
+    names = (
+        names.join(fixed, on="raw_name", how="left")
+        .with_columns(
+            display_name=pl.coalesce("d2", *(["display_name"] if parsed else [])),
+            name_key=pl.coalesce("k2", *(["name_key"] if parsed else [])),
+        )
+        .drop("d2", "k2")
+    )
+    rows = rows.drop(parsed)
     keyed = _name_keys(names.filter(~pl.col("marker")), "raw_name")
     record = ["source", "source_work_id"]
     return (
@@ -612,8 +634,10 @@ def _crosswalk(
     staged: pl.LazyFrame | None = None,
     xref: pl.LazyFrame | None = None,
     overrides: pl.LazyFrame | None = None,
+    mentions: pl.LazyFrame | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    mentions = _eager(_mentions(staged, xref)) if staged is not None and xref is not None else None
+    if mentions is None and staged is not None and xref is not None:
+        mentions = _eager(_mentions(staged, xref))
     staged_ids = (
         mentions.filter(pl.col("source_author_id").is_not_null()) if mentions is not None else None
     )
@@ -715,12 +739,13 @@ def _assign(
     crosswalk: pl.LazyFrame,
     overrides: pl.LazyFrame | None,
     works: pl.LazyFrame | None,
+    mentions: pl.LazyFrame | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     full, initials = _researcher_keys(researchers, overrides)
     orcids = _researcher_orcids(researchers, overrides)
     # entry id: stable whatever order the lazy joins produce rows in
     mentions = _eager(
-        _mentions(staged, xref).with_columns(
+        (mentions if mentions is not None else _mentions(staged, xref)).with_columns(
             mid=pl.concat_str(
                 "source",
                 "source_work_id",
@@ -1130,9 +1155,12 @@ def resolve_authors(
 ) -> dict[str, pl.LazyFrame]:
     """The author side of the model: author_crosswalk, authorships, authors, author_profiles and
     resolution_flags (entity "author"). The crosswalk is computed once (collected) and shared."""
-    crosswalk, xw_flags = _crosswalk(raw, researchers, staged, xref, overrides)
+    mentions = _eager(_mentions(staged, xref))
+    crosswalk, xw_flags = _crosswalk(raw, researchers, staged, xref, overrides, mentions)
     crosswalk = crosswalk.collect().lazy()
-    authorships, ship_flags = _assign(staged, xref, researchers, crosswalk, overrides, works)
+    authorships, ship_flags = _assign(
+        staged, xref, researchers, crosswalk, overrides, works, mentions
+    )
     authorships = authorships.collect().lazy()
     authors, crosswalk = build_authors(authorships, researchers, crosswalk)
     return {

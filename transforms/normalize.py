@@ -118,8 +118,10 @@ def name_key(raw: str) -> str:
 # --- person-name matching keys (entity resolution) -----------------------------------------------
 
 # A list that stops short says so: "A, B, C et al.", a last entry "others" / "et al." / "…".
-_TRUNCATION_MARKER = re.compile(r"(?i)^\s*(?:et\.?\s*al\.?|and\s+others|others|\.\.\.|…)\s*$")
-_ET_AL_SUFFIX = re.compile(r"(?i)[,;]?\s+(?:et\.?\s*al\.?|and\s+others)\s*$")
+TRUNCATION_MARKER = r"(?i)^\s*(?:et\.?\s*al\.?|and\s+others|others|\.\.\.|…)\s*$"
+ET_AL_SUFFIX = r"(?i)[,;]?\s+(?:et\.?\s*al\.?|and\s+others)\s*$"
+_TRUNCATION_MARKER = re.compile(TRUNCATION_MARKER)
+_ET_AL_SUFFIX = re.compile(ET_AL_SUFFIX)
 _NAME_SUFFIX = re.compile(r"(?i)^(?:jr|sr|ii|iii|iv|phd|md)$")
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 # Scripts written without spaces between family and given name (Han, Kana, Hangul).
@@ -222,13 +224,34 @@ MATCH_KEYS = pl.Struct(
 )
 
 
-def name_match_keys(expr: pl.Expr) -> pl.Expr:
-    """Struct {full_keys, initials_keys, initials_only} (see `match_keys`); run it on distinct
-    names only (it is Python per value)."""
-    return expr.map_elements(
-        lambda s: dict(
-            zip(("full_keys", "initials_keys", "initials_only"), match_keys(s), strict=True)
-        ),
-        return_dtype=MATCH_KEYS,
-        skip_nulls=True,
+def _packed_keys(raw: str) -> str:
+    full, initials, only = match_keys(raw)
+    return "|".join(full) + "\t" + "|".join(initials) + ("\t1" if only else "\t0")
+
+
+def packed_name_keys(expr: pl.Expr) -> pl.Expr:
+    """`match_keys` of each value as one string "full|…<TAB>initials|…<TAB>0/1" (Python per
+    value: run it on distinct names, in a column of its own, then `unpack_name_keys`)."""
+    return expr.map_elements(_packed_keys, return_dtype=pl.String, skip_nulls=True)
+
+
+def unpack_name_keys(packed: pl.Expr) -> pl.Expr:
+    """Struct {full_keys, initials_keys, initials_only} from `packed_name_keys`."""
+    parts = packed.str.split_exact("\t", 2)
+
+    def keys(field: str) -> pl.Expr:
+        text = parts.struct.field(field)
+        return (
+            pl.when(text == "").then(pl.lit([], pl.List(pl.String))).otherwise(text.str.split("|"))
+        )
+
+    return pl.struct(
+        full_keys=keys("field_0"),
+        initials_keys=keys("field_1"),
+        initials_only=parts.struct.field("field_2") == "1",
     )
+
+
+def name_match_keys(expr: pl.Expr) -> pl.Expr:
+    """Struct {full_keys, initials_keys, initials_only} (see `match_keys`)."""
+    return unpack_name_keys(packed_name_keys(expr))
