@@ -1,7 +1,21 @@
 """Authors: watched researchers, their ids across sources, authorship lists and profiles.
 
 Pure polars. Inputs are staged authorships (`transforms.model.stage_authorships`), the paper
-cross-reference and the watchlist's researchers.
+cross-reference, the watchlist's researchers and the curated overrides.
+
+Entity resolution of people, in three steps:
+- Name keys (`transforms.normalize.match_keys`), computed once per distinct spelling: a full key
+  that ignores word order, case, diacritics and script ("Zhuo, Danyang" = "DANYANG ZHUO" =
+  "卓丹阳"), and a weak initials key ("d zhuo") that is all "D. Zhuo" / "Zhuo D" has.
+- The crosswalk (`author_crosswalk`): which source author ids (and ORCID, profile URLs) are a
+  watched researcher, by rule and confidence: watchlist ids, ORCID, co-authorship of the same
+  works with an already linked id, unambiguous full name, overrides. Implausible profiles
+  (blobs of thousands of works, or decades wider than a career) are flagged, never linked by name.
+- Authorships (`build_authorships`): one author list per paper from the most complete source;
+  a watched researcher is credited by crosswalked id, ORCID or full name; an initials-only
+  mention only when exactly one watched researcher has those initials and the paper is theirs by
+  other evidence; names on huge author lists do not count; `not_author` overrides always win.
+Everything doubtful lands in `resolution_flags` (entity "author") instead of being merged.
 """
 
 from __future__ import annotations
@@ -11,11 +25,58 @@ from typing import Any
 import polars as pl
 
 from transforms import normalize as norm
+from transforms.overrides import match_refs, overrides_frame, work_refs
 from transforms.staging import raw_frame
 
-# Whose author list becomes the paper's authorship list: OpenAlex (ids, full names), then arXiv
-# (full names as submitted), then Semantic Scholar (often initials only: "D. Zhuo").
+# Whose author list becomes the paper's authorship list, among the untruncated ones: OpenAlex
+# (ids, full names), then arXiv (full names as submitted), then Semantic Scholar (often initials
+# only: "D. Zhuo"); every other source after these, then the longest list.
 AUTHORSHIP_PRIORITY = {"openalex": 0, "arxiv": 1, "semantic_scholar": 2}
+
+# A list this much shorter than another source's list of the same paper is truncated (DBLP and
+# Crossref cut long lists; a stray editor or duplicate makes lists differ by one, not by a quarter).
+SHORT_LIST_RATIO = 0.75
+# Papers with more authors than this (consortia, "absorbed references") credit only by id/ORCID:
+# with hundreds of names a namesake is likelier than not.
+HUGE_AUTHOR_LIST = 100
+# A single researcher's profile with more works than this is a merge of namesakes (the most
+# prolific computer scientists have ~1000-1500 records in DBLP).
+MAX_PROFILE_WORKS = 1500
+# ... or whose works span more years than a career does.
+MAX_PROFILE_SPAN_YEARS = 60
+
+# Confidence of each crosswalk rule; match_confidence of each authorship rule.
+CONFIDENCE = {
+    "watchlist": 1.0,
+    "override_alias": 1.0,
+    "orcid": 0.99,
+    "coauthored_full_2": 0.95,  # >= 2 shared works, full-name agreement
+    "coauthored_1": 0.8,  # 1 shared work with full name, or >= 2 with initials only
+    "name": 0.7,  # source profile with the same (unambiguous) full name
+}
+MATCH_CONFIDENCE = {"name": 0.9, "initials": 0.75}
+
+CROSSWALK_SCHEMA: dict[str, Any] = {
+    "author_id": pl.String,
+    "source": pl.String,
+    "source_author_id": pl.String,
+    "source_name": pl.String,
+    "orcid": pl.String,
+    "rule": pl.String,
+    "confidence": pl.Float64,
+    "n_works": pl.Int32,
+}
+FLAG_SCHEMA: dict[str, Any] = {
+    "entity": pl.String,
+    "kind": pl.String,
+    "entity_id": pl.String,
+    "source": pl.String,
+    "source_id": pl.String,
+    "detail": pl.String,
+    "line": pl.Int32,
+}
+
+_ORCID = r"(\d{4}-\d{4}-\d{4}-\d{3}[\dXx])"
 
 
 def _raw(raw: dict[str, pl.LazyFrame], slug: str, entity: str) -> pl.LazyFrame:
@@ -24,6 +85,31 @@ def _raw(raw: dict[str, pl.LazyFrame], slug: str, entity: str) -> pl.LazyFrame:
 
 def _priority(col: str, order: dict[str, int]) -> pl.Expr:
     return pl.col(col).replace_strict(order, default=99, return_dtype=pl.Int32)
+
+
+def _orcid(expr: pl.Expr) -> pl.Expr:
+    """Bare upper-case ORCID from `https://orcid.org/…` or the bare form."""
+    return expr.str.extract(_ORCID, 1).str.to_uppercase()
+
+
+def _flags(lf: pl.LazyFrame, keep: tuple[str, ...] = (), **cols: pl.Expr) -> pl.LazyFrame:
+    """Rows in FLAG_SCHEMA (entity "author"), then the `keep` columns; missing ones are null."""
+    exprs = {c: pl.lit(None, t) for c, t in FLAG_SCHEMA.items()}
+    exprs["entity"] = pl.lit("author")
+    exprs.update(cols)
+    return lf.select(
+        *[exprs[c].cast(t).alias(c) for c, t in FLAG_SCHEMA.items()], *[pl.col(c) for c in keep]
+    )
+
+
+def _eager(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Materialise an intermediate used by many branches: keeps the query plans small (each
+    branch would otherwise re-plan and re-run the whole chain, name parsing included)."""
+    return lf.collect().lazy()
+
+
+def empty_flags() -> pl.LazyFrame:
+    return pl.LazyFrame(schema=FLAG_SCHEMA)
 
 
 # Watchlist id columns of a researcher -> the source whose author ids they are.
@@ -50,112 +136,897 @@ def researchers_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
     )
 
 
-def _researcher_keys(researchers: pl.LazyFrame) -> pl.LazyFrame:
-    """(researcher_id, names, orcid, name_key): one row per name or alias of a researcher."""
+# --- names ----------------------------------------------------------------------------------------
+
+
+def _name_keys(names: pl.LazyFrame, col: str) -> pl.LazyFrame:
+    """Distinct names of `col` -> (col, full_keys, initials_keys, initials_only): the Python
+    name parsing runs once per spelling."""
     return (
-        researchers.select("researcher_id", "names", "orcid")
-        .explode("names")
-        .with_columns(name_key=pl.col("names").map_elements(norm.name_key, return_dtype=pl.String))
+        names.select(col)
+        .unique()
+        .drop_nulls()
+        .with_columns(k=norm.packed_name_keys(pl.col(col)))
+        .with_columns(k=norm.unpack_name_keys(pl.col("k")))
+        .select(
+            col,
+            full_keys=pl.col("k").struct.field("full_keys"),
+            initials_keys=pl.col("k").struct.field("initials_keys"),
+            initials_only=pl.col("k").struct.field("initials_only"),
+        )
     )
+
+
+def _overrides(overrides: pl.LazyFrame | None, kind: str) -> pl.LazyFrame:
+    lf = overrides if overrides is not None else overrides_frame()
+    return lf.filter(pl.col("kind") == kind)
+
+
+def _researcher_names(researchers: pl.LazyFrame, overrides: pl.LazyFrame | None) -> pl.LazyFrame:
+    """(researcher_id, name, via): watchlist names and aliases ("name"), override aliases."""
+    listed = (
+        researchers.select("researcher_id", name="names")
+        .explode("name")
+        .with_columns(via=pl.lit("name"))
+    )
+    aliases = (
+        _overrides(overrides, "alias")
+        .select("researcher_id", name="names")
+        .explode("name")
+        .with_columns(via=pl.lit("override_alias"))
+    )
+    extra = researchers.select("researcher_id", name="display_name", via=pl.lit("name"))
+    return pl.concat([listed, extra, aliases]).drop_nulls().unique()
+
+
+def _researcher_keys(
+    researchers: pl.LazyFrame, overrides: pl.LazyFrame | None
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(full, initials): full keys (key, researcher_id, via, n) and initials keys (ikey,
+    researcher_id, n); n = how many watched researchers share the key."""
+    names = _researcher_names(researchers, overrides)
+    keyed = names.join(_name_keys(names, "name"), on="name")
+    keyed = _eager(keyed)
+    full = (
+        keyed.select("researcher_id", "via", key="full_keys")
+        .explode("key")
+        .drop_nulls("key")
+        .group_by("key", "researcher_id")
+        .agg(via=pl.col("via").min())  # "name" before "override_alias"
+        .with_columns(n=pl.col("researcher_id").n_unique().over("key").cast(pl.Int32))
+    )
+    initials = (
+        keyed.select("researcher_id", ikey="initials_keys")
+        .explode("ikey")
+        .drop_nulls("ikey")
+        .unique()
+        .with_columns(n=pl.col("researcher_id").n_unique().over("ikey").cast(pl.Int32))
+    )
+    return full, initials
+
+
+def _researcher_orcids(researchers: pl.LazyFrame, overrides: pl.LazyFrame | None) -> pl.LazyFrame:
+    """(orcid, researcher_id, rule): the watchlist ORCID and override alias "orcid:…" ids."""
+    alias = (
+        _overrides(overrides, "alias")
+        .select("researcher_id", i="ids")
+        .explode("i")
+        .filter(pl.col("i").str.starts_with("orcid:"))
+        .select(
+            orcid=_orcid(pl.col("i")), researcher_id="researcher_id", rule=pl.lit("override_alias")
+        )
+    )
+    listed = researchers.select(
+        orcid=_orcid(pl.col("orcid")), researcher_id="researcher_id", rule=pl.lit("watchlist")
+    )
+    return pl.concat([listed, alias]).drop_nulls().unique(["orcid", "researcher_id"], keep="first")
+
+
+# --- source profiles ------------------------------------------------------------------------------
+
+
+def _profiles(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """Author profiles the sources returned: source, source_author_id, source_name, names (all
+    spellings), orcid, works_count, span_years (first to last year of activity, when known)."""
+    oa = _raw(raw, "openalex", "authors")
+    years = pl.col("counts_by_year").list.eval(pl.element().struct.field("year"))
+    frames = [
+        oa.select(
+            source=pl.lit("openalex"),
+            source_author_id="author_id",
+            source_name="display_name",
+            names=pl.concat_list(
+                pl.col("display_name"), pl.col("display_name_alternatives").fill_null([])
+            ),
+            orcid=_orcid(pl.col("orcid")),
+            works_count="works_count",
+            span_years=(years.list.max() - years.list.min() + 1).cast(pl.Int64),
+        ),
+        _raw(raw, "semantic_scholar", "authors").select(
+            source=pl.lit("semantic_scholar"),
+            source_author_id="author_id",
+            source_name="name",
+            names=pl.concat_list(pl.col("name"), pl.col("aliases").fill_null([])),
+            orcid=_orcid(pl.col("orcid")),
+            works_count="paper_count",
+            span_years=pl.lit(None, pl.Int64),
+        ),
+        # full Scholar Feed profiles only: discover results include namesakes
+        _raw(raw, "scholar_feed", "authors")
+        .filter(pl.col("from_profile"))
+        .select(
+            source=pl.lit("scholar_feed"),
+            source_author_id="author_id",
+            source_name="name",
+            names=pl.concat_list(pl.col("name")),
+            orcid=pl.lit(None, pl.String),
+            works_count="paper_count",
+            span_years="years_active",
+        ),
+        _raw(raw, "dblp", "persons").select(
+            source=pl.lit("dblp"),
+            source_author_id="pid",
+            source_name="name",
+            names=pl.concat_list(pl.col("name"), pl.col("aliases").fill_null([])),
+            orcid=_orcid(pl.col("orcid")),
+            works_count="publication_count",
+            span_years=pl.lit(None, pl.Int64),
+        ),
+    ]
+    return (
+        pl.concat(frames)
+        .drop_nulls("source_author_id")
+        .unique(["source", "source_author_id"], keep="first", maintain_order=True)
+    )
+
+
+def _implausible(works_count: pl.Expr, span_years: pl.Expr) -> pl.Expr:
+    return (works_count.fill_null(0) > MAX_PROFILE_WORKS) | (
+        span_years.fill_null(0) > MAX_PROFILE_SPAN_YEARS
+    )
+
+
+# --- mentions -------------------------------------------------------------------------------------
+
+
+def _records(xref: pl.LazyFrame, works: pl.LazyFrame | None) -> pl.LazyFrame:
+    """(paper_id, source, source_work_id, doi, arxiv_id, year) per source record."""
+    base = xref.select("paper_id", "source", "source_work_id")
+    have = xref.collect_schema().names()
+    if works is not None:
+        return base.join(
+            works.select("source", "source_work_id", "doi", "arxiv_id", "year"),
+            on=["source", "source_work_id"],
+            how="left",
+        )
+    return base.with_columns(
+        doi=pl.col("doi") if "doi" in have else pl.lit(None, pl.String),
+        arxiv_id=pl.col("arxiv_id") if "arxiv_id" in have else pl.lit(None, pl.String),
+        year=pl.col("year").cast(pl.Int32) if "year" in have else pl.lit(None, pl.Int32),
+    ).select("paper_id", "source", "source_work_id", "doi", "arxiv_id", "year")
+
+
+def _mentions(staged: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
+    """Staged authorships on papers, with name keys and per-list facts: n_listed (names on the
+    record's list), marked (the list says it is cut: "et al.", "others"), huge (some record
+    of the paper lists more than HUGE_AUTHOR_LIST names)."""
+    have = staged.collect_schema().names()
+    parsed = [c for c in ("display_name", "name_key") if c in have]
+    rows = staged.select(
+        "source", "source_work_id", "position", "source_author_id", "raw_name", "orcid", *parsed
+    ).join(xref.select("paper_id", "source", "source_work_id"), on=["source", "source_work_id"])
+    names = (
+        rows.select("raw_name", *parsed)
+        .unique("raw_name")
+        .with_columns(
+            marker=pl.col("raw_name").str.contains(norm.TRUNCATION_MARKER),
+            et_al=pl.col("raw_name").str.contains(norm.ET_AL_SUFFIX),
+        )
+    )
+    # display name and key (stage_authorships has them) again for "C. Lee et al." as "C. Lee"
+    reparse = pl.col("et_al") if len(parsed) == 2 else pl.lit(True)
+    fixed = (
+        names.filter(reparse)
+        .select(
+            "raw_name",
+            p=norm.name_parts(
+                pl.col("raw_name").map_elements(norm.strip_et_al, return_dtype=pl.String)
+            ),
+        )
+        .select(
+            "raw_name",
+            d2=pl.col("p").struct.field("display"),
+            k2=pl.col("p").struct.field("key"),
+        )
+    )
+    names = (
+        names.join(fixed, on="raw_name", how="left")
+        .with_columns(
+            display_name=pl.coalesce("d2", *(["display_name"] if parsed else [])),
+            name_key=pl.coalesce("k2", *(["name_key"] if parsed else [])),
+        )
+        .drop("d2", "k2")
+    )
+    rows = rows.drop(parsed)
+    keyed = _name_keys(names.filter(~pl.col("marker")), "raw_name")
+    record = ["source", "source_work_id"]
+    return (
+        rows.join(names, on="raw_name", how="left")
+        .with_columns(
+            marked=(pl.col("marker") | pl.col("et_al")).any().over(record),
+            orcid=_orcid(pl.col("orcid")),
+        )
+        .filter(~pl.col("marker"))
+        .join(keyed, on="raw_name", how="left")
+        .with_columns(n_listed=pl.len().over(record).cast(pl.Int32))
+        .with_columns(huge=pl.col("n_listed").max().over("paper_id") > HUGE_AUTHOR_LIST)
+        .drop("marker", "et_al")
+    )
+
+
+# --- crosswalk ------------------------------------------------------------------------------------
+
+
+def _seed_links(
+    raw: dict[str, pl.LazyFrame],
+    researchers: pl.LazyFrame,
+    overrides: pl.LazyFrame | None,
+    staged_ids: pl.LazyFrame | None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(links, flags) of the rules that need no co-authorship: watchlist, override_alias,
+    orcid, name. Links: author_id, source, source_author_id, rule, confidence."""
+    full, _ = _researcher_keys(researchers, overrides)
+    orcids = _researcher_orcids(researchers, overrides)
+    explicit = pl.concat(
+        [
+            researchers.select("researcher_id", ids=column)
+            .explode("ids")
+            .with_columns(source=pl.lit(source))
+            for column, source in _RESEARCHER_ID_COLUMNS.items()
+        ]
+    ).select("researcher_id", "source", source_author_id="ids")
+    watch_orcid = orcids.filter(pl.col("rule") == "watchlist").select(
+        "researcher_id", source=pl.lit("orcid"), source_author_id="orcid"
+    )
+    # profile pages (recipes) name their researcher themselves
+    pages = _raw(raw, "profiles", "metrics").select(
+        "researcher_id", source=pl.lit("profiles"), source_author_id="profile_url"
+    )
+    watchlist = pl.concat([explicit, watch_orcid, pages]).with_columns(rule=pl.lit("watchlist"))
+    alias_ids = (
+        _overrides(overrides, "alias")
+        .select("researcher_id", i="ids")
+        .explode("i")
+        .drop_nulls("i")
+        .select(
+            "researcher_id",
+            source=pl.col("i").str.extract(r"^([^:]+):", 1),
+            source_author_id=pl.col("i").str.replace(r"^[^:]+:", ""),
+            rule=pl.lit("override_alias"),
+        )
+        .with_columns(
+            source_author_id=pl.when(pl.col("source") == "orcid")
+            .then(_orcid(pl.col("source_author_id")))
+            .otherwise(pl.col("source_author_id"))
+        )
+    )
+    profiles = _profiles(raw)
+    # ids that come with an ORCID: source profiles and author entries on works
+    with_orcid = pl.concat(
+        [
+            profiles.select("source", "source_author_id", "orcid"),
+            *(
+                [staged_ids.select("source", "source_author_id", "orcid")]
+                if staged_ids is not None
+                else []
+            ),
+        ]
+    ).drop_nulls()
+    by_orcid = with_orcid.join(orcids.select("orcid", "researcher_id"), on="orcid").select(
+        "researcher_id", "source", "source_author_id", rule=pl.lit("orcid")
+    )
+    strong = pl.concat([watchlist, alias_ids, by_orcid]).drop_nulls(
+        ["researcher_id", "source", "source_author_id"]
+    )
+    strong_ids = strong.select("source", "source_author_id").unique()
+
+    # name: a profile whose name (any spelling) has the full key of exactly one researcher
+    named = (
+        profiles.join(strong_ids, on=["source", "source_author_id"], how="anti")
+        .select(
+            "source",
+            "source_author_id",
+            "source_name",
+            "orcid",
+            "works_count",
+            "span_years",
+            name="names",
+        )
+        .explode("name")
+        .drop_nulls("name")
+    )
+    named = (
+        named.join(_name_keys(named, "name"), on="name")
+        .explode("full_keys")
+        .join(full.filter(pl.col("n") == 1), left_on="full_keys", right_on="key")
+        .unique(["source", "source_author_id", "researcher_id"])
+        .join(
+            orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")),
+            on="researcher_id",
+            how="left",
+        )
+    )
+    conflict = (
+        pl.col("orcid").is_not_null()
+        & pl.col("r_orcids").is_not_null()
+        & ~pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+    )
+    implausible = _implausible(pl.col("works_count"), pl.col("span_years"))
+    # namesakes: one source returning several same-named profiles for one researcher
+    fine = ~(conflict.fill_null(False) | implausible)
+    namesakes = fine.cast(pl.Int32).sum().over("source", "researcher_id") > 1
+    named = named.with_columns(
+        why=pl.when(conflict)
+        .then(pl.lit("orcid_conflict"))
+        .when(implausible)
+        .then(pl.lit("implausible_profile"))
+        .when(namesakes)
+        .then(pl.lit("name_ambiguous"))
+    )
+    by_name = named.filter(pl.col("why").is_null()).select(
+        "researcher_id", "source", "source_author_id", rule=pl.lit("name")
+    )
+    flags = _flags(
+        named.filter(pl.col("why").is_not_null()),
+        kind=pl.col("why"),
+        entity_id=pl.col("researcher_id"),
+        source=pl.col("source"),
+        source_id=pl.col("source_author_id"),
+        detail=pl.format(
+            "profile '{}' (orcid {}, {} works, {} years) not linked by name",
+            pl.col("source_name"),
+            pl.col("orcid").fill_null("-"),
+            pl.col("works_count").cast(pl.String).fill_null("?"),
+            pl.col("span_years").cast(pl.String).fill_null("?"),
+        ),
+    )
+    # the watchlist's own ids are kept whatever they say, but a contradicting ORCID is flagged
+    id_conflicts = (
+        strong.filter(pl.col("rule") == "watchlist")
+        .join(profiles, on=["source", "source_author_id"])
+        .join(orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")), on="researcher_id")
+        .filter(conflict)
+    )
+    flags = pl.concat(
+        [
+            flags,
+            _flags(
+                id_conflicts,
+                kind=pl.lit("orcid_conflict"),
+                entity_id=pl.col("researcher_id"),
+                source=pl.col("source"),
+                source_id=pl.col("source_author_id"),
+                detail=pl.format(
+                    "watchlist id's profile '{}' has ORCID {}",
+                    pl.col("source_name"),
+                    pl.col("orcid"),
+                ),
+            ),
+        ]
+    )
+    links = pl.concat([strong, by_name]).with_columns(
+        confidence=pl.col("rule").replace_strict(CONFIDENCE, return_dtype=pl.Float64),
+        n_works=pl.lit(None, pl.Int32),
+    )
+    return links, flags
+
+
+def _coauthored(
+    links: pl.LazyFrame,
+    mentions: pl.LazyFrame,
+    full: pl.LazyFrame,
+    initials: pl.LazyFrame,
+    orcids: pl.LazyFrame,
+    profiles: pl.LazyFrame,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Source author ids seen on the same papers as an already linked id of a researcher, under
+    a name compatible with that researcher's (full key, or initials key when initials only)."""
+    linked = (
+        mentions.join(
+            links.select("researcher_id", "source", "source_author_id"),
+            on=["source", "source_author_id"],
+        )
+        .select("paper_id", "researcher_id", l_source="source", l_work="source_work_id")
+        .unique()
+    )
+    known = links.select("source", "source_author_id").unique()
+    cand = (
+        mentions.filter(pl.col("source_author_id").is_not_null() & ~pl.col("huge"))
+        .join(known, on=["source", "source_author_id"], how="anti")
+        .join(linked, on="paper_id")
+        # the linked mention's own record lists the researcher already: another entry is a coauthor
+        .filter(
+            ~(
+                (pl.col("l_source") == pl.col("source"))
+                & (pl.col("l_work") == pl.col("source_work_id"))
+            )
+        )
+        .drop("l_source", "l_work")
+        .unique(["source", "source_work_id", "position", "researcher_id"])
+    )
+    fk = (
+        cand.select("source", "source_work_id", "position", "researcher_id", key="full_keys")
+        .explode("key")
+        .join(full.select("key", "researcher_id"), on=["key", "researcher_id"])
+        .select("source", "source_work_id", "position", "researcher_id", full_ok=pl.lit(True))
+        .unique()
+    )
+    ik = (
+        cand.filter(pl.col("initials_only"))
+        .select("source", "source_work_id", "position", "researcher_id", ikey="initials_keys")
+        .explode("ikey")
+        .join(initials.select("ikey", "researcher_id"), on=["ikey", "researcher_id"])
+        .select("source", "source_work_id", "position", "researcher_id", init_ok=pl.lit(True))
+        .unique()
+    )
+    pos = ["source", "source_work_id", "position", "researcher_id"]
+    ok = (
+        cand.join(fk, on=pos, how="left")
+        .join(ik, on=pos, how="left")
+        .filter(pl.col("full_ok").fill_null(False) | pl.col("init_ok").fill_null(False))
+        .join(
+            orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")),
+            on="researcher_id",
+            how="left",
+        )
+        .filter(
+            pl.col("orcid").is_null()
+            | pl.col("r_orcids").is_null()
+            | pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+        )
+        # two compatible entries on one record: cannot tell which one is the researcher
+        .filter(pl.len().over("source", "source_work_id", "researcher_id") == 1)
+    )
+    support = ok.group_by("researcher_id", "source", "source_author_id").agg(
+        n_works=pl.col("paper_id").n_unique().cast(pl.Int32),
+        n_full=pl.col("paper_id").filter(pl.col("full_ok").fill_null(False)).n_unique(),
+    )
+    support = support.join(
+        profiles.select("source", "source_author_id", "source_name", "works_count", "span_years"),
+        on=["source", "source_author_id"],
+        how="left",
+    )
+    confidence = (
+        pl.when(pl.col("n_full") >= 2)
+        .then(CONFIDENCE["coauthored_full_2"])
+        .when((pl.col("n_full") >= 1) | (pl.col("n_works") >= 2))
+        .then(CONFIDENCE["coauthored_1"])
+    )
+    implausible = pl.col("works_count").fill_null(0) > MAX_PROFILE_WORKS
+    support = support.with_columns(confidence=confidence)
+    out = support.filter(pl.col("confidence").is_not_null() & ~implausible).select(
+        "researcher_id",
+        "source",
+        "source_author_id",
+        rule=pl.lit("coauthored_works"),
+        confidence="confidence",
+        n_works="n_works",
+    )
+    flags = _flags(
+        support.filter(implausible),
+        kind=pl.lit("implausible_profile"),
+        entity_id=pl.col("researcher_id"),
+        source=pl.col("source"),
+        source_id=pl.col("source_author_id"),
+        detail=pl.format(
+            "profile '{}' with {} works shares {} works with the researcher: not linked",
+            pl.col("source_name"),
+            pl.col("works_count"),
+            pl.col("n_works"),
+        ),
+    )
+    return out, flags
+
+
+def _crosswalk(
+    raw: dict[str, pl.LazyFrame],
+    researchers: pl.LazyFrame,
+    staged: pl.LazyFrame | None = None,
+    xref: pl.LazyFrame | None = None,
+    overrides: pl.LazyFrame | None = None,
+    mentions: pl.LazyFrame | None = None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    if mentions is None and staged is not None and xref is not None:
+        mentions = _eager(_mentions(staged, xref))
+    staged_ids = (
+        mentions.filter(pl.col("source_author_id").is_not_null()) if mentions is not None else None
+    )
+    links, flags = _seed_links(raw, researchers, overrides, staged_ids)
+    links = _eager(links)
+    profiles = _eager(_profiles(raw))
+    if mentions is not None:
+        full, initials = _researcher_keys(researchers, overrides)
+        orcids = _researcher_orcids(researchers, overrides)
+        co, co_flags = _coauthored(links, mentions, full, initials, orcids, profiles)
+        links = pl.concat([links, co])
+        flags = pl.concat([flags, co_flags])
+    # one source id is one person: the most confident link wins; a tie between two researchers
+    # is a conflict, flagged and not linked
+    best = (
+        links.group_by("researcher_id", "source", "source_author_id")
+        .agg(pl.all().sort_by("confidence", descending=True).first())
+        .with_columns(top=pl.col("confidence").max().over("source", "source_author_id"))
+        .filter(pl.col("confidence") == pl.col("top"))
+        .with_columns(n=pl.len().over("source", "source_author_id"))
+    )
+    flags = pl.concat(
+        [
+            flags,
+            _flags(
+                best.filter(pl.col("n") > 1),
+                kind=pl.lit("crosswalk_conflict"),
+                entity_id=pl.col("researcher_id"),
+                source=pl.col("source"),
+                source_id=pl.col("source_author_id"),
+                detail=pl.format(
+                    "id claimed by several researchers at confidence {}", pl.col("confidence")
+                ),
+            ),
+        ]
+    )
+    names = profiles.select("source", "source_author_id", "source_name", p_orcid="orcid")
+    if staged_ids is not None:
+        seen = staged_ids.group_by("source", "source_author_id").agg(
+            m_name=pl.col("display_name").mode().sort().first(),
+            m_orcid=pl.col("orcid").drop_nulls().first(),
+        )
+    else:
+        seen = pl.LazyFrame(
+            schema={
+                "source": pl.String,
+                "source_author_id": pl.String,
+                "m_name": pl.String,
+                "m_orcid": pl.String,
+            }
+        )
+    out = (
+        best.filter(pl.col("n") == 1)
+        .join(names, on=["source", "source_author_id"], how="left")
+        .join(seen, on=["source", "source_author_id"], how="left")
+        .select(
+            author_id="researcher_id",
+            source="source",
+            source_author_id="source_author_id",
+            source_name=pl.coalesce("source_name", "m_name"),
+            orcid=pl.when(pl.col("source") == "orcid")
+            .then(pl.col("source_author_id"))
+            .otherwise(pl.coalesce("p_orcid", "m_orcid")),
+            rule="rule",
+            confidence="confidence",
+            n_works="n_works",
+        )
+        .select([pl.col(c).cast(t) for c, t in CROSSWALK_SCHEMA.items()])
+        .sort("author_id", "source", "source_author_id")
+    )
+    return out, flags
+
+
+def author_crosswalk(
+    raw: dict[str, pl.LazyFrame],
+    researchers: pl.LazyFrame,
+    staged: pl.LazyFrame | None = None,
+    xref: pl.LazyFrame | None = None,
+    overrides: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """Which source author ids (and ORCID, profile URLs) are which watched researcher, with rule
+    and confidence (CROSSWALK_SCHEMA). Without staged authorships and xref the co-authorship
+    rule is skipped."""
+    return _crosswalk(raw, researchers, staged, xref, overrides)[0]
 
 
 def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) -> pl.LazyFrame:
-    """(source, source_author_id, researcher_id): ids from the watchlist, plus source profiles
-    whose name or ORCID matches a researcher (the ones fetched by name search)."""
-    keys = _researcher_keys(researchers)
-    explicit = (
-        pl.concat(
-            [
-                researchers.select("researcher_id", ids=column)
-                .explode("ids")
-                .with_columns(source=pl.lit(source))
-                for column, source in _RESEARCHER_ID_COLUMNS.items()
-            ]
+    """The crosswalk from the watchlist, ORCID and profile names only (no co-authorship)."""
+    return author_crosswalk(raw, researchers)
+
+
+# --- authorships ----------------------------------------------------------------------------------
+
+
+def _assign(
+    staged: pl.LazyFrame,
+    xref: pl.LazyFrame,
+    researchers: pl.LazyFrame,
+    crosswalk: pl.LazyFrame,
+    overrides: pl.LazyFrame | None,
+    works: pl.LazyFrame | None,
+    mentions: pl.LazyFrame | None = None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    full, initials = _researcher_keys(researchers, overrides)
+    orcids = _researcher_orcids(researchers, overrides)
+    # entry id: stable whatever order the lazy joins produce rows in
+    mentions = _eager(
+        (mentions if mentions is not None else _mentions(staged, xref)).with_columns(
+            mid=pl.concat_str(
+                "source",
+                "source_work_id",
+                pl.col("position").cast(pl.String).fill_null("?"),
+                separator="\x1f",
+            )
         )
-        .select("source", source_author_id="ids", researcher_id="researcher_id")
-        .drop_nulls()
     )
-    profiles = pl.concat(
-        [
-            _raw(raw, "openalex", "authors").select(
-                source=pl.lit("openalex"),
-                source_author_id="author_id",
-                name="display_name",
-                orcid="orcid",
-            ),
-            _raw(raw, "semantic_scholar", "authors").select(
-                source=pl.lit("semantic_scholar"),
-                source_author_id="author_id",
-                name="name",
-                orcid="orcid",
-            ),
-            # full Scholar Feed profiles only: discover results include namesakes
-            _raw(raw, "scholar_feed", "authors")
-            .filter(pl.col("from_profile"))
-            .select(
-                source=pl.lit("scholar_feed"),
-                source_author_id="author_id",
-                name="name",
-                orcid=pl.lit(None, pl.String),
-            ),
-        ]
-    ).with_columns(name_key=pl.col("name").map_elements(norm.name_key, return_dtype=pl.String))
-    by_name = profiles.join(keys.select("researcher_id", "name_key").unique(), on="name_key")
-    by_orcid = profiles.join(
-        keys.select("researcher_id", "orcid").drop_nulls().unique(), on="orcid"
-    )
-    found = pl.concat(
-        [
-            explicit,
-            by_name.select("source", "source_author_id", "researcher_id"),
-            by_orcid.select("source", "source_author_id", "researcher_id"),
-        ]
-    )
-    return found.unique().sort("source", "source_author_id", "researcher_id")
 
-
-def build_authorships(
-    staged: pl.LazyFrame, xref: pl.LazyFrame, researchers: pl.LazyFrame, author_ids: pl.LazyFrame
-) -> pl.LazyFrame:
-    """One author list per paper, from the best source; watched researchers found by source id,
-    ORCID or name in any source and carried onto that list by (initial, last name)."""
-    keys = _researcher_keys(researchers)
-    unique_keys = (
-        keys.select("researcher_id", "name_key")
-        .unique()
-        .group_by("name_key")
-        .agg(pl.col("researcher_id").first(), n=pl.len())
-        .filter(pl.col("n") == 1)
-        .drop("n")
+    # 1. crosswalked source id
+    xw = crosswalk.select(
+        "source",
+        "source_author_id",
+        rid_id="author_id",
+        rule_id=pl.col("rule").replace(
+            {"watchlist": "watchlist_id", "coauthored_works": "crosswalk", "name": "crosswalk"}
+        ),
+        conf_id="confidence",
     )
-    rows = staged.join(xref, on=["source", "source_work_id"])
-    by_id = author_ids.rename({"researcher_id": "rid_id"})
-    by_orcid = keys.select("orcid", rid_orcid="researcher_id").drop_nulls().unique()
-    matched = (
-        rows.join(by_id, on=["source", "source_author_id"], how="left")
-        .join(by_orcid, on="orcid", how="left")
-        .join(unique_keys.rename({"researcher_id": "rid_name"}), on="name_key", how="left")
-        .with_columns(researcher_id=pl.coalesce("rid_id", "rid_orcid", "rid_name"))
-        .drop("rid_id", "rid_orcid", "rid_name")
-    )
-    hits = (
-        matched.filter(pl.col("researcher_id").is_not_null())
-        .select("paper_id", "short_key", "researcher_id")
-        .unique()
-    )
-    best_source = (
-        matched.with_columns(rank=_priority("source", AUTHORSHIP_PRIORITY))
-        .group_by("paper_id")
+    # 2. ORCID on the entry
+    by_orcid = orcids.select("orcid", rid_orcid="researcher_id").unique("orcid", keep="first")
+    # 3. full name, unambiguous among watched researchers
+    name_hit = (
+        mentions.select("mid", key="full_keys")
+        .explode("key")
+        .join(full.filter(pl.col("n") == 1), on="key")
+        .group_by("mid")
         .agg(
-            pl.col("source").sort_by("rank", "source_work_id").first(),
-            pl.col("source_work_id").sort_by("rank", "source_work_id").first(),
+            rid_name=pl.col("researcher_id").first(),
+            via=pl.col("via").min(),
+            k=pl.col("researcher_id").n_unique(),
+        )
+        .filter(pl.col("k") == 1)
+        .drop("k")
+    )
+    # 4. initials only: candidates and how many researchers share the initials
+    init_hit = (
+        mentions.filter(pl.col("initials_only"))
+        .select("mid", ikey="initials_keys")
+        .explode("ikey")
+        .join(initials, on="ikey")
+        .group_by("mid")
+        .agg(
+            rid_init=pl.col("researcher_id").unique().sort(),
+            n_init=pl.col("n").max(),
         )
     )
-    chosen = (
-        matched.join(best_source, on=["paper_id", "source", "source_work_id"])
-        .join(hits.rename({"researcher_id": "rid_hit"}), on=["paper_id", "short_key"], how="left")
-        .with_columns(researcher_id=pl.coalesce("researcher_id", "rid_hit"))
-        .drop("rid_hit")
+    r_orcids = orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid"))
+    m = (
+        mentions.join(xw, on=["source", "source_author_id"], how="left")
+        .join(by_orcid, on="orcid", how="left")
+        .join(name_hit, on="mid", how="left")
+        .join(init_hit, on="mid", how="left")
+    )
+    # an entry's ORCID that is not the named researcher's: a namesake
+    m = (
+        m.join(r_orcids.rename({"researcher_id": "rid_name"}), on="rid_name", how="left")
+        .with_columns(
+            name_conflict=pl.col("orcid").is_not_null()
+            & pl.col("r_orcids").is_not_null()
+            & ~pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+        )
+        .drop("r_orcids")
+    )
+    by_name_ok = pl.col("rid_name").is_not_null() & ~pl.col("name_conflict") & ~pl.col("huge")
+    m = m.with_columns(
+        researcher_id=pl.coalesce(
+            "rid_id", "rid_orcid", pl.when(by_name_ok).then(pl.col("rid_name"))
+        ),
+        match_rule=pl.when(pl.col("rid_id").is_not_null())
+        .then(pl.col("rule_id"))
+        .when(pl.col("rid_orcid").is_not_null())
+        .then(pl.lit("orcid"))
+        .when(by_name_ok)
+        .then(pl.col("via")),
+        match_confidence=pl.when(pl.col("rid_id").is_not_null())
+        .then(pl.col("conf_id"))
+        .when(pl.col("rid_orcid").is_not_null())
+        .then(pl.lit(CONFIDENCE["orcid"]))
+        .when(by_name_ok)
+        .then(
+            pl.when(pl.col("via") == "override_alias")
+            .then(pl.lit(CONFIDENCE["override_alias"]))
+            .otherwise(pl.lit(MATCH_CONFIDENCE["name"]))
+        ),
+    )
+    # evidence: the researcher credited on the paper by id, ORCID or full name in some record
+    strong = (
+        m.filter(pl.col("researcher_id").is_not_null())
+        .select("paper_id", "researcher_id", e_source="source", e_work="source_work_id")
+        .unique()
+    )
+    single = m.filter(
+        pl.col("researcher_id").is_null() & (pl.col("n_init") == 1) & ~pl.col("huge")
+    ).with_columns(cand=pl.col("rid_init").list.first())
+    evidenced = (
+        single.join(strong, left_on=["paper_id", "cand"], right_on=["paper_id", "researcher_id"])
+        .filter(
+            (pl.col("e_source") != pl.col("source"))
+            | (pl.col("e_work") != pl.col("source_work_id"))
+        )
+        .select("mid", ev=pl.lit(True))
+        .unique()
+    )
+    m = _eager(
+        m.join(evidenced, on="mid", how="left")
+        .with_columns(ev=pl.col("ev").fill_null(False))
+        .with_columns(
+            match_rule=pl.when(pl.col("ev")).then(pl.lit("initials")).otherwise("match_rule"),
+            match_confidence=pl.when(pl.col("ev"))
+            .then(pl.lit(MATCH_CONFIDENCE["initials"]))
+            .otherwise("match_confidence"),
+            researcher_id=pl.when(pl.col("ev"))
+            .then(pl.col("rid_init").list.first())
+            .otherwise("researcher_id"),
+        )
+    )
+
+    # flags of entries that were not credited
+    uncredited = m.filter(pl.col("researcher_id").is_null())
+    where = pl.format(
+        "paper {}, entry {} '{}'", pl.col("paper_id"), pl.col("position"), pl.col("raw_name")
+    )
+    mention_flags = pl.concat(
+        [
+            _flags(
+                uncredited.filter(pl.col("rid_name").is_not_null() & pl.col("name_conflict")),
+                keep=("paper_id",),
+                kind=pl.lit("orcid_conflict"),
+                entity_id=pl.col("rid_name"),
+                source=pl.col("source"),
+                source_id=pl.col("source_work_id"),
+                detail=pl.format("{}: ORCID {} is not the researcher's", where, pl.col("orcid")),
+            ),
+            _flags(
+                uncredited.filter(
+                    pl.col("huge") & (pl.col("rid_name").is_not_null() | (pl.col("n_init") == 1))
+                ),
+                keep=("paper_id",),
+                kind=pl.lit("huge_author_list"),
+                entity_id=pl.coalesce("rid_name", pl.col("rid_init").list.first()),
+                source=pl.col("source"),
+                source_id=pl.col("source_work_id"),
+                detail=pl.format(
+                    "{}: {} names on the list, credited by id or ORCID only",
+                    where,
+                    pl.col("n_listed"),
+                ),
+            ),
+            _flags(
+                uncredited.filter(pl.col("n_init") > 1).explode("rid_init"),
+                keep=("paper_id",),
+                kind=pl.lit("initials_collision"),
+                entity_id=pl.col("rid_init"),
+                source=pl.col("source"),
+                source_id=pl.col("source_work_id"),
+                detail=pl.format(
+                    "{}: initials shared by {} watched researchers", where, pl.col("n_init")
+                ),
+            ),
+            _flags(
+                uncredited.filter((pl.col("n_init") == 1) & ~pl.col("huge")),
+                keep=("paper_id",),
+                kind=pl.lit("initials_only"),
+                entity_id=pl.col("rid_init").list.first(),
+                source=pl.col("source"),
+                source_id=pl.col("source_work_id"),
+                detail=pl.format("{}: initials only and no other evidence on the paper", where),
+            ),
+        ]
+    )
+
+    # overrides: not_author removes the credit on the named works, every run
+    refs = work_refs(_overrides(overrides, "not_author"))
+    named = match_refs(refs, _records(xref, works))
+    removed = named.select("paper_id", "researcher_id", "line").unique()
+    unmatched = refs.join(named.select("line", "ref").unique(), on=["line", "ref"], how="anti")
+    credited_before = (
+        m.filter(pl.col("researcher_id").is_not_null())
+        .select("paper_id", "researcher_id", had=pl.lit(True))
+        .unique()
+    )
+    override_flags = pl.concat(
+        [
+            _flags(
+                removed.join(credited_before, on=["paper_id", "researcher_id"], how="left"),
+                kind=pl.lit("override_not_author"),
+                entity_id=pl.col("researcher_id"),
+                source=pl.lit("overrides"),
+                source_id=pl.col("paper_id"),
+                detail=pl.when(pl.col("had").fill_null(False))
+                .then(pl.format("credit on {} removed", pl.col("paper_id")))
+                .otherwise(pl.format("{} was not credited anyway", pl.col("paper_id"))),
+                line=pl.col("line"),
+            ),
+            _flags(
+                unmatched,
+                kind=pl.lit("override_unmatched"),
+                entity_id=pl.col("researcher_id"),
+                source=pl.lit("overrides"),
+                source_id=pl.col("ref"),
+                detail=pl.format("not_author reference '{}' names no record", pl.col("ref")),
+                line=pl.col("line"),
+            ),
+        ]
+    )
+    drop = removed.select("paper_id", "researcher_id", rm=pl.lit(True)).unique()
+    m = _eager(
+        m.join(drop, on=["paper_id", "researcher_id"], how="left")
+        .with_columns(rm=pl.col("rm").fill_null(False))
+        .with_columns(
+            researcher_id=pl.when(pl.col("rm")).then(None).otherwise("researcher_id"),
+            match_rule=pl.when(pl.col("rm")).then(None).otherwise("match_rule"),
+            match_confidence=pl.when(pl.col("rm")).then(None).otherwise("match_confidence"),
+            # a removed credit must not come back through the initials carry below
+            removed_rid=pl.when(pl.col("rm")).then(pl.col("researcher_id")),
+        )
+    )
+
+    # hits: the best evidence per paper and researcher, over all sources
+    hits = (
+        m.filter(pl.col("researcher_id").is_not_null())
+        .group_by("paper_id", "researcher_id")
+        .agg(
+            pl.col("match_rule").sort_by("match_confidence", descending=True).first(),
+            pl.col("match_confidence").max(),
+        )
+    )
+    # which list: not truncated, then source priority, then the longest
+    lists = (
+        m.group_by("paper_id", "source", "source_work_id")
+        .agg(n=pl.col("n_listed").first(), marked=pl.col("marked").first())
+        .with_columns(
+            truncated=pl.col("marked")
+            | (pl.col("n") < SHORT_LIST_RATIO * pl.col("n").max().over("paper_id")),
+            rank=_priority("source", AUTHORSHIP_PRIORITY),
+        )
+        .sort(
+            "paper_id",
+            "truncated",
+            "rank",
+            pl.col("n"),
+            "source",
+            "source_work_id",
+            descending=[False, False, False, True, False, False],
+        )
+        .group_by("paper_id", maintain_order=True)
+        .agg(pl.col("source").first(), pl.col("source_work_id").first())
+    )
+    chosen = m.join(lists, on=["paper_id", "source", "source_work_id"]).unique(
+        ["paper_id", "position"], keep="first", maintain_order=True
+    )
+    # an initials-only entry of the chosen list is the researcher found on the paper elsewhere
+    on_list = chosen.filter(pl.col("researcher_id").is_not_null()).select(
+        "paper_id", "researcher_id"
+    )
+    open_hits = hits.join(on_list, on=["paper_id", "researcher_id"], how="anti").join(
+        initials.select("ikey", "researcher_id"), on="researcher_id"
+    )
+    carry = (
+        chosen.filter(
+            pl.col("researcher_id").is_null()
+            & pl.col("initials_only")
+            & pl.col("removed_rid").is_null()
+        )
+        .select("mid", "paper_id", ikey="initials_keys")
+        .explode("ikey")
+        .join(open_hits, on=["paper_id", "ikey"])
+        .group_by("mid")
+        .agg(
+            c_rid=pl.col("researcher_id").first(),
+            c_rule=pl.col("match_rule").first(),
+            c_conf=pl.col("match_confidence").first(),
+            k=pl.col("researcher_id").n_unique(),
+        )
+        .filter(pl.col("k") == 1)
+    )
+    chosen = chosen.join(carry, on="mid", how="left").with_columns(
+        researcher_id=pl.coalesce("researcher_id", "c_rid"),
+        match_rule=pl.coalesce("match_rule", "c_rule"),
+        match_confidence=pl.coalesce("match_confidence", "c_conf"),
     )
     # a watched researcher found on the paper in another source but not on the chosen list
     missing = hits.join(
@@ -163,7 +1034,14 @@ def build_authorships(
         on=["paper_id", "researcher_id"],
         how="anti",
     ).join(researchers.select("researcher_id", "display_name"), on="researcher_id")
-    chosen = chosen.unique(["paper_id", "position"], keep="first", maintain_order=True)
+    # an unwatched author is known by name key; a namesake of a watched researcher whose key is
+    # the researcher's id (not credited: other ORCID, huge list, override) must not merge into it
+    ids = researchers.select(name_key="researcher_id", clash=pl.lit(True))
+    chosen = chosen.join(ids, on="name_key", how="left").with_columns(
+        name_key=pl.when(pl.col("clash").fill_null(False))
+        .then("namesake:" + pl.col("name_key"))
+        .otherwise("name_key")
+    )
     listed = chosen.select(
         "paper_id",
         author_id=pl.coalesce("researcher_id", "name_key"),
@@ -172,6 +1050,8 @@ def build_authorships(
         is_watched=pl.col("researcher_id").is_not_null(),
         source=pl.col("source"),
         source_author_id=pl.col("source_author_id"),
+        match_rule=pl.col("match_rule"),
+        match_confidence=pl.col("match_confidence"),
     )
     extra = missing.select(
         "paper_id",
@@ -181,32 +1061,64 @@ def build_authorships(
         is_watched=pl.lit(True),
         source=pl.lit("matched"),
         source_author_id=pl.lit(None, pl.String),
+        match_rule="match_rule",
+        match_confidence="match_confidence",
     ).unique(["paper_id", "author_id"])
-    return (
+    authorships = (
         pl.concat([listed, extra])
         .unique(["paper_id", "author_id"], keep="first", maintain_order=True)
         .sort("paper_id", pl.col("position").fill_null(10_000), "author_id")
     )
+    # entries flagged but the researcher is credited on the paper anyway: no longer a question
+    credited = authorships.filter(pl.col("is_watched")).select("paper_id", entity_id="author_id")
+    mention_flags = mention_flags.join(credited, on=["paper_id", "entity_id"], how="anti").drop(
+        "paper_id"
+    )
+    return authorships, pl.concat([mention_flags, override_flags])
+
+
+def build_authorships(
+    staged: pl.LazyFrame,
+    xref: pl.LazyFrame,
+    researchers: pl.LazyFrame,
+    author_ids: pl.LazyFrame,
+    overrides: pl.LazyFrame | None = None,
+    works: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """One author list per paper, from the most complete source; watched researchers credited
+    by crosswalked id (`author_ids` = the crosswalk), ORCID, full name or guarded initials, on
+    the list or (found on another source's list of the paper) as an extra "matched" row.
+    `works` (staged works) gives not_author overrides their DOIs / arXiv ids."""
+    return _assign(staged, xref, researchers, author_ids, overrides, works)[0]
+
+
+def authorship_flags(
+    staged: pl.LazyFrame,
+    xref: pl.LazyFrame,
+    researchers: pl.LazyFrame,
+    author_ids: pl.LazyFrame,
+    overrides: pl.LazyFrame | None = None,
+    works: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """resolution_flags rows (entity "author") of `build_authorships`."""
+    return _assign(staged, xref, researchers, author_ids, overrides, works)[1]
 
 
 def build_authors(
     authorships: pl.LazyFrame, researchers: pl.LazyFrame, author_ids: pl.LazyFrame
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(authors, author_xref). Watched researchers keep their watchlist name and id."""
-    xref = (
-        pl.concat(
-            [
-                authorships.filter(pl.col("source_author_id").is_not_null()).select(
-                    "author_id", "source", "source_author_id"
-                ),
-                author_ids.select(
-                    author_id="researcher_id", source="source", source_author_id="source_author_id"
-                ),
-            ]
-        )
-        .unique()
-        .sort("author_id", "source", "source_author_id")
+    """(authors, author_crosswalk). Watched researchers keep their watchlist name and id."""
+    crosswalk = author_ids.select([pl.col(c).cast(t) for c, t in CROSSWALK_SCHEMA.items()]).sort(
+        "author_id", "source", "source_author_id"
     )
+    ids = pl.concat(
+        [
+            authorships.filter(pl.col("source_author_id").is_not_null()).select(
+                "author_id", "source", "source_author_id"
+            ),
+            crosswalk.select("author_id", "source", "source_author_id"),
+        ]
+    ).unique()
     counts = authorships.group_by("author_id").agg(
         display_name=pl.col("author_name").mode().sort().first(),
         n_papers=pl.col("paper_id").n_unique().cast(pl.Int32),
@@ -221,7 +1133,7 @@ def build_authors(
         orcid="orcid",
         n_papers=pl.col("n_papers").fill_null(0),
     )
-    ids = xref.group_by("author_id").agg(
+    by_author = ids.group_by("author_id").agg(
         openalex_author_ids=pl.col("source_author_id")
         .filter(pl.col("source") == "openalex")
         .sort(),
@@ -229,8 +1141,37 @@ def build_authors(
         .filter(pl.col("source") == "semantic_scholar")
         .sort(),
     )
-    authors = authors.join(ids, on="author_id", how="left").sort("author_id")
-    return authors, xref
+    authors = authors.join(by_author, on="author_id", how="left").sort("author_id")
+    return authors, crosswalk
+
+
+def resolve_authors(
+    raw: dict[str, pl.LazyFrame],
+    staged: pl.LazyFrame,
+    xref: pl.LazyFrame,
+    researchers: pl.LazyFrame,
+    overrides: pl.LazyFrame | None = None,
+    works: pl.LazyFrame | None = None,
+) -> dict[str, pl.LazyFrame]:
+    """The author side of the model: author_crosswalk, authorships, authors, author_profiles and
+    resolution_flags (entity "author"). The crosswalk is computed once (collected) and shared."""
+    mentions = _eager(_mentions(staged, xref))
+    crosswalk, xw_flags = _crosswalk(raw, researchers, staged, xref, overrides, mentions)
+    crosswalk = crosswalk.collect().lazy()
+    authorships, ship_flags = _assign(
+        staged, xref, researchers, crosswalk, overrides, works, mentions
+    )
+    authorships = authorships.collect().lazy()
+    authors, crosswalk = build_authors(authorships, researchers, crosswalk)
+    return {
+        "author_crosswalk": crosswalk,
+        "authorships": authorships,
+        "authors": authors,
+        "author_profiles": build_author_profiles(raw, crosswalk),
+        "resolution_flags": pl.concat([xw_flags, ship_flags])
+        .unique()
+        .sort("kind", "entity_id", "source", "source_id", "detail", nulls_last=True),
+    }
 
 
 def build_author_profiles(raw: dict[str, pl.LazyFrame], author_ids: pl.LazyFrame) -> pl.LazyFrame:
@@ -281,7 +1222,10 @@ def build_author_profiles(raw: dict[str, pl.LazyFrame], author_ids: pl.LazyFrame
         )
         .filter(pl.col("researcher_id").is_not_null())
     )
-    by_id = pl.concat([oa, s2, sf]).join(author_ids, on=["source", "source_author_id"])
+    linked = author_ids.select("source", "source_author_id", researcher_id="author_id").unique(
+        ["source", "source_author_id"]
+    )
+    by_id = pl.concat([oa, s2, sf]).join(linked, on=["source", "source_author_id"])
     return (
         pl.concat([by_id, pages], how="diagonal")
         .select(

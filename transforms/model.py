@@ -14,10 +14,10 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.authors import (
-    build_author_profiles,
     build_authors,
     build_authorships,
     researchers_frame,
+    resolve_authors,
     watched_author_ids,
 )
 from transforms.overrides import overrides_frame
@@ -283,20 +283,18 @@ def build_model(
     work_xref = resolved["work_xref"].collect().lazy()
     xref = work_xref.select("paper_id", "source", "source_work_id")
     fields = build_work_fields(work_xref, works).collect().lazy()
-    author_ids = watched_author_ids(raw, researchers)
-    authorships = build_authorships(staged_authors, xref, researchers, author_ids)
-    authors, author_xref = build_authors(authorships, researchers, author_ids)
+    people = resolve_authors(raw, staged_authors, xref, researchers, overrides, works)
+    flags = pl.concat(
+        [resolved["work_flags"], people.pop("resolution_flags")], how="vertical_relaxed"
+    )
     return {
         "work_xref": work_xref,
         "work_ids": resolved["work_ids"],
         "work_fields": fields,
         "work_versions": build_work_versions(work_xref),
-        "resolution_flags": resolved["work_flags"],
+        "resolution_flags": flags,
         "papers": build_papers(work_xref, fields, works),
-        "authorships": authorships,
-        "authors": authors,
-        "author_xref": author_xref,
-        "author_profiles": build_author_profiles(raw, author_ids),
+        **people,  # author_crosswalk, authorships, authors, author_profiles
         "paper_topics": build_paper_topics(raw, works, xref, topics),
         "paper_citations": build_paper_citations(works, xref),
         "paper_citations_by_year": build_citations_by_year(raw, xref),
@@ -314,4 +312,12 @@ def observations_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
     return pl.LazyFrame(rows, schema=schema)
 
 
-__all__ = ["build_model", "observations_frame", "researchers_frame", "topics_frame"]
+__all__ = [
+    "build_authors",
+    "build_authorships",
+    "build_model",
+    "observations_frame",
+    "researchers_frame",
+    "topics_frame",
+    "watched_author_ids",
+]
