@@ -88,8 +88,8 @@ def resolve(
     overrides: pl.LazyFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     works = model.stage_works(raws).collect().lazy()
-    xref = model.resolve_papers(works)
     staged = model.stage_authorships(raws).collect().lazy()
+    xref = model.resolve_papers(works, staged)
     out = authors.resolve_authors(
         raws, staged, xref, model.researchers_frame(people or [ZHUO]), overrides, works
     )
@@ -208,7 +208,7 @@ def test_initials_only_mention_needs_other_evidence() -> None:
     }
     res = resolve(raws)
     papers = credited(res)["paper_id"].to_list()
-    assert len(papers) == 1 and papers[0].startswith("title:")
+    assert len(papers) == 1 and papers[0].startswith("t:")
     only = flags(res, "initials_only")
     assert only.height == 1
     assert only.row(0, named=True) | {"detail": ""} == {
@@ -667,3 +667,26 @@ def test_build_model_exposes_the_author_tables() -> None:
     assert dict(flags_schema) == authors.FLAG_SCHEMA
     ships = tables["authorships"].collect()
     assert ships.columns[-2:] == ["match_rule", "match_confidence"]
+
+
+def test_source_filing_a_same_named_orcid_holder_elsewhere_vetoes_the_name() -> None:
+    # OpenAlex knows Danyang Zhuo as A1 (watchlist) and files this paper's "Danyang Zhuo"
+    # under A90 with an ORCID: a namesake. S2 only has the name, and must not credit it either.
+    title = "Urban Heat Islands and Commuter Exposure"
+    raws = {
+        "raw_openalex__works": raw(
+            "openalex", "works", [oa("W9", title, [("A90", "Danyang Zhuo", OTHER_ORCID)])]
+        ),
+        "raw_semantic_scholar__papers": raw(
+            "semantic_scholar", "papers", [s2("S9", title, [("77", "Danyang Zhuo")])]
+        ),
+    }
+    res = resolve(raws)
+    assert credited(res).height == 0
+    assert flags(res, "source_id_conflict")["source"].to_list() == ["openalex"]
+    assert flags(res, "namesake_on_paper")["source"].to_list() == ["semantic_scholar"]
+    # the same paper without the ORCID: possibly a split profile, so the name still counts
+    raws["raw_openalex__works"] = raw(
+        "openalex", "works", [oa("W9", title, [("A90", "Danyang Zhuo")])]
+    )
+    assert credited(resolve(raws)).height == 1

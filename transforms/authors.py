@@ -810,6 +810,34 @@ def _assign(
         )
         .drop("r_orcids")
     )
+    # a source that knows the researcher's own id (watchlist, ORCID, override) and files this
+    # same-named entry under another author id that carries an ORCID says it is someone else,
+    # verified: that beats a name. (Without an ORCID it may be a split profile: not a veto.)
+    # The veto holds for every record of that paper.
+    known_in = (
+        crosswalk.filter(pl.col("rule").is_in(["watchlist", "orcid", "override_alias"]))
+        .select(rid_name="author_id", source="source")
+        .unique()
+        .with_columns(knows=pl.lit(True))
+    )
+    m = m.join(known_in, on=["rid_name", "source"], how="left").with_columns(
+        id_conflict=pl.col("knows").fill_null(False)
+        & pl.col("source_author_id").is_not_null()
+        & pl.col("orcid").is_not_null()
+        & pl.col("rid_id").is_null()
+        & pl.col("rid_orcid").is_null(),
+        orcid_clash=pl.col("name_conflict"),
+    )
+    vetoed = (
+        m.filter(pl.col("id_conflict") | pl.col("name_conflict"))
+        .select("paper_id", "rid_name", veto=pl.lit(True))
+        .unique()
+    )
+    m = (
+        m.join(vetoed, on=["paper_id", "rid_name"], how="left")
+        .with_columns(name_conflict=pl.col("name_conflict") | pl.col("veto").fill_null(False))
+        .drop("knows", "veto")
+    )
     by_name_ok = pl.col("rid_name").is_not_null() & ~pl.col("name_conflict") & ~pl.col("huge")
     m = m.with_columns(
         researcher_id=pl.coalesce(
@@ -874,11 +902,26 @@ def _assign(
             _flags(
                 uncredited.filter(pl.col("rid_name").is_not_null() & pl.col("name_conflict")),
                 keep=("paper_id",),
-                kind=pl.lit("orcid_conflict"),
+                kind=pl.when(pl.col("orcid_clash"))
+                .then(pl.lit("orcid_conflict"))
+                .when(pl.col("id_conflict"))
+                .then(pl.lit("source_id_conflict"))
+                .otherwise(pl.lit("namesake_on_paper")),
                 entity_id=pl.col("rid_name"),
                 source=pl.col("source"),
                 source_id=pl.col("source_work_id"),
-                detail=pl.format("{}: ORCID {} is not the researcher's", where, pl.col("orcid")),
+                detail=pl.when(pl.col("id_conflict") & ~pl.col("orcid_clash"))
+                .then(
+                    pl.format(
+                        "{}: filed under author {} (ORCID {}), not the researcher's id",
+                        where,
+                        pl.col("source_author_id"),
+                        pl.col("orcid"),
+                    )
+                )
+                .when(pl.col("orcid").is_not_null())
+                .then(pl.format("{}: ORCID {} is not the researcher's", where, pl.col("orcid")))
+                .otherwise(pl.format("{}: another record of this paper names someone else", where)),
             ),
             _flags(
                 uncredited.filter(
