@@ -72,15 +72,21 @@ def title(expr: pl.Expr) -> pl.Expr:
     return expr.map_elements(_clean_title, return_dtype=pl.String, skip_nulls=True)
 
 
-def title_key(expr: pl.Expr) -> pl.Expr:
-    """Matching key: accents, case, punctuation and spaces removed, so "S^3: Multi-Tenant"
-    (LaTeX rendered) and "S3 - MultiTenant" (another source's spelling) meet."""
+def words(expr: pl.Expr) -> pl.Expr:
+    """Accents, case and punctuation removed; words separated by single spaces."""
     return (
         expr.str.normalize("NFKD")
         .str.replace_all(r"\p{M}", "")
         .str.to_lowercase()
-        .str.replace_all(r"[^\p{L}\p{N}]+", "")
+        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
+        .str.strip_chars()
     )
+
+
+def title_key(expr: pl.Expr) -> pl.Expr:
+    """Matching key: accents, case, punctuation and spaces removed, so "S^3: Multi-Tenant"
+    (LaTeX rendered) and "S3 - MultiTenant" (another source's spelling) meet."""
+    return words(expr).str.replace_all(" ", "")
 
 
 def _ascii_slug(text: str) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 from rapidfuzz import fuzz, process
 
+from transforms import normalize as norm
 from transforms.overrides import match_refs, overrides_frame, work_refs
 
 # Rules by strength: a record's rule in work_xref is the strongest link it has in its paper.
@@ -101,17 +102,6 @@ FIELD_PRIORITY: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def _fold(expr: pl.Expr) -> pl.Expr:
-    """Lower-case ASCII-ish words separated by single spaces."""
-    return (
-        expr.str.normalize("NFKD")
-        .str.replace_all(r"\p{M}", "")
-        .str.to_lowercase()
-        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
-        .str.strip_chars()
-    )
-
-
 # Records of these sources describe the arXiv version, even when they quote the journal's DOI.
 PREPRINT_SOURCES = ["arxiv", "arxiv_listing", "hf_papers"]
 
@@ -128,7 +118,7 @@ def is_preprint() -> pl.Expr:
 
 
 def _nodes(works: pl.LazyFrame) -> pl.DataFrame:
-    title_norm = _fold(pl.col("title"))
+    title_norm = norm.words(pl.col("title"))
     main = title_norm.str.extract(r"^(.*?)\s*[:?]", 1)  # pre-colon part: title minus subtitle
     folded_main = pl.col("title").str.extract(r"^([^:?]{12,}?)\s*[:?]\s*\S", 1)
     return (
@@ -148,7 +138,7 @@ def _author_tokens(authorships: pl.LazyFrame) -> pl.LazyFrame:
     return (
         authorships.select(
             node=pl.concat_str("source", pl.lit(":"), "source_work_id"),
-            tok=_fold(pl.col("raw_name")).str.split(" "),
+            tok=norm.words(pl.col("raw_name")).str.split(" "),
         )
         .explode("tok")
         .filter(pl.col("tok").str.len_chars() >= 2)
