@@ -26,6 +26,7 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.overrides import match_refs, overrides_frame, work_refs
+from transforms.schemas import FLAG_SCHEMA, flag_rows
 from transforms.staging import raw_frame
 
 # Whose author list becomes the paper's authorship list, among the untruncated ones: OpenAlex
@@ -66,15 +67,6 @@ CROSSWALK_SCHEMA: dict[str, Any] = {
     "confidence": pl.Float64,
     "n_works": pl.Int32,
 }
-FLAG_SCHEMA: dict[str, Any] = {
-    "entity": pl.String,
-    "kind": pl.String,
-    "entity_id": pl.String,
-    "source": pl.String,
-    "source_id": pl.String,
-    "detail": pl.String,
-    "line": pl.Int32,
-}
 
 _ORCID = r"(\d{4}-\d{4}-\d{4}-\d{3}[\dXx])"
 
@@ -93,13 +85,8 @@ def _orcid(expr: pl.Expr) -> pl.Expr:
 
 
 def _flags(lf: pl.LazyFrame, keep: tuple[str, ...] = (), **cols: pl.Expr) -> pl.LazyFrame:
-    """Rows in FLAG_SCHEMA (entity "author"), then the `keep` columns; missing ones are null."""
-    exprs = {c: pl.lit(None, t) for c, t in FLAG_SCHEMA.items()}
-    exprs["entity"] = pl.lit("author")
-    exprs.update(cols)
-    return lf.select(
-        *[exprs[c].cast(t).alias(c) for c, t in FLAG_SCHEMA.items()], *[pl.col(c) for c in keep]
-    )
+    """Author flags (FLAG_SCHEMA), then the `keep` columns."""
+    return flag_rows(lf, "author", keep, **cols)
 
 
 def _eager(lf: pl.LazyFrame) -> pl.LazyFrame:

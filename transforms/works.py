@@ -29,6 +29,7 @@ from rapidfuzz import fuzz, process
 
 from transforms import normalize as norm
 from transforms.overrides import match_refs, overrides_frame, work_refs
+from transforms.schemas import flag_rows
 
 # Rules by strength: a record's rule in work_xref is the strongest link it has in its paper.
 RULES = ("override_merge", "doi", "arxiv", "openalex", "s2", "corpus", "dblp", "par", "title")
@@ -338,25 +339,10 @@ REGISTRY_SCHEMA: dict[str, Any] = {
     "paper_id": pl.String,
     "first_run_id": pl.String,  # the run that gave this record this paper_id
 }
-FLAG_SCHEMA: dict[str, Any] = {
-    "entity": pl.String,
-    "kind": pl.String,
-    "entity_id": pl.String,
-    "source": pl.String,
-    "source_id": pl.String,
-    "detail": pl.String,
-    "line": pl.Int32,
-}
 
 
 def _flags(frame: pl.DataFrame, **cols: pl.Expr) -> pl.DataFrame:
-    out = frame.select(**cols)
-    return out.select(
-        [
-            (out[c] if c in out.columns else pl.Series(c, [None] * out.height)).cast(t).alias(c)
-            for c, t in FLAG_SCHEMA.items()
-        ]
-    )
+    return flag_rows(frame.lazy(), "work", (), **cols).collect()
 
 
 def assign_ids(
@@ -531,7 +517,6 @@ def resolve_works(
                 )
                 .group_by("group")
                 .agg(pl.col("paper_id").unique().sort().str.join(", ")),
-                entity=pl.lit("work"),
                 kind=pl.lit("work_conflict"),
                 entity_id=pl.col("paper_id"),
                 detail=pl.lit(
@@ -545,7 +530,6 @@ def resolve_works(
                 .group_by("line", "paper_id")
                 .agg(n=pl.col("ref").n_unique())
                 .filter(pl.col("n") > 1),
-                entity=pl.lit("work"),
                 kind=pl.lit("keep_apart_unsatisfied"),
                 entity_id=pl.col("paper_id"),
                 detail=pl.lit("other records still join the separated ones by an identifier"),
@@ -588,7 +572,6 @@ def _unmatched(
     missing = refs.join(found, on=["line", "ref"], how="anti")
     return _flags(
         missing,
-        entity=pl.lit("work"),
         kind=pl.lit("override_unmatched"),
         entity_id=pl.col("ref"),
         detail=pl.concat_str(pl.col("kind"), pl.lit(": no record has this reference")),
