@@ -144,7 +144,14 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
 
 
 def _api(env: dict[str, str], method: str, path: str, **kw: Any) -> Any:
-    response = httpx.request(method, env["PREFECT_API_URL"] + path, timeout=10, **kw)
+    # The Prefect server answers 503 while its SQLite database is locked by a concurrent
+    # writer (here: `serve` registering its deployment and scheduling runs); Prefect's own
+    # client retries those, so this test client does too instead of failing on contention.
+    for attempt in range(8):
+        response = httpx.request(method, env["PREFECT_API_URL"] + path, timeout=10, **kw)
+        if response.status_code not in {429, 502, 503} or attempt == 7:
+            break
+        time.sleep(float(response.headers.get("Retry-After", 0.5 * 2**attempt)))
     response.raise_for_status()
     return response.json()
 
@@ -231,3 +238,16 @@ def _wait_for(probe: Callable[[], Any], seconds: float) -> Any:
             return result
         time.sleep(0.5)
     pytest.fail(f"condition not met within {seconds} s")
+
+
+def test_temporary_server_gets_time_to_start_on_a_slow_machine() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_SERVER_EPHEMERAL")}
+    code = (
+        "import flows; from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+        " as s; print(s.value())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True)
+    assert out.stdout.strip() == b"120", out.stderr[-2000:]
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "45"  # a user's own value wins
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True)
+    assert out.stdout.strip() == b"45", out.stderr[-2000:]
