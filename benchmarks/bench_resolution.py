@@ -92,8 +92,13 @@ def _perturb(rng: random.Random, title: str) -> str:
     return title
 
 
-def synthetic(n_records: int, seed: int = 11) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(works, authorships, truth(source, source_work_id, true_work)) with about n_records works."""
+def synthetic(
+    n_records: int, seed: int = 11
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(works, authorships, truth(source, source_work_id, true_work), people(source,
+    source_work_id, person, name): who each record lists) with about n_records works. People are drawn from a small name pool, so namesakes are
+    common; OpenAlex and Semantic Scholar records carry author ids, and three in ten people have
+    an ORCID that OpenAlex and Crossref records show."""
     rng = random.Random(seed)
     vocab, cum = _words()
     n_people = max(50, n_records // 3)
@@ -102,6 +107,7 @@ def synthetic(n_records: int, seed: int = 11) -> tuple[pl.DataFrame, pl.DataFram
     works: dict[str, list[Any]] = {c: [] for c in WORK_COLUMNS}
     auth: dict[str, list[Any]] = {c: [] for c in AUTHORSHIP_COLUMNS}
     truth: dict[str, list[Any]] = {"source": [], "source_work_id": [], "true_work": []}
+    listed_by: dict[str, list[Any]] = {"source": [], "source_work_id": [], "person": [], "name": []}
     t = 0
     n = 0
     while n < n_records:
@@ -125,7 +131,7 @@ def synthetic(n_records: int, seed: int = 11) -> tuple[pl.DataFrame, pl.DataFram
             if rng.random() < 0.5
             else None
         )
-        authors = rng.sample(people, rng.randint(3, 8))
+        authors = rng.sample(range(n_people), rng.randint(3, 8))
         k = rng.choices((1, 2, 3, 4), weights=(30, 35, 25, 10))[0]
         sources = rng.sample(SOURCES, k)
         dblp_key = f"conf/syn/K{t}"
@@ -172,16 +178,21 @@ def synthetic(n_records: int, seed: int = 11) -> tuple[pl.DataFrame, pl.DataFram
             works["_run_id"].append("bench")
             works["_fetched_at"].append(None)
             listed = authors[: rng.randint(2, 3)] if rng.random() < 0.1 else authors
-            for pos, name in enumerate(listed):
+            for pos, person in enumerate(listed):
+                name = people[person]
                 if s == "semantic_scholar" and rng.random() < 0.3:
                     first, last = name.split(" ", 1)
                     name = f"{first[0]}. {last}"
                 auth["source"].append(s)
                 auth["source_work_id"].append(sid)
                 auth["position"].append(pos)
-                auth["source_author_id"].append(None)
+                auth["source_author_id"].append(_author_id(s, person))
                 auth["raw_name"].append(name)
-                auth["orcid"].append(None)
+                auth["orcid"].append(_orcid(person) if s in ("openalex", "crossref") else None)
+                listed_by["source"].append(s)
+                listed_by["source_work_id"].append(sid)
+                listed_by["person"].append(person)
+                listed_by["name"].append(people[person])
             truth["source"].append(s)
             truth["source_work_id"].append(sid)
             truth["true_work"].append(f"t{t}")
@@ -194,12 +205,85 @@ def synthetic(n_records: int, seed: int = 11) -> tuple[pl.DataFrame, pl.DataFram
     tf = pl.DataFrame(
         truth, schema={"source": pl.String, "source_work_id": pl.String, "true_work": pl.String}
     )
+    pf = pl.DataFrame(
+        listed_by,
+        schema={
+            "source": pl.String,
+            "source_work_id": pl.String,
+            "person": pl.Int64,
+            "name": pl.String,
+        },
+    ).unique(["source", "source_work_id", "person"], maintain_order=True)
     # one record per (source, source_work_id), as the raw tables guarantee
     return (
         wf.unique(["source", "source_work_id"], keep="first", maintain_order=True),
         af.unique(["source", "source_work_id", "position"], keep="first", maintain_order=True),
         tf.unique(["source", "source_work_id"], keep="first", maintain_order=True),
+        pf,
     )
+
+
+def _author_id(source: str, person: int) -> str | None:
+    return {"openalex": f"A{person}", "semantic_scholar": str(10_000_000 + person)}.get(source)
+
+
+def _orcid(person: int) -> str | None:
+    if person % 10 >= 3:
+        return None
+    digits = f"{person:015d}"
+    return f"{digits[:4]}-{digits[4:8]}-{digits[8:12]}-{digits[12:15]}X"
+
+
+def watched(people: pl.DataFrame, n: int = 120) -> list[dict[str, object]]:
+    """`n` watched researchers among people with at least two works and a name no one else in
+    the population has (a namesake's papers are indistinguishable by name alone, here as in the
+    real sources), identified like watchlist entries are: a third by OpenAlex id, a third by
+    ORCID (or S2 id when they have none), a third by name only."""
+    names = people.unique(["person", "name"]).group_by("name").agg(pl.len().alias("holders"))
+    pool = (
+        people.group_by("person", "name")
+        .agg(pl.len().alias("works"))  # records, a proxy of works
+        .join(names, on="name")
+        .filter((pl.col("holders") == 1) & (pl.col("works") >= 2))
+        .sort("person")
+        .head(n)
+    )
+    rows: list[dict[str, object]] = []
+    for i, (person, name) in enumerate(pool.select("person", "name").iter_rows()):
+        row: dict[str, object] = {"researcher_id": f"r{person}", "display_name": name}
+        if i % 3 == 0:
+            row["openalex_ids"] = [f"A{person}"]
+        elif i % 3 == 1:
+            if _orcid(person):
+                row["orcid"] = _orcid(person)
+            else:
+                row["s2_ids"] = [str(10_000_000 + person)]
+        rows.append(row)
+    return rows
+
+
+def author_pairs(
+    authorships: pl.DataFrame,
+    xref: pl.DataFrame,
+    people: pl.DataFrame,
+    researchers: list[dict[str, object]],
+) -> dict[str, float]:
+    """Pairwise (paper, watched researcher) precision and recall of the credited authorships.
+    A researcher belongs on a paper when some record of the paper lists them (in full or by
+    initials): a name every source left off (a truncated list) is not the resolver's to find."""
+    ids = pl.DataFrame({"author_id": [str(r["researcher_id"]) for r in researchers]})
+    true = (
+        people.with_columns(author_id="r" + pl.col("person").cast(pl.String))
+        .join(ids, on="author_id")
+        .join(xref.select("source", "source_work_id", "paper_id"), on=["source", "source_work_id"])
+        .select("paper_id", "author_id")
+        .unique()
+    )
+    pred = authorships.filter(pl.col("is_watched")).select("paper_id", "author_id").unique()
+    tp = pred.join(true, on=["paper_id", "author_id"]).height
+    p = tp / pred.height if pred.height else 1.0
+    r = tp / true.height if true.height else 1.0
+    return {"author_precision": p, "author_recall": r, "author_pairs": true.height}
 
 
 def _pairs(frame: pl.DataFrame, *cols: str) -> int:
@@ -252,11 +336,13 @@ def resolver_name(choice: str = "auto") -> str:
         return "transforms.model.resolve_papers"
 
 
-def child(directory: Path, choice: str) -> None:
+def child(directory: Path, choice: str, authors: bool) -> None:
     """Measured step, in its own process: load inputs, reset the peak RSS, resolve, report."""
     works = pl.read_parquet(directory / "works.parquet")
     authorships = pl.read_parquet(directory / "authorships.parquet")
     truth = pl.read_parquet(directory / "truth.parquet")
+    people = pl.read_parquet(directory / "people.parquet")
+    researchers = json.loads((directory / "researchers.json").read_text())
     base = _vm("VmRSS")
     reset = False
     try:
@@ -283,19 +369,47 @@ def child(directory: Path, choice: str) -> None:
         "papers": xref["paper_id"].n_unique(),
     }
     out |= pairwise(xref, truth)
+    if authors:
+        from transforms.authors import researchers_frame, resolve_authors
+        from transforms.model import parse_author_names
+
+        started = time.perf_counter()
+        staged = parse_author_names(authorships.lazy()).collect()
+        named = time.perf_counter()
+        people_side = resolve_authors(
+            {},
+            staged.lazy(),
+            xref.select("paper_id", "source", "source_work_id").lazy(),
+            researchers_frame(researchers),
+            None,
+            works.lazy(),
+        )
+        collected = {k: v.collect() for k, v in people_side.items()}
+        out |= {
+            "name_seconds": named - started,
+            "author_seconds": time.perf_counter() - named,
+            "author_peak_kb": _vm("VmHWM"),
+            "crosswalk": collected["author_crosswalk"].height,
+            "author_flags": collected["resolution_flags"].height,
+        }
+        out |= author_pairs(collected["authorships"], xref, people, researchers)
     print(json.dumps(out))
 
 
 def measure(n: int, choice: str) -> dict[str, Any]:
-    works, authorships, truth = synthetic(n)
+    works, authorships, truth, people = synthetic(n)
+    researchers = watched(people)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         works.write_parquet(d / "works.parquet")
         authorships.write_parquet(d / "authorships.parquet")
         truth.write_parquet(d / "truth.parquet")
+        people.write_parquet(d / "people.parquet")
+        (d / "researchers.json").write_text(json.dumps(researchers))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        authors = ["--authors"] if resolver_name(choice).startswith("transforms.works") else []
         proc = subprocess.run(
-            [sys.executable, __file__, "--child", str(d), "--resolver", choice],
+            [sys.executable, __file__, "--child", str(d), "--resolver", choice, *authors],
             capture_output=True,
             text=True,
             env=env,
@@ -309,6 +423,7 @@ def measure(n: int, choice: str) -> dict[str, Any]:
         "works": works.height,
         "authorships": authorships.height,
         "true_works": truth["true_work"].n_unique(),
+        "watched": len(researchers),
     }
     return result
 
@@ -325,6 +440,29 @@ def eval_set() -> None:
     print(f"  (parse + model build: {time.perf_counter() - started:.1f} s)")
 
 
+def authors_at_scale(results: list[dict[str, Any]]) -> None:
+    """The author side on the same synthetic sets, after the works: name parsing (once per
+    distinct spelling) and transforms.authors.resolve_authors with the watched researchers."""
+    print("\n  authors: transforms.authors.resolve_authors on the same sets (after the works)")
+    print(
+        f"  {'works':>8} {'authorships':>11} {'watched':>7} {'names s':>8} {'resolve s':>9} "
+        f"{'us/ship':>8} {'ratio':>6} {'peak MB':>8} {'crosswalk':>9} {'flags':>6}  watched P / R (pairs)"
+    )
+    base = None
+    for r in results:
+        per = r["author_seconds"] / r["authorships"]
+        base = base or per
+        print(
+            f"  {r['works']:>8} {r['authorships']:>11} {r['watched']:>7} {r['name_seconds']:>8.2f} "
+            f"{r['author_seconds']:>9.2f} {per * 1e6:>8.1f} {per / base:>6.2f} "
+            f"{r['author_peak_kb'] / 1024:>8.0f} {r['crosswalk']:>9} {r['author_flags']:>6}  "
+            f"{r['author_precision']:.4f} / {r['author_recall']:.4f} ({r['author_pairs']})"
+        )
+    print(
+        "  peak MB: whole child process, works and authors; P / R over (paper, watched researcher)"
+    )
+
+
 def sweep(n_synthetic: int) -> None:
     """Works P/R at other thresholds than the shipped ones, on the evaluation set and on a
     synthetic set: why TITLE_SIM_MIN and AUTHOR_OVERLAP_MIN have their values."""
@@ -336,7 +474,7 @@ def sweep(n_synthetic: int) -> None:
     truth = evaluate.load_truth()
     staged = model.stage_works(raw).collect().lazy()
     ships = model.stage_authorships(raw).collect().lazy()
-    s_works, s_ships, s_truth = synthetic(n_synthetic)
+    s_works, s_ships, s_truth, _ = synthetic(n_synthetic)
     shipped = (resolution.TITLE_SIM_MIN, resolution.AUTHOR_OVERLAP_MIN)
     print(f"\n3. thresholds (works, pairwise; synthetic: {s_works.height} records)")
     print(f"  {'title':>6} {'authors':>7}   eval P / R            synthetic P / R")
@@ -374,9 +512,10 @@ def main() -> None:
         help="auto: transforms.works.resolve_works if importable, else model.resolve_papers",
     )
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--authors", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child, args.resolver)
+        child(args.child, args.resolver, args.authors)
         return
     eval_set()
     if args.quick:
@@ -392,8 +531,10 @@ def main() -> None:
         f"  {'works':>8} {'authorships':>11} {'true':>8} {'papers':>8} {'seconds':>8} {'us/work':>8} {'ratio':>6} {'peak MB':>8} {'+MB':>7}  P / R / F1"
     )
     base_per_work = None
+    results = []
     for n in sizes:
         r = measure(n, args.resolver)
+        results.append(r)
         per_work = r["seconds"] / r["works"]
         base_per_work = base_per_work or per_work
         print(
@@ -404,6 +545,8 @@ def main() -> None:
     print(
         "  ratio: time per work relative to the smallest size (1.0 = linear); +MB: peak RSS above the loaded inputs"
     )
+    if "author_seconds" in results[0]:
+        authors_at_scale(results)
     sweep(10_000 if args.quick else 40_000)
 
 

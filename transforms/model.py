@@ -43,9 +43,14 @@ def stage_works(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
 
 def stage_authorships(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     """One row per (source record, author position) with parsed names."""
-    rows = pl.concat(
-        [s.authorships(raw) for s in STAGING.values() if s.authorships is not None]
-    ).filter(pl.col("raw_name").str.strip_chars() != "")
+    rows = pl.concat([s.authorships(raw) for s in STAGING.values() if s.authorships is not None])
+    return parse_author_names(rows)
+
+
+def parse_author_names(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Staged authorship rows (AUTHORSHIP_COLUMNS) with display_name, name_key and short_key;
+    rows without a name are left out (a blank author slot is no person)."""
+    rows = rows.filter(pl.col("raw_name").str.strip_chars() != "")
     # Name parsing runs in Python: do it once per distinct spelling, not once per authorship.
     names = (
         rows.select("raw_name")
