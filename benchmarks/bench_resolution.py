@@ -14,6 +14,10 @@
    peak RSS (VmHWM, reset after the inputs are loaded where the kernel allows) are printed with
    the time per work relative to the smallest size (the baseline of the same run: ~1.0 means
    linear growth). Pairwise P/R/F1 against the synthetic truth is printed for each size.
+   In the same subprocess, after the works: names parsed and `transforms.authors.resolve_authors`
+   run with 120 watched researchers (by OpenAlex id, ORCID / S2 id, or name only), with time,
+   peak RSS and (paper, watched researcher) precision / recall.
+3. Thresholds: works P/R on both sets at other title-similarity / author-overlap values.
 No timed assertions: figures only.
 """
 
