@@ -137,6 +137,9 @@ def flags(res: dict[str, pl.DataFrame], kind: str) -> pl.DataFrame:
         ("José Álvarez", "Jose Alvarez"),
         ("Peng-Fei Zuo", "Pengfei Zuo"),
         ("Zuo, Peng\u2011fei", "Pengfei Zuo"),
+        ("Peng Fei Zuo", "Pengfei Zuo"),  # romanised given name written apart
+        ("Zuo, Peng Fei", "Pengfei Zuo"),
+        ("Pengfei Zuo", "Zuo, Peng Fei"),
         ("卓丹阳", "Danyang Zhuo"),  # pinyin by transliteration, family name first
         ("Гео́ргий Иванов", "Georgiy Ivanov"),
         ("Γιώργος Παπαδόπουλος", "Giorgos Papadopoylos"),
@@ -166,6 +169,9 @@ def test_initials_only_forms_have_only_the_weak_key(name: str) -> None:
         ("Dan Zhuo", "Danyang Zhuo"),
         ("Danyang Zhou", "Danyang Zhuo"),
         ("Hans Muller", "Hans Mueller"),
+        ("Peng Fei Zuo", "Peng Zuo"),
+        ("Peng Fei Zuo", "Fei Zuo"),
+        ("Pengfei Zuo", "Pengfei Zhuo"),
     ],
 )
 def test_different_names_do_not_meet(a: str, b: str) -> None:

@@ -200,7 +200,13 @@ def _keys_of(text: str) -> tuple[list[str], list[str], bool]:
     if initials_only:
         return [], initials, True
     words = sorted(w.lower() for w in (*given, *family) if len(w) > 1)
-    return ([" ".join(words)] if len(words) >= 2 else []), initials, False
+    full = [" ".join(words)] if len(words) >= 2 else []
+    spelled = [w for w in given if len(w) > 1]
+    if len(spelled) >= 2:
+        # romanised given names are written apart or together ("Peng Fei Zuo" / "Pengfei Zuo")
+        joined = sorted(["".join(spelled).lower(), *(w.lower() for w in family if len(w) > 1)])
+        full.append(" ".join(joined))
+    return full, initials, False
 
 
 @lru_cache(maxsize=131_072)
@@ -209,7 +215,8 @@ def match_keys(raw: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
 
     Full key: the name's words (initials dropped) transliterated to ASCII, lower-cased, joined
     words kept together and sorted, so "Zhuo, Danyang", "DANYANG ZHUO", "Zhuo Danyang" and
-    "卓丹阳" meet, "José Álvarez" is "jose alvarez", "Peng-Fei" is "pengfei"; German umlauts also
+    "卓丹阳" meet, "José Álvarez" is "jose alvarez", "Peng-Fei" is "pengfei" (and "Peng Fei Zuo"
+    also keys as "pengfei zuo": given names written apart or together); German umlauts also
     give their "ue" spelling ("Müller" keys as "muller" and "mueller"). Initials key: first
     initial and family name ("d zhuo"), the only key of "D. Zhuo" / "Zhuo D" (initials only).
     """
