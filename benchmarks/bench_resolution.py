@@ -256,12 +256,12 @@ def watched(people: pl.DataFrame, n: int = 120) -> list[dict[str, object]]:
     for i, (person, name) in enumerate(pool.select("person", "name").iter_rows()):
         row: dict[str, object] = {"researcher_id": f"r{person}", "display_name": name}
         if i % 3 == 0:
-            row["openalex_ids"] = [f"A{person}"]
+            row["openalex_ids"] = [_author_id("openalex", person)]
         elif i % 3 == 1:
             if _orcid(person):
                 row["orcid"] = _orcid(person)
             else:
-                row["s2_ids"] = [str(10_000_000 + person)]
+                row["s2_ids"] = [_author_id("semantic_scholar", person)]
         rows.append(row)
     return rows
 
