@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from flows import settings, steps
 from flows.http import HttpClient, Usage
 from flows.overrides import for_cli
-from flows.sources.base import FetchReport
+from flows.sources.base import FULL_PLAN, FetchReport
 from flows.warehouse import exclusive
 from flows.watchlist import load_watchlist
 
@@ -23,7 +23,7 @@ FLOW_NAME = "scholarflow"
 @task(name="fetch", task_run_name="fetch-{slug}", cache_policy=NO_CACHE, retries=0)
 def fetch_task(slug: str, ctx: steps.RunContext, client: HttpClient) -> FetchReport:
     drift = settings.drift_dir(ctx.warehouse_path, ctx.run_id)
-    return steps.fetch_source(slug, ctx.watchlist, client, drift)
+    return steps.fetch_source(slug, ctx.watchlist, client, drift, ctx.plans.get(slug, FULL_PLAN))
 
 
 @task(name="load-and-build", task_run_name="load-and-build", cache_policy=NO_CACHE)
@@ -62,6 +62,7 @@ def scholarflow_flow(
     logger.info("run %s (flow run %s), mode %s", ctx.run_id, flow_run.get_id(), mode)
     # one run per warehouse, from reading today's spend to the last write
     with exclusive(ctx.warehouse_path, ctx.wait_seconds):
+        steps.plan_fetches(ctx)
         client = steps.make_client(
             ctx.watchlist,
             ctx.mode,

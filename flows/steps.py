@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +32,7 @@ from flows.http import (
 from flows.overrides import Overrides
 from flows.recording import Recorder, ReplayTransport
 from flows.sources import SOURCES
-from flows.sources.base import Fetched, FetchReport, ScrapeDrift, SourceError
+from flows.sources.base import FULL_PLAN, Fetched, FetchPlan, FetchReport, ScrapeDrift, SourceError
 from flows.watchlist import Watchlist
 from transforms import model
 
@@ -53,6 +53,8 @@ class RunContext:
     wait_seconds: float = 0.0
     # overrides.toml, validated (no entries when the file is absent)
     overrides: Overrides = field(default_factory=Overrides)
+    # Per source, what it already holds (live runs; see plan_fetches). Absent: fetch everything.
+    plans: dict[str, FetchPlan] = field(default_factory=dict)
 
 
 @dataclass
@@ -161,8 +163,57 @@ def make_client(
     )
 
 
+def plan_fetches(ctx: RunContext) -> None:
+    """Live runs of incremental sources ask only for what changed: per watchlist entry, from the
+    day its last complete fetch started (minus the overlap window), a full fetch when the last
+    one is `full_refresh_days` old, and a citation refresh of known OpenAlex works whose counts
+    are `citations_refresh_days` old. Demo, replay and import runs always fetch everything."""
+    opts = ctx.watchlist.sources.incremental
+    if ctx.mode != "live" or not opts.enabled:
+        return
+    state = warehouse.read_fetch_state(ctx.warehouse_path)
+    today = ctx.started_at.date()
+    for slug in ctx.watchlist.sources.enabled:
+        if not SOURCES[slug].incremental:
+            continue
+        marks = state.get(slug, {})
+        due = frozenset(
+            entry
+            for entry, (_mark, full_on) in marks.items()
+            if full_on is None or (today - full_on).days >= opts.full_refresh_days
+        )
+        refresh: list[str] = []
+        if slug == "openalex" and marks:
+            refresh = warehouse.stale_citation_ids(
+                ctx.warehouse_path,
+                slug,
+                ctx.started_at - timedelta(days=opts.citations_refresh_days),
+                opts.max_citation_refresh,
+            )
+        ctx.plans[slug] = FetchPlan(
+            watermarks={e: m for e, (m, _full) in marks.items()},
+            full=due,
+            overlap_days=opts.overlap_days,
+            refresh=tuple(refresh),
+            today=today,
+        )
+
+
+def fetch_state_rows(reports: list[FetchReport]) -> list[tuple[str, str, date, bool]]:
+    """(source, entry, day, full) of every watchlist entry a source fetched completely."""
+    return [
+        (rep.source, entry, day, full)
+        for rep in reports
+        for entry, (day, full) in sorted(rep.completed.items())
+    ]
+
+
 def fetch_source(
-    slug: str, watchlist: Watchlist, client: HttpClient, drift_dir: Path | None = None
+    slug: str,
+    watchlist: Watchlist,
+    client: HttpClient,
+    drift_dir: Path | None = None,
+    plan: FetchPlan = FULL_PLAN,
 ) -> FetchReport:
     """Fetch one source for the whole watchlist. Network failure raises; a bad response is
     recorded as that request's error and the rest goes on; a spent allowance or scraper drift
@@ -173,7 +224,16 @@ def fetch_source(
         len(watchlist.researchers),
         len(watchlist.topics),
     )
-    report = SOURCES[slug].fetch(client, watchlist)
+    if plan.watermarks:
+        log.info(
+            "[%s] incremental: %d entries from their watermark, %d due a full fetch, "
+            "%d known works' citations refreshed",
+            slug,
+            len(plan.watermarks) - len(plan.full),
+            len(plan.full),
+            len(plan.refresh),
+        )
+    report = SOURCES[slug].run(client, watchlist, plan)
     records = sum(f.page.count() for f in report.items)
     log.info(
         "[%s] %d responses, %d records, %d errors",
@@ -417,6 +477,7 @@ def load_and_build(
             warehouse.record_usage(con, _usage_rows(ctx, reports, usage))
             if ctx.mode == "live":
                 _save_resume_state(con, ctx, reports)
+                warehouse.save_fetch_state(con, ctx.run_id, fetch_state_rows(reports))
             applied = _record(con, ctx, summaries, counts, snapshots)
         paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots, applied)
@@ -498,7 +559,11 @@ def ingest(
         with spend_recorded_on_failure(ctx, client):
             with client:
                 drift = settings.drift_dir(ctx.warehouse_path, ctx.run_id)
-                reports = [fetch_source(slug, ctx.watchlist, client, drift) for slug in sources]
+                plan_fetches(ctx)
+                reports = [
+                    fetch_source(slug, ctx.watchlist, client, drift, ctx.plans.get(slug, FULL_PLAN))
+                    for slug in sources
+                ]
             return load_and_build(ctx, reports, dict(client.usage))
 
 

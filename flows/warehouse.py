@@ -112,6 +112,17 @@ create table if not exists metric_snapshots (
     value double,
     primary key (run_id, source, entity, record_id, metric)
 );
+-- Incremental fetching: per source and watchlist entry, the UTC day its last complete fetch
+-- started (the next live run asks from there, minus an overlap) and of its last full fetch.
+create table if not exists fetch_state (
+    source varchar not null,
+    entry varchar not null,            -- researcher:<researcher_id> | topic:<topic name>
+    watermark date not null,
+    full_fetch_on date,
+    _run_id varchar not null,
+    updated_at timestamptz not null,
+    primary key (source, entry)
+);
 create schema if not exists metrics;
 """
 
@@ -644,3 +655,59 @@ def override_lines_flagged(con: duckdb.DuckDBPyConnection, kind: str) -> set[int
         "select distinct line from resolution_flags where kind = ? and line is not null", [kind]
     ).fetchall()
     return {int(r[0]) for r in rows}
+
+
+def read_fetch_state(path: Path) -> dict[str, dict[str, tuple[date, date | None]]]:
+    """source -> entry -> (watermark, last full fetch day); empty for a new warehouse."""
+    if not path.exists():
+        return {}
+    con = _read_only(path)
+    try:
+        if not _table_exists(con, "fetch_state"):
+            return {}
+        rows = con.execute(
+            "select source, entry, watermark, full_fetch_on from fetch_state"
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[str, dict[str, tuple[date, date | None]]] = {}
+    for source, entry, mark, full in rows:
+        out.setdefault(str(source), {})[str(entry)] = (mark, full)
+    return out
+
+
+def stale_citation_ids(path: Path, source: str, older_than: datetime, limit: int) -> list[str]:
+    """Ids of a source's known works whose newest citation snapshot is older than `older_than`,
+    oldest first (the citation refresh of an incremental run)."""
+    if not path.exists() or limit <= 0:
+        return []
+    con = _read_only(path)
+    try:
+        if not _table_exists(con, "citation_snapshots"):
+            return []
+        rows = con.execute(
+            """select source_work_id from citation_snapshots where source = ?
+               group by 1 having max(observed_at) < ? order by max(observed_at), 1 limit ?""",
+            [source, older_than, limit],
+        ).fetchall()
+    finally:
+        con.close()
+    return [str(r[0]) for r in rows]
+
+
+def save_fetch_state(
+    con: duckdb.DuckDBPyConnection, run_id: str, rows: Sequence[tuple[str, str, date, bool]]
+) -> None:
+    """(source, entry, day, full) for every entry fetched completely: its watermark moves to
+    `day`; its full-fetch day too when the fetch was a full one."""
+    if not rows:
+        return
+    now = datetime.now(UTC)
+    con.executemany(
+        """insert into fetch_state values (?, ?, ?, case when ? then ?::date end, ?, ?)
+           on conflict (source, entry) do update set
+             watermark = greatest(fetch_state.watermark, excluded.watermark),
+             full_fetch_on = coalesce(excluded.full_fetch_on, fetch_state.full_fetch_on),
+             _run_id = excluded._run_id, updated_at = excluded.updated_at""",
+        [(s, e, d, full, d, run_id, now) for s, e, d, full in rows],
+    )

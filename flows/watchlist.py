@@ -279,6 +279,21 @@ class ProfilesOptions(_Strict):
     max_pages: int = Field(default=10, ge=1, le=100)
 
 
+class IncrementalOptions(_Strict):
+    """[sources.incremental]: live runs ask arXiv, OpenAlex and Crossref only for what changed
+    since each watchlist entry's last complete fetch."""
+
+    enabled: bool = True
+    # Days asked again before the watermark: late indexing and clock skew upstream.
+    overlap_days: int = Field(default=3, ge=0, le=365)
+    # An entry is fetched whole again when its last full fetch is this many days old.
+    full_refresh_days: int = Field(default=30, ge=1, le=3650)
+    # Known OpenAlex works whose citation count is this many days old are fetched again by id.
+    citations_refresh_days: int = Field(default=7, ge=1, le=3650)
+    # At most this many known works are refreshed per run (oldest counts first).
+    max_citation_refresh: int = Field(default=2000, ge=0, le=100_000)
+
+
 class SourceOptions(_Strict):
     enabled: list[SourceSlug] = Field(default_factory=lambda: list(SOURCE_SLUGS))
     # Topic searches can match hundreds of thousands of works: cap them per topic and source.
@@ -293,6 +308,7 @@ class SourceOptions(_Strict):
     dblp: DblpOptions = DblpOptions()
     scholar_feed: ScholarFeedOptions = ScholarFeedOptions()
     profiles: ProfilesOptions = ProfilesOptions()
+    incremental: IncrementalOptions = IncrementalOptions()
 
 
 class HostLimit(_Strict):

@@ -439,7 +439,7 @@ def test_drift_stops_the_source_and_saves_the_page(fake: FakeTime, tmp_path: Pat
         check_drift("arxiv", f"GET {resp.url}", resp.body, [], lists_results=True)
         yield Fetched(resp, Page())
 
-    def fake_fetch(c: HttpClient, wl: Watchlist) -> FetchReport:
+    def fake_fetch(c: HttpClient, wl: Watchlist, plan: object = None) -> FetchReport:
         report = FetchReport("arxiv")
         for n in range(3):
             report.collect(listing(c, n))

@@ -7,7 +7,8 @@ Optionally:
   cost(path, query) -> cost units of one request (default 1), for the usage ledger and budgets;
   exhausted(status, headers, body) -> reason when a response says the allowance is spent;
   CITATIONS = (entity, id field, count field): records whose counts are snapshotted per run;
-  SIGNALS = {entity: (id field, (metric fields...))}: per-run metrics (upvotes, scores...).
+  SIGNALS = {entity: (id field, (metric fields...))}: per-run metrics (upvotes, scores...);
+  INCREMENTAL = True: fetch(client, watchlist, plan) asks only for what changed (FetchPlan).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from flows.sources import (
     scholar_feed,
     semantic_scholar,
 )
-from flows.sources.base import FetchReport, Page
+from flows.sources.base import FetchPlan, FetchReport, Page
 from flows.watchlist import Watchlist
 
 Parser = Callable[[bytes, str, int], Page]
@@ -41,12 +42,14 @@ class Source:
     slug: str
     entities: tuple[str, ...]
     keys: Mapping[str, str]
-    fetch: Callable[[HttpClient, Watchlist], FetchReport]
+    fetch: Callable[..., FetchReport]  # (client, watchlist[, plan]) -> FetchReport
     parse: Parser
     cost: Callable[[str, Mapping[str, str]], float] | None = None
     exhausted: Callable[[int, Mapping[str, str], bytes], str | None] | None = None
     citations: tuple[str, str, str] | None = None
     signals: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    # Takes a FetchPlan: asks only for what changed since the last complete fetch.
+    incremental: bool = False
 
     @classmethod
     def of(cls, module: ModuleType, parse: Parser) -> Source:
@@ -60,7 +63,14 @@ class Source:
             exhausted=getattr(module, "exhausted", None),
             citations=getattr(module, "CITATIONS", None),
             signals=dict(getattr(module, "SIGNALS", {})),
+            incremental=bool(getattr(module, "INCREMENTAL", False)),
         )
+
+    def run(self, client: HttpClient, watchlist: Watchlist, plan: FetchPlan) -> FetchReport:
+        """Fetch for the watchlist; only incremental sources are given the plan."""
+        if self.incremental:
+            return self.fetch(client, watchlist, plan)
+        return self.fetch(client, watchlist)
 
 
 SOURCES: dict[str, Source] = {

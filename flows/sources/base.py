@@ -8,8 +8,9 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from bs4.dammit import EncodingDetector
@@ -110,6 +111,33 @@ class Fetched:
     page: Page
 
 
+@dataclass(frozen=True)
+class FetchPlan:
+    """What a source already holds, so a live run asks only for what changed.
+
+    `watermarks` maps a watchlist entry (`researcher:<id>`, `topic:<slug>`) to the UTC day its
+    last complete fetch started; `full` lists entries due for a periodic full refresh; `refresh`
+    holds ids of known works whose citation counts are due to be fetched again. The empty plan
+    (the default, and every demo/replay/import run) means: fetch everything, as before.
+    """
+
+    watermarks: Mapping[str, date] = field(default_factory=dict)
+    full: frozenset[str] = frozenset()
+    overlap_days: int = 3
+    refresh: tuple[str, ...] = ()
+    today: date | None = None
+
+    def since(self, entry: str) -> date | None:
+        """The day to ask from (watermark minus the overlap window), or None for a full fetch."""
+        mark = self.watermarks.get(entry)
+        if mark is None or entry in self.full:
+            return None
+        return mark - timedelta(days=self.overlap_days)
+
+
+FULL_PLAN = FetchPlan()
+
+
 @dataclass
 class FetchReport:
     """Everything one source fetch produced, including per-request errors."""
@@ -121,6 +149,19 @@ class FetchReport:
     stopped: Exception | None = None
     # Requests not made because robots.txt disallows them (logged, not errors).
     skipped: list[str] = field(default_factory=list)
+    # Entry -> (watermark day, was it a full fetch): entries fetched completely this run.
+    completed: dict[str, tuple[date, bool]] = field(default_factory=dict)
+
+    def collect_entry(
+        self, entry: str, plan: FetchPlan, pages: Iterator[Fetched], *, full: bool
+    ) -> None:
+        """`collect` one watchlist entry's listing; when it ends without an error, a stop or a
+        skipped page, the entry's watermark advances to the day this run started."""
+        before = (len(self.errors), len(self.skipped))
+        self.collect(pages)
+        clean = (len(self.errors), len(self.skipped)) == before and self.stopped is None
+        if clean and plan.today is not None:
+            self.completed[entry] = (plan.today, full)
 
     def __iter__(self) -> Iterator[Fetched]:
         return iter(self.items)

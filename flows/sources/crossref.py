@@ -46,7 +46,9 @@ from urllib.parse import quote
 from flows import settings
 from flows.http import FetchedResponse, HttpClient
 from flows.sources.base import (
+    FULL_PLAN,
     Fetched,
+    FetchPlan,
     FetchReport,
     Page,
     Quarantined,
@@ -61,6 +63,8 @@ from flows.watchlist import CrossrefOptions, Researcher, Watchlist
 log = logging.getLogger("scholarflow.sources.crossref")
 
 SLUG = "crossref"
+# Live runs take a FetchPlan (what changed since the last run).
+INCREMENTAL = True
 API = "https://api.crossref.org"
 ENTITIES = ("works",)
 KEYS = {"works": "doi"}
@@ -323,15 +327,22 @@ def _some(keys: list[str], shown: int = 5) -> str:
     return ", ".join(keys[:shown]) + more
 
 
-def researcher_works(client: HttpClient, r: Researcher, opts: CrossrefOptions) -> Iterator[Fetched]:
-    """A researcher's works, cursor-paged to the end or to `opts.max_results`."""
+def researcher_works(
+    client: HttpClient, r: Researcher, opts: CrossrefOptions, since: date | None = None
+) -> Iterator[Fetched]:
+    """A researcher's works, cursor-paged to the end or to `opts.max_results`; with `since`,
+    only works (re)indexed from that day (`from-index-date`: new works and changed metadata,
+    citation counts included)."""
     params: dict[str, str | int] = {"rows": opts.rows, "select": SELECT}
     wanted: set[str] | None = None
+    filters = [f"from-index-date:{since.isoformat()}"] if since is not None else []
     if r.orcid:
-        params["filter"] = f"orcid:{r.orcid}"
+        filters.insert(0, f"orcid:{r.orcid}")
     else:
         params["query.author"] = r.name
         wanted = name_keys(r.all_names)
+    if filters:
+        params["filter"] = ",".join(filters)
     cursor, seen = "*", 0
     while seen < opts.max_results:
         resp, page = _get(client, "/works", cursor=cursor, **params)
@@ -356,11 +367,15 @@ def work_by_doi(client: HttpClient, doi: str) -> Iterator[Fetched]:
     yield Fetched(resp, page)
 
 
-def fetch(client: HttpClient, watchlist: Watchlist) -> FetchReport:
+def fetch(client: HttpClient, watchlist: Watchlist, plan: FetchPlan = FULL_PLAN) -> FetchReport:
     report = FetchReport(SLUG)
     opts = watchlist.sources.crossref
     for r in watchlist.researchers:
-        report.collect(researcher_works(client, r, opts))
+        entry = f"researcher:{r.researcher_id}"
+        since = plan.since(entry)
+        report.collect_entry(
+            entry, plan, researcher_works(client, r, opts, since), full=since is None
+        )
     for doi in opts.dois:
         report.collect(work_by_doi(client, doi))
     return report
