@@ -89,7 +89,8 @@ def _entry_record(entry: Any, authors: list[Author]) -> dict[str, Any]:
     arxiv_id, version = parse_arxiv_id(entry["id"])
     if not authors:
         raise ValueError("entry has no authors")
-    title = entry.get("title", "").strip()
+    # The API wraps long titles ("...in the presence\n  of quenched disorder"): unwrap them.
+    title = " ".join(entry.get("title", "").split())
     if not title:
         raise ValueError("entry has no title")
     primary = entry.get("arxiv_primary_category", {}).get("term")
