@@ -535,6 +535,9 @@ def explain_author(
     report["metrics"] = (
         _metrics(con, author_id, missing) if have_authorships and _has(con, "papers") else None
     )
+    if report["metrics"] is not None and not report["author"].get("is_watched"):
+        # indices of someone the watchlist does not follow rest on the few works met by chance
+        report["metrics"]["partial"] = True
     report["excluded_by_overrides"] = _excluded(con, author_id, entries)
     report["not_built"] = sorted(set(missing))
     return report
@@ -544,12 +547,18 @@ def _metrics(con: Con, author_id: str, missing: list[str]) -> Row | None:
     if not _has(con, "paper_citations"):
         missing.append("paper_citations")
         return None
+    if not _has(con, "paper_best_citations", warehouse.VIEW_SCHEMA):
+        # "best" has one definition, the view's precedence rule: no view, no best figures
+        missing.append(f"{warehouse.VIEW_SCHEMA}.paper_best_citations")
+        return None
     rows = _rows(
         con,
-        """with mine as (select distinct paper_id from authorships where author_id = ?)
-           select mine.paper_id, p.title, p.year, c.source, c.cited_by_count
+        f"""with mine as (select distinct paper_id from authorships where author_id = ?)
+           select mine.paper_id, p.title, p.year, c.source, c.cited_by_count,
+                  b.best_citations, b.best_source, b.counts_in_indices
            from mine left join papers p on p.paper_id = mine.paper_id
            left join paper_citations c on c.paper_id = mine.paper_id
+           left join {warehouse.VIEW_SCHEMA}.paper_best_citations b on b.paper_id = mine.paper_id
            order by mine.paper_id, c.source""",
         [author_id],
     )
@@ -558,19 +567,30 @@ def _metrics(con: Con, author_id: str, missing: list[str]) -> Row | None:
     for r in rows:
         base = papers.setdefault(
             r["paper_id"],
-            {"paper_id": r["paper_id"], "title": r["title"], "year": r["year"], "counts": {}},
+            {
+                "paper_id": r["paper_id"],
+                "title": r["title"],
+                "year": r["year"],
+                "counts": {},
+                "best": (int(r["best_citations"] or 0), r["best_source"]),
+                "counted": r["counts_in_indices"] is not False,
+            },
         )
         if r["source"] is not None and r["cited_by_count"] is not None:
             base["counts"][r["source"]] = max(
                 int(r["cited_by_count"]), base["counts"].get(r["source"], 0)
             )
+    retracted: list[Row] = []
     for p in papers.values():
         short = {"paper_id": p["paper_id"], "title": p["title"], "year": p["year"]}
+        if not p["counted"]:
+            retracted.append(short)  # retracted works are listed, never ranked
+            continue
         for source in ("openalex", "semantic_scholar"):
             if source in p["counts"]:
                 per_source[source].append({**short, "cited_by_count": p["counts"][source]})
-        # best: the highest count any source gives the paper; 0 when none counts it
-        per_source["best"].append({**short, "cited_by_count": max(p["counts"].values(), default=0)})
+        count, source = p["best"]
+        per_source["best"].append({**short, "cited_by_count": count, "best_source": source})
     view: dict[str, Row] = {}
     if _has(con, "citations_per_author", warehouse.VIEW_SCHEMA):
         view = {
@@ -594,6 +614,7 @@ def _metrics(con: Con, author_id: str, missing: list[str]) -> Row | None:
             )
             ranked["source_reported_h_index"] = reported.get("source_reported_h_index")
         out[source] = ranked
+    out["retracted"] = retracted
     if _has(con, "h_index_by_year", warehouse.VIEW_SCHEMA):
         out["h_index_by_year"] = _rows(
             con,
@@ -878,9 +899,19 @@ def render_author(report: Row, top: int = 5) -> str:
     metrics = report["metrics"]
     out.append("")
     out.append("why the h-index has its value (a paper is in the h-core when cited >= its rank)")
-    if metrics is None:
+    if metrics is not None and not a.get("is_watched"):
+        # the warehouse holds only the works it met through watched researchers and topics:
+        # an index from those would look like this person's and is not
+        out.append(
+            f"  partial: not on the watchlist, so only the {len(metrics['best']['papers'])} "
+            "work(s) this warehouse happens to hold are known; no index is computed"
+        )
+    elif metrics is None:
         out.append(f"  {NOT_BUILT}")
     else:
+        out.append(
+            "  best: per work the count of the first source in metrics.citation_source_precedence"
+        )
         for source in CITATION_SOURCES:
             m = metrics[source]
             check = ""
@@ -914,10 +945,12 @@ def render_author(report: Row, top: int = 5) -> str:
             rest = len(m["papers"]) - len(shown)
             if rest:
                 out.append(f"    … {rest} more with fewer citations")
+        for p in metrics.get("retracted", []):
+            out.append(f"  retracted, not counted: {p['paper_id']} ({_cut(p['title'], 50)})")
         by_year = metrics.get("h_index_by_year")
         if by_year:
             out.append(
-                "  h by year (OpenAlex counts_by_year): "
+                "  h by year (best counts less OpenAlex counts_by_year of later years): "
                 + ", ".join(f"{r['year']} {r['h_index']}" for r in by_year)
             )
     _not_built_text(out, report)

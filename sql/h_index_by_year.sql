@@ -1,35 +1,43 @@
--- grain: one row per watched author and calendar year: h-index, g-index and i10-index from citations received up to the end of that year (OpenAlex counts_by_year)
+-- grain: one row per watched author and calendar year (first work to this year): h, g and i10 from the "best" count each work had by the end of that year; the last year equals metrics.citations_per_author (source best)
 with watched as (
     select author_id, display_name from main.authors where is_watched
 ),
 
 author_papers as (
-    select distinct authorships.author_id, authorships.paper_id, papers.year as paper_year
+    select distinct authorships.author_id, authorships.paper_id, papers.year as paper_year, best.best_citations
     from main.authorships
     inner join watched on watched.author_id = authorships.author_id
     inner join main.papers on papers.paper_id = authorships.paper_id
-    where papers.year is not null
+    inner join metrics.paper_best_citations as best on best.paper_id = authorships.paper_id
+    where papers.year is not null and best.counts_in_indices
 ),
 
 years as (
-    select author_id, cast(unnest(generate_series(min(paper_year), (select max(year) from main.papers))) as integer) as year
+    select author_id, cast(unnest(generate_series(min(paper_year), cast(extract(year from current_date) as integer))) as integer) as year
     from author_papers
     group by author_id
 ),
 
-to_date as (
-    -- each paper counts from its publication year on, with the citations it had received by then
-    select
-        years.author_id,
-        years.year,
-        author_papers.paper_id,
-        cast(coalesce(sum(by_year.cited_by_count), 0) as bigint) as citations_to_date
-    from years
-    inner join author_papers
-        on author_papers.author_id = years.author_id and author_papers.paper_year <= years.year
+later as (
+    -- citations received after each year, from OpenAlex counts_by_year (roughly the last decade)
+    select author_papers.author_id, author_papers.paper_id, years.year, coalesce(sum(by_year.cited_by_count), 0) as after_year
+    from author_papers
+    inner join years on years.author_id = author_papers.author_id and author_papers.paper_year <= years.year
     left join main.paper_citations_by_year as by_year
-        on by_year.paper_id = author_papers.paper_id and by_year.year <= years.year
-    group by years.author_id, years.year, author_papers.paper_id
+        on by_year.paper_id = author_papers.paper_id and by_year.source = 'openalex' and by_year.year > years.year
+    group by author_papers.author_id, author_papers.paper_id, years.year
+),
+
+to_date as (
+    -- the best count today minus what came after that year (never below 0): so a paper's count
+    -- by year rests on the same total as every other view
+    select
+        later.author_id,
+        later.year,
+        later.paper_id,
+        cast(greatest(author_papers.best_citations - later.after_year, 0) as bigint) as citations_to_date
+    from later
+    inner join author_papers on author_papers.author_id = later.author_id and author_papers.paper_id = later.paper_id
 ),
 
 ranked as (

@@ -1,4 +1,4 @@
--- grain: one row per canonical paper (source records merged by DOI, arXiv id, title + year)
+-- grain: one row per canonical paper (source records merged by DOI, arXiv id, title + year); citations_best by metrics.paper_best_citations' precedence rule
 with papers as (
     select * from main.papers
 ),
@@ -22,6 +22,10 @@ citations as (
     group by paper_id
 ),
 
+best as (
+    select * from metrics.paper_best_citations
+),
+
 final as (
     select
         papers.paper_id,
@@ -38,11 +42,14 @@ final as (
         coalesce(authors.n_authors, 0) as n_authors,
         citations.citations_openalex,
         citations.citations_semantic_scholar,
-        greatest(citations.citations_openalex, citations.citations_semantic_scholar) as citations_best,
+        best.best_citations as citations_best,
+        best.best_source as citations_best_source,
+        best.is_retracted,
         array_to_string(papers.sources, '; ') as sources
     from papers
     left join authors on authors.paper_id = papers.paper_id
     left join citations on citations.paper_id = papers.paper_id
+    left join best on best.paper_id = papers.paper_id
     order by papers.year desc nulls last, papers.publication_date desc nulls last, papers.paper_id
 )
 

@@ -14,9 +14,8 @@ papers as (
 ),
 
 citations as (
-    select paper_id, max(cited_by_count) as citations
-    from main.paper_citations
-    group by paper_id
+    select paper_id, best_citations as citations
+    from metrics.paper_best_citations
 ),
 
 monthly as (

@@ -18,7 +18,8 @@ from flows.watchlist import load_watchlist
 DDL = """
 create table papers (paper_id varchar, title varchar, year integer, publication_date date,
     venue varchar, is_preprint_only boolean, doi varchar, arxiv_id varchar, openalex_id varchar,
-    s2_paper_id varchar, sources varchar[], n_source_records integer, first_run_id varchar);
+    s2_paper_id varchar, sources varchar[], n_source_records integer, first_run_id varchar,
+    is_retracted boolean);
 create table work_xref (paper_id varchar, source varchar, source_work_id varchar, rule varchar,
     score double, matched_source varchar, matched_source_work_id varchar, doi varchar,
     arxiv_id varchar, title varchar, year integer, venue varchar, cited_by_count bigint,
@@ -47,6 +48,8 @@ create table paper_citations_by_year (paper_id varchar, source varchar, year int
 create schema metrics;
 """
 
+# retracted (OpenAlex is_retracted): listed, never ranked in an index
+RETRACTED = {"t:fff"}
 # paper: (title, year, doi, arxiv, openalex count, s2 count); credited to Danyang Zhuo
 PAPERS: dict[str, tuple[str, int, str | None, str | None, int | None, int | None]] = {
     "doi:10.1145/1": ("Alpha Serving Systems", 2023, "10.1145/1", "2312.99999", 10, 7),
@@ -56,6 +59,7 @@ PAPERS: dict[str, tuple[str, int, str | None, str | None, int | None, int | None
     "t:ccc": ("Epsilon Kernels", 2020, None, None, 3, None),
     "t:ddd": ("Zeta Compilers", 2025, None, None, None, None),
     "t:eee": ("Namesake Biology Memory Two", 2019, None, None, 50, None),
+    "t:fff": ("Retracted Result", 2022, None, None, 40, None),
 }
 
 
@@ -72,7 +76,22 @@ def build(path: Path, *, drop: tuple[str, ...] = ()) -> Path:
         con,
         "papers",
         [
-            (pid, t, y, None, "SOSP" if d else None, d is None, d, a, None, None, [], 1, "r1")
+            (
+                pid,
+                t,
+                y,
+                None,
+                "SOSP" if d else None,
+                d is None,
+                d,
+                a,
+                None,
+                None,
+                [],
+                1,
+                "r1",
+                pid in RETRACTED,
+            )
             for pid, (t, y, d, a, _o, _s) in PAPERS.items()
         ],
     )
@@ -169,7 +188,12 @@ def build(path: Path, *, drop: tuple[str, ...] = ()) -> Path:
             cites.append((pid, "semantic_scholar", s2, "S", ts))
     _insert(con, "paper_citations", cites)
     _insert(con, "paper_citations_by_year", [("doi:10.1145/1", "openalex", 2024, 4)])
-    for view in ("citations_per_author", "h_index_by_year"):
+    for view in (
+        "citation_source_precedence",
+        "paper_best_citations",
+        "citations_per_author",
+        "h_index_by_year",
+    ):
         body = (SQL_DIR / f"{view}.sql").read_text(encoding="utf-8").strip().rstrip(";")
         con.execute(f"create view metrics.{view} as\n{body}")
     for table in drop:
@@ -315,10 +339,12 @@ def test_h_index_explanation_matches_hand_computation_and_view(wh: Path, ov_path
     with warehouse.reader(wh) as con:
         r = explain.explain_author(con, "Danyang Zhuo", wl, ov)
     m = r["metrics"]
-    # best = max over sources per paper: 10, 8, 5, 4, 3, 0 -> h 4 (4 >= 4, 3 < 5);
-    # cumulative 10, 18, 23, 27, 30, 30 vs rank^2 1, 4, 9, 16, 25, 36 -> g 5; i10 1
+    # best = openalex's count, else semantic scholar's (the precedence rule): 10, 6, 5, 4, 3, 0
+    # -> h 4 (4 >= 4, 3 < 5); cumulative 10, 16, 21, 25, 28, 28 vs rank^2 1, 4, 9, 16, 25, 36
+    # -> g 5; i10 1. The retracted paper (openalex 40) is listed apart, not ranked.
     best = m["best"]
-    assert [p["cited_by_count"] for p in best["papers"]] == [10, 8, 5, 4, 3, 0]
+    assert [p["cited_by_count"] for p in best["papers"]] == [10, 6, 5, 4, 3, 0]
+    assert [p["paper_id"] for p in m["retracted"]] == ["t:fff"]
     assert [p["in_h_core"] for p in best["papers"]] == [True] * 4 + [False] * 2
     assert (best["h_index"], best["g_index"], best["i10_index"]) == (4, 5, 1)
     # openalex 10, 6, 5, 3 -> h 3, g 4; semantic scholar 8, 7, 4 -> h 3, g 3, i10 0
@@ -331,7 +357,7 @@ def test_h_index_explanation_matches_hand_computation_and_view(wh: Path, ov_path
     assert all(m[s]["agrees_with_view"] for s in explain.CITATION_SOURCES)
     assert m["openalex"]["source_reported_h_index"] == 12
     assert [c["rule"] for c in r["crosswalk"]] == ["watchlist", "watchlist", "coauthored_works"]
-    assert {n["name"]: n["papers"] for n in r["names"]} == {"Danyang Zhuo": 5, "D. Zhuo": 1}
+    assert {n["name"]: n["papers"] for n in r["names"]} == {"Danyang Zhuo": 6, "D. Zhuo": 1}
     assert [f["kind"] for f in r["flags"]] == ["initials_collision"]
     excluded = {x["ref"]: x["papers"] for x in r["excluded_by_overrides"]}
     assert excluded == {
@@ -342,7 +368,7 @@ def test_h_index_explanation_matches_hand_computation_and_view(wh: Path, ov_path
     }
     text = explain.render_author(r)
     assert (
-        "best: h 4, g 5, i10 1 over 6 works, 30 citations  = metrics.citations_per_author" in text
+        "best: h 4, g 5, i10 1 over 6 works, 28 citations  = metrics.citations_per_author" in text
     )
     assert "    4     4      yes     t:bbb" in text
     assert "    5     3      no      t:ccc" in text
@@ -396,3 +422,14 @@ def test_demo_warehouse_explains(demo_warehouse: Path, capsys: pytest.CaptureFix
     assert run_cli(demo_warehouse, "author", "Zhuo, Danyang", "--json") == 0
     metrics = json.loads(capsys.readouterr().out)["metrics"]
     assert all(metrics[s].get("agrees_with_view", True) for s in explain.CITATION_SOURCES)
+
+
+def test_unwatched_author_gets_no_index_only_a_partial_note(wh: Path, ov_path: Path) -> None:
+    wl = load_watchlist(ROOT / "watchlist.toml")
+    ov = load_overrides(ov_path, wl, explicit=True)
+    with warehouse.reader(wh) as con:
+        r = explain.explain_author(con, "d-zhuo", wl, ov)
+    assert r["metrics"]["partial"] is True
+    text = explain.render_author(r)
+    assert "partial: not on the watchlist" in text
+    assert "best: h " not in text and "openalex: h " not in text

@@ -271,7 +271,7 @@ def test_openalex_asks_by_update_date_with_a_key_and_refreshes_known_counts(
     with _openalex_client(seen)() as client:
         openalex.fetch(client, wl, plan)
     # keyless: OpenAlex serves from_updated_date only to key holders, so the list stays whole
-    assert [u.params.get("filter") for u in seen if u.path == "/works"][0] == (
+    assert next(u.params.get("filter") for u in seen if u.path == "/works") == (
         "authorships.author.id:A5000000001"
     )
 

@@ -26,6 +26,10 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
+# the documented rule (metrics.citation_source_precedence), written out independently here
+PRECEDENCE = ("openalex", "semantic_scholar", "crossref", "scholar_feed", "profiles")
+
+
 def h_index(counts: list[int]) -> int:
     ranked = sorted(counts, reverse=True)
     return max([i for i, c in enumerate(ranked, 1) if c >= i], default=0)
@@ -77,15 +81,9 @@ def test_citations_per_author_matches_python(con: duckdb.DuckDBPyConnection) -> 
     for author, papers in papers_of.items():
         for source in ("openalex", "semantic_scholar", "best"):
             if source == "best":
+                # the documented precedence: the first source in this order that counts it
                 values = [
-                    max(
-                        [
-                            counts[(p, s)]
-                            for s in ("openalex", "semantic_scholar")
-                            if (p, s) in counts
-                        ],
-                        default=0,
-                    )
+                    next((counts[(p, s)] for s in PRECEDENCE if (p, s) in counts), 0)
                     for p in papers
                 ]
             else:
@@ -100,12 +98,6 @@ def test_citations_per_author_matches_python(con: duckdb.DuckDBPyConnection) -> 
                 assert got["citations_per_work"] == pytest.approx(
                     round(sum(values) / len(values), 2)
                 )
-    best = [v for (a, s), v in view.items() if s == "best"]
-    assert all(
-        v["h_index"]
-        >= max(view[(v["author_id"], s)]["h_index"] for s in ("openalex", "semantic_scholar"))
-        for v in best
-    )
 
 
 def test_h_index_by_year_matches_python(con: duckdb.DuckDBPyConnection) -> None:
@@ -113,6 +105,9 @@ def test_h_index_by_year_matches_python(con: duckdb.DuckDBPyConnection) -> None:
     by_year = defaultdict(list)
     for r in rows(con, "select paper_id, year, cited_by_count from paper_citations_by_year"):
         by_year[r["paper_id"]].append((r["year"], r["cited_by_count"]))
+    counts: dict[tuple[str, str], int] = {}
+    for r in rows(con, "select paper_id, source, cited_by_count from paper_citations"):
+        counts[(r["paper_id"], r["source"])] = r["cited_by_count"]
     papers_of = defaultdict(set)
     for r in rows(con, "select author_id, paper_id from authorships where is_watched"):
         papers_of[r["author_id"]].add(r["paper_id"])
@@ -122,16 +117,58 @@ def test_h_index_by_year_matches_python(con: duckdb.DuckDBPyConnection) -> None:
         mine = [
             p for p in papers_of[r["author_id"]] if years[p] is not None and years[p] <= r["year"]
         ]
-        to_date = [sum(c for y, c in by_year[p] if y <= r["year"]) for p in mine]
+        # today's best count minus what OpenAlex says came after that year
+        best = {p: next((counts[(p, s)] for s in PRECEDENCE if (p, s) in counts), 0) for p in mine}
+        to_date = [max(best[p] - sum(c for y, c in by_year[p] if y > r["year"]), 0) for p in mine]
         assert r["works_to_date"] == len(mine)
         assert r["citations_to_date"] == sum(to_date)
         assert r["h_index"] == h_index(to_date), r
+        assert r["g_index"] == g_index(to_date), r
     # never decreasing over time for one author
     for author in papers_of:
         hs = [
             r["h_index"] for r in sorted(view, key=lambda r: r["year"]) if r["author_id"] == author
         ]
         assert hs == sorted(hs)
+
+
+def test_last_year_of_h_index_by_year_is_citations_per_author(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The two views rest on one definition: the current year's row is today's best figures."""
+    last = {
+        r["author_id"]: r
+        for r in rows(
+            con,
+            "select * from metrics.h_index_by_year where year = extract(year from current_date)",
+        )
+    }
+    best = rows(con, "select * from metrics.citations_per_author where source = 'best'")
+    assert best and {r["author_id"] for r in best} == set(last)
+    for r in best:
+        mine = last[r["author_id"]]
+        assert (mine["works_to_date"], mine["citations_to_date"]) == (r["works"], r["citations"])
+        assert (mine["h_index"], mine["g_index"], mine["i10_index"]) == (
+            r["h_index"],
+            r["g_index"],
+            r["i10_index"],
+        )
+
+
+def test_as_of_the_latest_run_is_citations_per_author(con: duckdb.DuckDBPyConnection) -> None:
+    latest = con.execute("select run_id from runs order by finished_at desc limit 1").fetchone()[0]  # type: ignore[index]
+    as_of = {
+        (r["author_id"], r["source"]): r
+        for r in rows(
+            con, f"select * from metrics.citations_per_author_as_of where as_of_run_id = '{latest}'"
+        )
+    }
+    now = rows(con, "select * from metrics.citations_per_author where works > 0")
+    assert now
+    for r in now:
+        then = as_of[(r["author_id"], r["source"])]
+        for col in ("works", "citations", "h_index", "g_index", "i10_index"):
+            assert then[col] == r[col], (r["author_id"], r["source"], col)
 
 
 def test_topic_trends_zero_filled_and_consistent(con: duckdb.DuckDBPyConnection) -> None:
@@ -158,11 +195,16 @@ def test_papers_view_one_row_per_paper_with_best_citations(con: duckdb.DuckDBPyC
     view = rows(con, "select * from metrics.papers")
     assert len(view) == len({r["paper_id"] for r in view})
     assert len(view) == con.execute("select count(*) from papers").fetchone()[0]  # type: ignore[index]
+    counts: dict[tuple[str, str], int] = {}
+    for c in rows(con, "select paper_id, source, cited_by_count from paper_citations"):
+        counts[(c["paper_id"], c["source"])] = c["cited_by_count"]
     for r in view:
-        known = [
-            c for c in (r["citations_openalex"], r["citations_semantic_scholar"]) if c is not None
-        ]
-        assert r["citations_best"] == (max(known) if known else None)
+        first = next(
+            ((s, counts[(r["paper_id"], s)]) for s in PRECEDENCE if (r["paper_id"], s) in counts),
+            None,
+        )
+        assert r["citations_best"] == (first[1] if first else 0)
+        assert r["citations_best_source"] == (first[0] if first else None)
         assert r["authors"] or r["n_authors"] == 0
     core = {"arxiv", "openalex", "semantic_scholar"}
     merged = [r for r in view if core <= set(r["sources"].split("; "))]
@@ -186,10 +228,12 @@ def test_source_coverage_adds_up(con: duckdb.DuckDBPyConnection) -> None:
 REPORT_COLUMNS = {
     "author_citations_by_year": "author_id display_name year works_published citations citations_to_date",
     "citations_per_author": "author_id display_name source works citations citations_per_work h_index g_index "
-    "i10_index source_reported_h_index",
+    "i10_index h5_index i10_index_5y first_year m_quotient citations_per_year retracted_works "
+    "source_reported_h_index",
     "h_index_by_year": "author_id display_name year works_to_date citations_to_date h_index g_index i10_index",
     "papers": "paper_id title year publication_date venue doi arxiv_id openalex_id s2_paper_id authors "
-    "watched_authors n_authors citations_openalex citations_semantic_scholar citations_best sources",
+    "watched_authors n_authors citations_openalex citations_semantic_scholar citations_best "
+    "citations_best_source is_retracted sources",
     "source_coverage": "source records papers papers_only_in_source pct_of_all_papers records_with_doi "
     "records_with_arxiv_id citations_sum last_changed_at",
     "researcher_profiles": "author_id display_name source source_author_id source_name works_count "
@@ -200,6 +244,23 @@ REPORT_COLUMNS = {
     "stopped_runs last_stop_reason",
     "topic_trends": "topic_kind topic_id topic_name month papers citations papers_prev_month papers_change "
     "papers_change_pct citations_change papers_3m papers_to_date",
+    "citation_source_precedence": "source precedence counted_as",
+    "paper_best_citations": "paper_id best_citations best_source n_counting_sources is_retracted "
+    "counts_in_indices",
+    "citation_velocity": "level entity_id entity_name source window_days works citations_base citations_now "
+    "citations_gained base_at now_at window_complete works_with_drop works_silent",
+    "citations_per_author_as_of": "as_of_run_id as_of_at author_id display_name source works citations "
+    "h_index g_index i10_index",
+    "source_discrepancies": "level entity_id entity_name metric source_a value_a source_b value_b "
+    "difference relative_difference",
+    "emerging_topics": "topic_kind topic_id topic_name works first_year q1_year median_year q3_year "
+    "works_last_2y works_prev_2y growth citations hf_upvotes works_on_hf is_emerging",
+    "coauthorships": "year author_id_a display_name_a is_watched_a author_id_b display_name_b is_watched_b "
+    "works paper_ids first_year_together first_run_id",
+    "new_collaborators": "author_id_a display_name_a is_watched_a author_id_b display_name_b is_watched_b "
+    "works first_year_together first_run_id paper_ids",
+    "watched_topic_activity": "topic_id topic_name period_kind period_start works citations works_previous "
+    "works_change works_growth",
 }
 
 

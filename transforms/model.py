@@ -85,7 +85,8 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
     )
     published = pl.col("venue").is_not_null() & ~pl.col("venue").str.contains(PREPRINT_VENUE)
     recs = xref.join(
-        works.select("source", "source_work_id", "_run_id"), on=["source", "source_work_id"]
+        works.select("source", "source_work_id", "_run_id", "is_retracted"),
+        on=["source", "source_work_id"],
     )
     per_paper = recs.group_by("paper_id").agg(
         has_published=published.any(),
@@ -95,6 +96,8 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
         sources=pl.col("source").unique().sort(),
         n_source_records=pl.len().cast(pl.Int32),
         first_run_id=pl.col("_run_id").min(),
+        # any source saying so retracts the paper (indices leave it out)
+        is_retracted=pl.col("is_retracted").fill_null(False).any(),
     )
     columns = ("title", "year", "publication_date", "venue", "doi", "arxiv_id")
     for c in columns:
@@ -121,6 +124,7 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
             sources="sources",
             n_source_records="n_source_records",
             first_run_id="first_run_id",
+            is_retracted="is_retracted",
         )
         .sort("paper_id")
     )

@@ -29,6 +29,8 @@ WORK_COLUMNS: dict[str, pl.DataType] = {
     # identifiers other than DOI / arXiv id, "<scheme>:<value>": "openalex:W123", "s2:<paperId>",
     # "corpus:215416146", "dblp:conf/sosp/KwonLZ0ZY0ZS23", "par:10483921", "pmid:…"
     "ext_ids": pl.List(pl.String()),
+    # a source's word that the work is retracted (OpenAlex `is_retracted`); null: not said
+    "is_retracted": pl.Boolean(),
     "_run_id": pl.String(),
     "_fetched_at": UTC_TS,
 }
@@ -49,8 +51,11 @@ def raw_frame(raw: Raw, slug: str, entity: str) -> pl.LazyFrame:
 
 def finish_works(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Normalise titles, add the title key, and cast to WORK_COLUMNS (title_key is derived)."""
-    if "ext_ids" not in lf.collect_schema().names():
+    names = lf.collect_schema().names()
+    if "ext_ids" not in names:
         lf = lf.with_columns(ext_ids=pl.lit([], pl.List(pl.String)))
+    if "is_retracted" not in names:
+        lf = lf.with_columns(is_retracted=pl.lit(None, pl.Boolean))
     return (
         lf.with_columns(title=norm.title(pl.col("title")))
         .with_columns(title_key=norm.title_key(pl.col("title")))

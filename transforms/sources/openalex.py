@@ -82,6 +82,7 @@ def works(raw: Raw) -> pl.LazyFrame:
             cited_by_count=pl.col("cited_by_count"),
             abstract=pl.lit(None, pl.String),
             ext_ids=pl.concat_list(pl.lit("openalex:") + pl.col("work_id")),
+            is_retracted=pl.col("is_retracted"),
             _run_id=pl.col("_run_id"),
             _fetched_at=pl.col("_fetched_at"),
         )
