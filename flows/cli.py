@@ -99,6 +99,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="register the deployment with this Prefect work pool instead of serving it here",
     )
+    status = sub.add_parser(
+        "status", help="last runs, source freshness, budgets used, quarantine (read-only)"
+    )
+    _config(status)
+    status.add_argument("--warehouse", help="DuckDB file (default as for run)")
+    status.add_argument("--runs", type=int, default=10, help="how many recent runs to list")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     explain = sub.add_parser(
         "explain", help="why a paper or an author looks as it does (read-only)"
     )
@@ -187,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "explain":
         return _explain(args)
+    if args.command == "status":
+        return _status(args)
     try:
         watchlist = load_watchlist(args.watchlist)
         overrides = load_overrides(args, watchlist)
@@ -260,6 +270,24 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
 def load_overrides(args: argparse.Namespace, watchlist: Watchlist) -> Overrides:
 
     return for_cli(args.overrides, args.watchlist, watchlist)
+
+
+def _status(args: argparse.Namespace) -> int:
+    """status: exit 0, or 1 when there is no warehouse or it cannot be read."""
+    from flows import status, warehouse
+    from flows.watchlist import WatchlistError, load_watchlist
+
+    watchlist = None
+    try:
+        if args.watchlist.exists():
+            watchlist = load_watchlist(args.watchlist)
+        with warehouse.reader(settings.warehouse_path(args.warehouse)) as con:
+            report = status.status_report(con, watchlist, args.runs)
+    except (WatchlistError, warehouse.WarehouseEmpty, warehouse.WarehouseBusy) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(status.to_json(report) if args.json else status.render_status(report), end="")
+    return 0
 
 
 def _explain(args: argparse.Namespace) -> int:

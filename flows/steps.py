@@ -436,6 +436,9 @@ def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str,
     snaps = model.citation_snapshot_rows(observed, tables["work_xref"].lazy(), ctx.run_id).collect()
     appended = warehouse.append_snapshots(con, snaps)
     warehouse.create_views(con, settings.SQL_DIR)
+    undocumented = warehouse.apply_comments(con, settings.SQL_DIR)
+    if undocumented:
+        log.debug("%d warehouse objects have no description in flows/catalog.toml", undocumented)
     return {n: t.height for n, t in tables.items()}, appended
 
 

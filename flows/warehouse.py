@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from flows import reports
+from flows import catalog, reports
 from flows.sources import ENTITY_KEYS, raw_table
 from flows.sources.base import Fetched, Quarantined, SourceError
 from transforms.schemas import raw_schema
@@ -552,6 +552,54 @@ def used_today(path: Path, day: date) -> dict[str, float]:
     finally:
         con.close()
     return {str(s): float(u) for s, u in rows}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def apply_comments(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> int:
+    """COMMENT ON every table, view and column from flows/catalog.toml and the views' grain
+    lines; returns how many objects are left without a description (0 is the goal)."""
+    missing = 0
+    tables = con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'main' and not internal"
+    ).fetchall()
+    for (table,) in tables:
+        text = catalog.table_comment(table)
+        if text:
+            con.execute(f"comment on table main.{table} is {_quote(text)}")
+        else:
+            missing += 1
+    views = con.execute(
+        "select view_name from duckdb_views() where schema_name = ? and not internal", [VIEW_SCHEMA]
+    ).fetchall()
+    for (view,) in views:
+        sql_file = sql_dir / f"{view}.sql"
+        text = (
+            catalog.view_comment(sql_file.read_text(encoding="utf-8"))
+            if sql_file.exists()
+            else None
+        )
+        if text:
+            con.execute(f"comment on view {VIEW_SCHEMA}.{view} is {_quote(text)}")
+        else:
+            missing += 1
+    columns = con.execute(
+        """select schema_name, table_name, column_name,
+                  case when table_name in (select view_name from duckdb_views() where schema_name = c.schema_name)
+                       then 'view' else 'table' end
+           from duckdb_columns() c
+           where not internal and schema_name in ('main', ?)""",
+        [VIEW_SCHEMA],
+    ).fetchall()
+    for schema, relation, column, kind in columns:
+        text = catalog.column_comment(kind, relation, column)
+        if text:
+            con.execute(f'comment on column {schema}.{relation}."{column}" is {_quote(text)}')
+        else:
+            missing += 1
+    return missing
 
 
 def create_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:
