@@ -420,6 +420,19 @@ def _topic_rows(watchlist: Watchlist) -> list[dict[str, object]]:
     ]
 
 
+def _group_rows(watchlist: Watchlist) -> list[dict[str, object]]:
+    """research_groups: one row per [[groups]] member (group indices in metrics.group_indices)."""
+    return [
+        {
+            "group_id": g.group_id,
+            "group_name": g.name,
+            "author_id": watchlist.researcher_named(member).researcher_id,
+        }
+        for g in watchlist.groups
+        for member in dict.fromkeys(g.members)
+    ]
+
+
 def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str, int], int]:
     raw = warehouse.read_raw(con)
     lazy = model.build_model(
@@ -432,6 +445,10 @@ def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str,
     )
     names = list(lazy)
     tables = dict(zip(names, pl.collect_all([lazy[n] for n in names]), strict=True))
+    tables["research_groups"] = pl.DataFrame(
+        _group_rows(ctx.watchlist),
+        schema={"group_id": pl.String, "group_name": pl.String, "author_id": pl.String},
+    ).unique(maintain_order=True)
     warehouse.replace_tables(con, tables)
     snaps = model.citation_snapshot_rows(observed, tables["work_xref"].lazy(), ctx.run_id).collect()
     appended = warehouse.append_snapshots(con, snaps)

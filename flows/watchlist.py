@@ -311,6 +311,18 @@ class SourceOptions(_Strict):
     incremental: IncrementalOptions = IncrementalOptions()
 
 
+class Group(_Strict):
+    """[[groups]]: a named set of watched researchers (a lab, a department) with indices of
+    its own, computed over the members' works without double counting."""
+
+    name: NonEmpty
+    members: list[NonEmpty] = Field(min_length=1)  # watchlist names or aliases
+
+    @property
+    def group_id(self) -> str:
+        return slugify(self.name)
+
+
 class HostLimit(_Strict):
     """[limits."<host>"]: overrides the documented default politeness for one host."""
 
@@ -335,6 +347,7 @@ class Watchlist(_Strict):
     researchers: list[Researcher] = Field(min_length=1)
     topics: list[Topic] = []
     profiles: list[Profile] = []
+    groups: list[Group] = []
     # Per-host politeness overrides, keyed by host name.
     limits: dict[str, HostLimit] = {}
     # Cost units a source may spend per UTC day (see the README's source table for units).
@@ -364,6 +377,21 @@ class Watchlist(_Strict):
                     f"profiles[{i}].researcher: {p.researcher!r} names several researchers "
                     f"({', '.join(r.name for r in owners)}): use the researcher's name"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _groups_name_researchers(self) -> Watchlist:
+        seen: set[str] = set()
+        for i, g in enumerate(self.groups):
+            if g.group_id in seen:
+                raise ValueError(f"groups[{i}].name: group {g.name!r} is listed twice")
+            seen.add(g.group_id)
+            for member in g.members:
+                wanted = member.casefold()
+                if not any(wanted in {n.casefold() for n in r.all_names} for r in self.researchers):
+                    raise ValueError(
+                        f"groups[{i}].members: {member!r} is not a watchlist researcher"
+                    )
         return self
 
     def researcher_named(self, name: str) -> Researcher:

@@ -261,6 +261,8 @@ REPORT_COLUMNS = {
     "works first_year_together first_run_id paper_ids",
     "watched_topic_activity": "topic_id topic_name period_kind period_start works citations works_previous "
     "works_change works_growth",
+    "group_indices": "group_id group_name members member_ids source works citations h_index g_index "
+    "i10_index h5_index",
 }
 
 
