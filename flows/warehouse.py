@@ -395,7 +395,21 @@ def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:
-    return {n: con.execute(f"select * from {n}").pl().lazy() for n in _raw_tables(con)}
+    """Every raw table, with the columns its source declares today: a table loaded before a
+    field was added (and not reloaded since) reads that field as null."""
+    out: dict[str, pl.LazyFrame] = {}
+    for name in _raw_tables(con):
+        frame = con.execute(f"select * from {name}").pl().lazy()
+        slug, entity = name.removeprefix("raw_").split("__", 1)
+        try:
+            schema = raw_schema(slug, entity)
+        except KeyError:  # a table of a source this version no longer has
+            out[name] = frame
+            continue
+        have = set(frame.collect_schema().names())
+        missing = [pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in have]
+        out[name] = frame.with_columns(missing) if missing else frame
+    return out
 
 
 def read_registry(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:

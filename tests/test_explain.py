@@ -19,7 +19,7 @@ DDL = """
 create table papers (paper_id varchar, title varchar, year integer, publication_date date,
     venue varchar, is_preprint_only boolean, doi varchar, arxiv_id varchar, openalex_id varchar,
     s2_paper_id varchar, sources varchar[], n_source_records integer, first_run_id varchar,
-    is_retracted boolean);
+    is_retracted boolean, fwci double, citation_percentile double);
 create table work_xref (paper_id varchar, source varchar, source_work_id varchar, rule varchar,
     score double, matched_source varchar, matched_source_work_id varchar, doi varchar,
     arxiv_id varchar, title varchar, year integer, venue varchar, cited_by_count bigint,
@@ -91,6 +91,8 @@ def build(path: Path, *, drop: tuple[str, ...] = ()) -> Path:
                 1,
                 "r1",
                 pid in RETRACTED,
+                None,
+                None,
             )
             for pid, (t, y, d, a, _o, _s) in PAPERS.items()
         ],

@@ -21,7 +21,7 @@ DDL = """
 create table papers (paper_id varchar, title varchar, year integer, publication_date date,
     venue varchar, is_preprint_only boolean, doi varchar, arxiv_id varchar, openalex_id varchar,
     s2_paper_id varchar, sources varchar[], n_source_records integer, first_run_id varchar,
-    is_retracted boolean);
+    is_retracted boolean, fwci double, citation_percentile double);
 create table authors (author_id varchar, display_name varchar, is_watched boolean,
     orcid varchar, n_papers integer, openalex_author_ids varchar[], s2_author_ids varchar[]);
 create table authorships (paper_id varchar, author_id varchar, position integer,
@@ -51,6 +51,8 @@ PAPERS = {
     "p4": (THIS_YEAR, 0, None, False),
     "p5": (THIS_YEAR - 3, 100, 90, True),  # retracted: listed, never counted
 }
+# OpenAlex FWCI and citation percentile (p3, p4 unrated)
+IMPACT = {"p1": (2.0, 0.95), "p2": (1.0, 0.5), "p5": (9.0, 0.999)}
 # who wrote what: ada (watched) p1-p5, bob (watched) p2 p3, cy (not watched) p1 p2
 WROTE = {"ada": ["p1", "p2", "p3", "p4", "p5"], "bob": ["p2", "p3"], "cy": ["p1", "p2"]}
 # runs r1 (90 days ago), r2 (40 days ago), r3 (now); first loaded: p1-p3 in r1, p4 in r2, p5 r1
@@ -90,8 +92,8 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCon
     for pid, (year, oa, s2, retracted) in PAPERS.items():
         c.execute(
             "insert into papers values (?, ?, ?, null, null, false, null, null, null, null, "
-            "[], 1, ?, ?)",
-            [pid, f"Paper {pid}", year, FIRST[pid], retracted],
+            "[], 1, ?, ?, ?, ?)",
+            [pid, f"Paper {pid}", year, FIRST[pid], retracted, *IMPACT.get(pid, (None, None))],
         )
         for source, count in (("openalex", oa), ("semantic_scholar", s2)):
             if count is not None:
@@ -284,3 +286,11 @@ def test_topics_emerging_and_activity(con: duckdb.DuckDBPyConnection) -> None:
     }
     assert [years[y]["works"] for y in sorted(years)] == [1, 1, 1]
     assert years[THIS_YEAR]["works_growth"] == 0.0
+
+
+def test_field_impact_over_rated_works(con: duckdb.DuckDBPyConnection) -> None:
+    ada = _rows(con, "select * from metrics.field_impact where author_id = 'ada'")[0]
+    # rated and counted: p1 (2.0, 0.95), p2 (1.0, 0.5); p5 is retracted -> mean 1.5
+    assert (ada["works"], ada["works_rated"], ada["mean_fwci"]) == (4, 2, 1.5)
+    assert (ada["median_citation_percentile"], ada["works_top_10_percent"]) == (0.725, 1)
+    assert ada["works_top_1_percent"] == 0

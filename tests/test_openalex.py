@@ -615,3 +615,25 @@ def test_empty_list_page_stops_paging(
     )
     assert server.paths() == ["/authors/A5023888391", "/works"]
     assert report.errors == [] and works_ids(report) == []
+
+
+def test_field_normalised_impact_from_a_real_work() -> None:
+    """OpenAlex rates works by FWCI and a citation percentile; unrated works give null."""
+    page = openalex.parse_response(
+        fixture_bytes("openalex", "bvitamins__work_W2741809807.json"), "file"
+    )
+    (work,) = page.records["works"]
+    assert work["fwci"] == pytest.approx(76.282)
+    assert work["citation_percentile"] == pytest.approx(0.999768)
+    assert (work["is_top_1_percent"], work["is_top_10_percent"]) == (True, True)
+    raw = json.loads(fixture_bytes("openalex", "bvitamins__work_W2741809807.json"))
+    raw.update(fwci=None, citation_normalized_percentile=None)
+    (unrated,) = openalex.parse_response(json.dumps(raw).encode(), "file").records["works"]
+    assert (unrated["fwci"], unrated["citation_percentile"], unrated["is_top_10_percent"]) == (
+        None,
+        None,
+        None,
+    )
+    raw["fwci"] = "76.3"  # a string is not a number: the record is quarantined, not coerced
+    bad = openalex.parse_response(json.dumps(raw).encode(), "file")
+    assert not bad.records.get("works") and "fwci is not a number" in bad.quarantined[0].reason

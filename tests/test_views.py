@@ -263,6 +263,8 @@ REPORT_COLUMNS = {
     "works_change works_growth",
     "group_indices": "group_id group_name members member_ids source works citations h_index g_index "
     "i10_index h5_index",
+    "field_impact": "author_id display_name works works_rated mean_fwci median_fwci "
+    "median_citation_percentile works_top_10_percent works_top_1_percent",
 }
 
 

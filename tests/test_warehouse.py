@@ -319,3 +319,25 @@ def test_a_new_source_column_is_added_to_an_existing_raw_table(tmp_path: Path) -
     with warehouse.reader(path) as con:
         cols = {r[0] for r in con.execute("describe raw_crossref__works").fetchall()}
     assert "institution_name" in cols
+
+
+def test_build_reads_raw_tables_loaded_before_a_field_was_added(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    """A warehouse whose OpenAlex rows predate the FWCI fields still builds: they read as null."""
+    from conftest import demo_context
+
+    from flows import steps
+
+    path = tmp_path / "old.duckdb"
+    shutil.copy(demo_warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        for column in ("fwci", "citation_percentile", "is_top_1_percent", "is_top_10_percent"):
+            con.execute(f"alter table raw_openalex__works drop column {column}")
+    ctx = demo_context(path, "build")
+    ctx.mode = "build"
+    steps.build_only(ctx)
+    with duckdb.connect(str(path), read_only=True) as con:
+        rated = con.execute("select count(fwci) from papers").fetchone()[0]  # type: ignore[index]
+        papers = con.execute("select count(*) from papers").fetchone()[0]  # type: ignore[index]
+    assert rated == 0 and papers > 60

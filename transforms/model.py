@@ -85,7 +85,9 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
     )
     published = pl.col("venue").is_not_null() & ~pl.col("venue").str.contains(PREPRINT_VENUE)
     recs = xref.join(
-        works.select("source", "source_work_id", "_run_id", "is_retracted"),
+        works.select(
+            "source", "source_work_id", "_run_id", "is_retracted", "fwci", "citation_percentile"
+        ),
         on=["source", "source_work_id"],
     )
     per_paper = recs.group_by("paper_id").agg(
@@ -98,6 +100,9 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
         first_run_id=pl.col("_run_id").min(),
         # any source saying so retracts the paper (indices leave it out)
         is_retracted=pl.col("is_retracted").fill_null(False).any(),
+        # OpenAlex rates each of its records; several records of one paper give the highest
+        fwci=pl.col("fwci").max(),
+        citation_percentile=pl.col("citation_percentile").max(),
     )
     columns = ("title", "year", "publication_date", "venue", "doi", "arxiv_id")
     for c in columns:
@@ -125,6 +130,8 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
             n_source_records="n_source_records",
             first_run_id="first_run_id",
             is_retracted="is_retracted",
+            fwci="fwci",
+            citation_percentile="citation_percentile",
         )
         .sort("paper_id")
     )

@@ -31,6 +31,9 @@ WORK_COLUMNS: dict[str, pl.DataType] = {
     "ext_ids": pl.List(pl.String()),
     # a source's word that the work is retracted (OpenAlex `is_retracted`); null: not said
     "is_retracted": pl.Boolean(),
+    # field-normalised impact where the source rates it (OpenAlex FWCI, citation percentile)
+    "fwci": pl.Float64(),
+    "citation_percentile": pl.Float64(),
     "_run_id": pl.String(),
     "_fetched_at": UTC_TS,
 }
@@ -54,8 +57,9 @@ def finish_works(lf: pl.LazyFrame) -> pl.LazyFrame:
     names = lf.collect_schema().names()
     if "ext_ids" not in names:
         lf = lf.with_columns(ext_ids=pl.lit([], pl.List(pl.String)))
-    if "is_retracted" not in names:
-        lf = lf.with_columns(is_retracted=pl.lit(None, pl.Boolean))
+    for column in ("is_retracted", "fwci", "citation_percentile"):
+        if column not in names:
+            lf = lf.with_columns(pl.lit(None, WORK_COLUMNS[column]).alias(column))
     return (
         lf.with_columns(title=norm.title(pl.col("title")))
         .with_columns(title_key=norm.title_key(pl.col("title")))

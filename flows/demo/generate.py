@@ -54,6 +54,23 @@ def _hex(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
+def _illustrative_impact(cites: int, year: int) -> dict[str, Any]:
+    """OpenAlex's field-normalised fields for a demo work (illustrative, not real): FWCI as the
+    work's citations over 4 per year of age, and a percentile that grows with it."""
+    if year >= 2026:  # OpenAlex does not rate works of the current year yet
+        return {"fwci": None, "citation_normalized_percentile": None}
+    fwci = round(cites / (4 * (2026 - year)), 3)
+    value = round(1 - 1 / (1 + fwci), 6)
+    return {
+        "fwci": fwci,
+        "citation_normalized_percentile": {
+            "value": value,
+            "is_in_top_1_percent": value >= 0.99,
+            "is_in_top_10_percent": value >= 0.9,
+        },
+    }
+
+
 class FakeUpstream:
     """Answers the requests scholarflow's fetchers make, from the facts file."""
 
@@ -325,6 +342,8 @@ class FakeUpstream:
                 for i, n in enumerate(w["authors"])
             ],
             "cited_by_count": cites,
+            # illustrative, like the counts: a world-average work of its year scores 1.0
+            **_illustrative_impact(cites, year),
             "is_retracted": False,
             "is_paratext": False,
             "primary_topic": topic_objs[0] if topic_objs else None,

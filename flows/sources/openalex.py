@@ -45,7 +45,8 @@ KEYS = {"works": "work_id", "authors": "author_id", "topics": "topic_id"}
 CITATIONS = ("works", "work_id", "cited_by_count")
 WORK_FIELDS = (
     "id,doi,title,display_name,publication_year,publication_date,type,primary_location,"
-    "locations,cited_by_count,counts_by_year,authorships,topics,ids,is_retracted,updated_date"
+    "locations,cited_by_count,counts_by_year,authorships,topics,ids,is_retracted,updated_date,"
+    "fwci,citation_normalized_percentile"
 )
 _ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+?)(?:v\d+)?(?:\.pdf)?$", re.I)
 _ARXIV_DOI = re.compile(r"10\.48550/arxiv\.(.+)$", re.I)
@@ -86,6 +87,7 @@ def _arxiv_id(work: dict[str, Any]) -> str | None:
 
 
 def work_record(w: dict[str, Any]) -> dict[str, Any]:
+    percentile = w.get("citation_normalized_percentile") or {}
     work_id = short_id(w.get("id"))
     if not work_id or not work_id.startswith("W"):
         raise ValueError("work without an OpenAlex W id")
@@ -132,7 +134,22 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
         ],
         "is_retracted": bool(w.get("is_retracted")),
         "updated_at": _ts(w.get("updated_date")),
+        # field-weighted citation impact (1.0 = the world average of works like it) and the
+        # citation percentile among works of the same field, type and year; null when unrated
+        "fwci": _number(w.get("fwci"), "fwci"),
+        "citation_percentile": _number(percentile.get("value"), "citation_normalized_percentile"),
+        "is_top_1_percent": percentile.get("is_in_top_1_percent"),
+        "is_top_10_percent": percentile.get("is_in_top_10_percent"),
     }
+
+
+def _number(value: Any, field: str) -> float | None:
+    """A JSON number as float; anything else is an error naming the field (never coerced)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{field} is not a number: {value!r}")
+    return float(value)
 
 
 def author_record(a: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,10 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         ),
         "topics": pl.List(pl.Struct({"topic_id": S(), "display_name": S(), "score": pl.Float64()})),
         "is_retracted": pl.Boolean(),
+        "fwci": pl.Float64(),
+        "citation_percentile": pl.Float64(),
+        "is_top_1_percent": pl.Boolean(),
+        "is_top_10_percent": pl.Boolean(),
         "updated_at": UTC_TS,
     },
     "authors": {
@@ -83,6 +87,8 @@ def works(raw: Raw) -> pl.LazyFrame:
             abstract=pl.lit(None, pl.String),
             ext_ids=pl.concat_list(pl.lit("openalex:") + pl.col("work_id")),
             is_retracted=pl.col("is_retracted"),
+            fwci=pl.col("fwci"),
+            citation_percentile=pl.col("citation_percentile"),
             _run_id=pl.col("_run_id"),
             _fetched_at=pl.col("_fetched_at"),
         )
