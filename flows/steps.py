@@ -33,6 +33,7 @@ from flows.overrides import Overrides
 from flows.recording import Recorder, ReplayTransport
 from flows.sources import SOURCES
 from flows.sources.base import Fetched, FetchReport, ScrapeDrift, SourceError
+from flows.validate import validated
 from flows.watchlist import Watchlist
 from transforms import model
 
@@ -383,6 +384,7 @@ def load_and_build(
     ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
 ) -> RunSummary:
     """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run."""
+    reports = validated(reports)  # every later path sees only records that fit their tables
     summaries = []
     with warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con:
         with warehouse.transaction(con):

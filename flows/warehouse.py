@@ -28,7 +28,7 @@ import polars as pl
 from flows import reports
 from flows.sources import ENTITY_KEYS, raw_table
 from flows.sources.base import Fetched, Quarantined, SourceError
-from transforms.schemas import raw_schema
+from transforms.schemas import raw_schema, record_problem
 
 VIEW_SCHEMA = "metrics"
 
@@ -355,22 +355,17 @@ def _typed_frame(
     source: str, entity: str, key: str, bucket: dict[str, dict[str, Any]]
 ) -> tuple[pl.DataFrame, list[Quarantined]]:
     """Records as a frame of the table's fixed schema. A record whose values do not fit the
-    schema is quarantined with the reason (strict: a mismatch is never nulled silently)."""
+    schema is quarantined with the reason (`load_and_build` already moved such records aside
+    through `flows.validate`; this keeps direct callers to the same rule)."""
     schema = raw_schema(source, entity)
-    rows = list(bucket.values())
-    try:
-        return pl.DataFrame(rows, schema=schema, strict=True), []
-    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-        pass
     good, bad = [], []
-    for row in rows:  # slow path, only for a batch that holds a bad record
-        try:
-            pl.DataFrame([row], schema=schema, strict=True)
-        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError) as exc:
-            reason = f"value does not fit raw_{source}__{entity}: {str(exc).splitlines()[0]}"
-            bad.append(Quarantined.of(source, entity, str(row[key]), reason, row))
-            continue
-        good.append(row)
+    for row in bucket.values():
+        problem = record_problem(row, schema, key)
+        if problem is None:
+            good.append(row)
+        else:
+            reason = f"value does not fit raw_{source}__{entity}: {problem}"
+            bad.append(Quarantined.of(source, entity, str(row.get(key)), reason, row))
     return pl.DataFrame(good, schema=schema, strict=True), bad
 
 
