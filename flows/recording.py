@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from flows.http import FetchedResponse, public_url
+from flows.http import FetchedResponse, mask_secret_bytes, public_url
 
 MANIFEST = "manifest.jsonl"
 _EXT = {"json": ".json", "xml": ".xml", "atom": ".xml", "html": ".html"}
@@ -71,7 +71,7 @@ class Recorder:
                 if not path.exists():
                     break
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(response.body)
+            path.write_bytes(mask_secret_bytes(response.body))  # a key quoted back in a body
             entry = Exchange(
                 response.source,
                 response.method,

@@ -26,6 +26,7 @@ import duckdb
 import polars as pl
 
 from flows import reports
+from flows.http import mask_secret_values, mask_secrets
 from flows.sources import ENTITY_KEYS, raw_table
 from flows.sources.base import Fetched, Quarantined, SourceError
 from transforms.schemas import raw_schema, record_problem
@@ -280,10 +281,13 @@ def quarantine(
     now = datetime.now(UTC)
     rows: list[tuple[Any, ...]] = []
     for q in items:
+        # masked here, whatever built the message: an error body may quote a key back
         if isinstance(q, SourceError):
-            rows.append((q.source, "response", q.where, q.reason, None, run_id, now))
+            where, reason = mask_secrets(q.where), mask_secrets(q.reason)
+            rows.append((q.source, "response", where, reason, None, run_id, now))
         else:
-            rows.append((q.source, q.entity, q.record_key, q.reason, q.payload, run_id, now))
+            reason, payload = mask_secrets(q.reason), mask_secret_values(q.payload)
+            rows.append((q.source, q.entity, q.record_key, reason, payload, run_id, now))
     if rows:
         con.executemany(
             "insert into quarantine values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing", rows
@@ -577,7 +581,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
             run["status"],
             run["sources"],
             run.get("watchlist_sha256"),
-            json.dumps(run.get("stats", {}), sort_keys=True),
+            mask_secrets(json.dumps(run.get("stats", {}), sort_keys=True, default=str)),
             run.get("version"),
             run.get("overrides_sha256"),
         ],
