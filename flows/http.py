@@ -483,7 +483,13 @@ class HttpClient:
             status, content_type, body, fetched_at = reused
             with self._count_lock:
                 usage.resumed += 1
-            log.info("[%s] GET %s -> %d (resumed from the interrupted run)", source, shown, status)
+            log.info(
+                "[%s] GET %s -> %d (resumed from the interrupted run)",
+                source,
+                shown,
+                status,
+                extra={"sf_event": "request", "sf_source": source},
+            )
             fetched = FetchedResponse(
                 source, "GET", shown, status, content_type, body, fetched_at, resumed=True
             )
@@ -548,7 +554,14 @@ class HttpClient:
             body=mask_secret_bytes(response.content),
             fetched_at=datetime.now(UTC),
         )
-        log.info("[%s] GET %s -> %d (%d bytes)", source, shown, fetched.status, len(fetched.body))
+        log.info(
+            "[%s] GET %s -> %d (%d bytes)",
+            source,
+            shown,
+            fetched.status,
+            len(fetched.body),
+            extra={"sf_event": "request", "sf_source": source},  # -v only; counted by progress
+        )
         if self._on_response is not None:
             self._on_response(fetched)
         return fetched

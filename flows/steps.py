@@ -173,6 +173,7 @@ def fetch_source(
         slug,
         len(watchlist.researchers),
         len(watchlist.topics),
+        extra={"sf_event": "source_start", "sf_source": slug},  # the CLI's progress display
     )
     report = SOURCES[slug].fetch(client, watchlist)
     records = sum(f.page.count() for f in report.items)
@@ -182,6 +183,7 @@ def fetch_source(
         len(report.items),
         records,
         len(report.errors),
+        extra={"sf_event": "source_done", "sf_source": slug, "sf_records": records},
     )
     if isinstance(report.stopped, SourceStopped):
         log.warning(
@@ -209,11 +211,24 @@ def save_drift_page(directory: Path, err: ScrapeDrift) -> Path:
     return path
 
 
-def import_files(slug: str, files: list[Path]) -> FetchReport:
+class InputTooLarge(ValueError):
+    """An import file above the size limit: refused before it is read."""
+
+
+def import_files(slug: str, files: list[Path], max_bytes: int | None = None) -> FetchReport:
     """Saved responses of a source, parsed exactly as fetched ones. Any invalid file raises
-    (naming it) before anything is loaded."""
+    (naming it) before anything is loaded; with `max_bytes`, so does any bigger file, before
+    any file is read (parsing and loading need several times a file's size in memory)."""
     source = SOURCES[slug]
     report = FetchReport(slug)
+    for path in files if max_bytes is not None else ():
+        with contextlib.suppress(OSError):  # an unreadable file is named when read below
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise InputTooLarge(
+                    f"[{slug}] {path}: {size / 2**20:.1f} MB is above the {max_bytes / 2**20:.4g} MB"
+                    " limit for one file; split it, or raise the limit with --max-file-mb"
+                )
     for path in files:
         try:
             body = path.read_bytes()
