@@ -373,6 +373,11 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> steps.RunSumma
         if args.command == "ingest":
             sources = list(dict.fromkeys(args.source))  # --source a --source b: both, once each
             return steps.ingest(ctx, sources, args.replay, args.record)
+        if _verbosity_of(args) < DEBUG:
+            # The temporary Prefect server (a child process: our log handlers do not reach it)
+            # prints its own shutdown tracebacks to our stderr; they are Prefect's, not the
+            # run's: shown from -vv on. An explicit setting wins.
+            os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
         from flows.pipeline import run_flow
 
         return run_flow(args.watchlist, ctx, args.replay, args.record)

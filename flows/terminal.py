@@ -149,8 +149,11 @@ class Progress:
         self._live.stop()
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
-    """stderr, or through the live progress display when one is shown (lines print above)."""
+class TerminalHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """stderr, or through the live progress display when one is shown (lines print above).
+
+    Public name on purpose: Prefect's logging set-up keeps the root handlers a user installed,
+    but replaces those whose class name starts with "_"."""
 
     def __init__(self, stream: IO[str], progress: Progress | None) -> None:
         super().__init__(stream)
@@ -171,7 +174,7 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
             self.handleError(record)
 
 
-_installed: list[_Handler] = []
+_installed: list[TerminalHandler] = []
 
 
 def setup_logging(verbosity: int, progress: bool = False) -> Progress | None:
@@ -185,7 +188,7 @@ def setup_logging(verbosity: int, progress: bool = False) -> Progress | None:
     shown = None
     if progress and verbosity > QUIET and sys.stderr.isatty():
         shown = Progress(sys.stderr)
-    handler = _Handler(sys.stderr, shown)
+    handler = TerminalHandler(sys.stderr, shown)
     handler.setFormatter(_Formatter(verbosity))
     handler.addFilter(_Verbosity(verbosity))
     root.addHandler(handler)
