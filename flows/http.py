@@ -150,7 +150,7 @@ def public_url(url: str | httpx.URL) -> str:
 # Secret values seen on the wire this process (keys from a source's own configuration, not
 # only the environment): masked wherever text leaves the program.
 _seen_secrets: set[str] = set()
-_MIN_SECRET = 4  # shorter "values" would mask ordinary words
+_MIN_SECRET = 8  # shorter "values" (test keys, "other") would mask ordinary words and data
 # `key=VALUE` in a URL or form, `"api_key": "VALUE"`, `x-api-key: VALUE`, `Bearer VALUE`:
 # how upstream error bodies and tracebacks quote a credential back.
 _SECRET_TEXT = re.compile(

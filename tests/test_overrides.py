@@ -254,7 +254,7 @@ def test_cli_usage_errors_and_run_record(
     assert _cli(tmp_path, "--overrides", str(tmp_path / "missing.toml")) == 2
     assert "no such overrides file" in capsys.readouterr().err
     bad = write(tmp_path, '[[merge]]\nworks = ["x"]\nreason = "r"\n')
-    assert _cli(tmp_path, "--overrides", str(bad)) == 1
+    assert _cli(tmp_path, "--overrides", str(bad)) == cli.EXIT_USAGE
     assert f"{bad}:2: merge[0].works" in capsys.readouterr().err
     assert not (tmp_path / "w.duckdb").exists()
 
