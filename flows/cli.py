@@ -23,12 +23,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows import __version__, settings, steps
+from flows import __version__, settings, steps, terminal
 from flows.http import Usage, mask_secrets
-from flows import terminal
-from flows.terminal import DEBUG, QUIET, VERBOSE, echo, printable, printable_json, safe
 from flows.overrides import Overrides, OverridesError, OverridesMissing, for_cli
 from flows.sources import SOURCES
+from flows.terminal import DEBUG, QUIET, VERBOSE, echo, printable, printable_json, safe
 
 if TYPE_CHECKING:
     from flows.watchlist import Watchlist
@@ -70,9 +69,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="if another run is writing the warehouse, wait this long (default: refuse)",
     )
     _verbosity(p)
-    p.add_argument(
-        "--json", action="store_true", help="print the run summary as JSON on stdout"
-    )
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
 
 
 def _verbosity(p: argparse.ArgumentParser) -> None:
@@ -431,7 +428,9 @@ def _explain(args: argparse.Namespace) -> int:
                 text = explain.render_author(report)
     except explain.Ambiguous as exc:
         if args.json:
-            print(printable_json(explain.to_json({"error": str(exc), "candidates": exc.candidates})))
+            print(
+                printable_json(explain.to_json({"error": str(exc), "candidates": exc.candidates}))
+            )
         else:
             print(f"error: {safe(explain.render_candidates(exc))}", file=sys.stderr)
         return EXIT_FAILED

@@ -215,20 +215,25 @@ class InputTooLarge(ValueError):
     """An import file above the size limit: refused before it is read."""
 
 
-def import_files(slug: str, files: list[Path], max_bytes: int | None = None) -> FetchReport:
-    """Saved responses of a source, parsed exactly as fetched ones. Any invalid file raises
-    (naming it) before anything is loaded; with `max_bytes`, so does any bigger file, before
-    any file is read (parsing and loading need several times a file's size in memory)."""
-    source = SOURCES[slug]
-    report = FetchReport(slug)
-    for path in files if max_bytes is not None else ():
-        with contextlib.suppress(OSError):  # an unreadable file is named when read below
+def _refuse_big_files(slug: str, files: list[Path], max_bytes: int) -> None:
+    for path in files:
+        with contextlib.suppress(OSError):  # an unreadable file is named when it is read
             size = path.stat().st_size
             if size > max_bytes:
                 raise InputTooLarge(
                     f"[{slug}] {path}: {size / 2**20:.1f} MB is above the {max_bytes / 2**20:.4g} MB"
                     " limit for one file; split it, or raise the limit with --max-file-mb"
                 )
+
+
+def import_files(slug: str, files: list[Path], max_bytes: int | None = None) -> FetchReport:
+    """Saved responses of a source, parsed exactly as fetched ones. Any invalid file raises
+    (naming it) before anything is loaded; with `max_bytes`, so does any bigger file, before
+    any file is read (parsing and loading need several times a file's size in memory)."""
+    source = SOURCES[slug]
+    report = FetchReport(slug)
+    if max_bytes is not None:
+        _refuse_big_files(slug, files, max_bytes)
     for path in files:
         try:
             body = path.read_bytes()

@@ -52,8 +52,7 @@ def validated(reports: list[FetchReport]) -> list[FetchReport]:
     out = []
     for rep in reports:
         items = [
-            Fetched(f.response, checked_page(rep.source, f.page, f.response.url))
-            for f in rep.items
+            Fetched(f.response, checked_page(rep.source, f.page, f.response.url)) for f in rep.items
         ]
         out.append(replace(rep, items=items))
     return out

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import cronsim
-
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -360,7 +359,9 @@ class Profile(_Strict):
         except RecipeError as exc:
             message = str(exc)
             close = difflib.get_close_matches(v, sorted(shipped()), 1, 0.6)
-            raise ValueError(message + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ValueError(
+                message + (f" (did you mean {close[0]!r}?)" if close else "")
+            ) from None
         return v
 
 

@@ -44,7 +44,9 @@ def rows(warehouse: Path, sql: str) -> list[tuple[object, ...]]:
 def shared(slug: str, name: str) -> Path:
     path = SHARED_FIXTURES / slug / name
     if not path.is_file():
-        pytest.skip(f"recorded upstream payload missing: {path} (the shared/ folder beside the repo)")
+        pytest.skip(
+            f"recorded upstream payload missing: {path} (the shared/ folder beside the repo)"
+        )
     return path
 
 
@@ -265,7 +267,9 @@ def test_verbosity_levels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     wh = tmp_path / "w.duckdb"
-    assert main(["ingest", "--source", "arxiv", "--source", "hf_papers", "--demo", "--json"], wh) == 0
+    assert (
+        main(["ingest", "--source", "arxiv", "--source", "hf_papers", "--demo", "--json"], wh) == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["exit_code"] == 0 and summary["status"] == "succeeded"
     assert [s["source"] for s in summary["sources"]] == ["arxiv", "hf_papers"]  # both kept
@@ -302,9 +306,7 @@ def test_progress_display_on_a_terminal(
 # ---------------------------------------------------------------- exit codes
 
 
-def test_exit_code_per_kind_of_failure(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_exit_code_per_kind_of_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """0 ok, 1 failed, 2 usage/configuration, 4 busy (3, partial: test_cli and above)."""
     wh = tmp_path / "w.duckdb"
     assert main(["build"], wh, tmp_path / "missing.toml") == cli.EXIT_USAGE

@@ -164,15 +164,17 @@ def test_a_profile_must_name_exactly_one_researcher() -> None:
             ["watchlist.toml:10", "researchers[0].orcid", "check digit should be '7'"],
         ),
         (
-            lambda t: t
-            + '\n[[profiles]]\nresearcher = "Pengfei Zuo"\nrecipe = "dblp_persn"\n'
-            'url = "https://dblp.org/pid/1.html"\n',
+            lambda t: (
+                t + '\n[[profiles]]\nresearcher = "Pengfei Zuo"\nrecipe = "dblp_persn"\n'
+                'url = "https://dblp.org/pid/1.html"\n'
+            ),
             ["profiles[0].recipe", "no shipped recipe named 'dblp_persn'", "did you mean"],
         ),
         (
-            lambda t: t
-            + '\n[[profiles]]\nresearcher = "Pengfei Zuo"\nrecipe = "recipes/mine.toml"\n'
-            'url = "https://dblp.org/pid/1.html"\n',
+            lambda t: (
+                t + '\n[[profiles]]\nresearcher = "Pengfei Zuo"\nrecipe = "recipes/mine.toml"\n'
+                'url = "https://dblp.org/pid/1.html"\n'
+            ),
             ["profiles[0].recipe", "recipes/mine.toml: cannot read recipe"],
         ),
     ],
@@ -207,7 +209,7 @@ def test_valid_orcids_with_x_check_digit_and_shipped_recipe_load(tmp_path: Path)
             "sources.max_topic_result: unknown key; did you mean 'max_topic_results'?",
         ),
         (
-            lambda t: t + "\n[sources]\nmax_topic_results = \"lots\"\n",
+            lambda t: t + '\n[sources]\nmax_topic_results = "lots"\n',
             "sources.max_topic_results: expected an integer, got text 'lots'",
         ),
         (

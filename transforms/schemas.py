@@ -6,8 +6,12 @@ Each source declares its columns in `transforms/sources/<slug>.py`; lineage is a
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 UTC_TS = pl.Datetime("us", "UTC")
 S = pl.String
@@ -73,7 +77,7 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def value_problem(value: object, dtype: pl.DataType) -> str | None:
+def value_problem(value: object, dtype: PolarsDataType) -> str | None:
     """Why `value` is not a value of `dtype`, or None when it is. Stricter than polars, which
     turns 12.5, "12" and True into the integer 12, 12 and 1 when building a frame from rows:
     a count that is not an integer is bad data, never silently coerced."""
