@@ -2,7 +2,8 @@
 raw table's schema before anything (raw tables, citation snapshots, metrics) is built from it.
 
 A record that does not fit is moved to its page's quarantine with the reason, the field, and
-the response (URL or file) it came from; the rest of the page loads.
+the response (URL or file) it came from; the rest of the page loads. Records the parser already
+quarantined get the response named the same way.
 """
 
 from __future__ import annotations
@@ -42,9 +43,14 @@ def checked_page(source: str, page: Page, where: str) -> Page:
                 continue
             reason = f"value does not fit {table}: {problem} (from {where})"
             bad.append(Quarantined.of(source, entity, _key(record, key, where, i), reason, record))
-    if not bad:
+    # the parser's own quarantine names the record; say which response it came from too
+    held = [
+        q if where in q.reason else replace(q, reason=f"{q.reason} (from {where})")
+        for q in page.quarantined
+    ]
+    if not bad and held == page.quarantined:
         return page
-    return replace(page, records=records, quarantined=[*page.quarantined, *bad])
+    return replace(page, records=records, quarantined=[*held, *bad])
 
 
 def validated(reports: list[FetchReport]) -> list[FetchReport]:

@@ -91,6 +91,20 @@ def test_import_quarantines_a_non_integer_citation_count(
     assert snapshots == len(loaded)  # the snapshot path saw the same records as the raw table
 
 
+def test_records_the_parser_quarantines_name_the_file_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads(shared("semantic_scholar", S2_AUTHOR).read_bytes())
+    del data["papers"][5]["paperId"]
+    path = tmp_path / "no_id.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    assert main(["import", "semantic_scholar", str(path)], wh) == cli.EXIT_OK
+    ((reason,),) = rows(wh, "select reason from quarantine")
+    assert str(reason).startswith("paper without a paperId (from file://")
+    assert str(reason).endswith(f"{path.name})")
+
+
 def test_replayed_run_quarantines_bad_counts_and_bad_metrics(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
