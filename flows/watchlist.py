@@ -441,9 +441,11 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The watchlist model that holds the keys at `loc` (a table path), if any."""
-    model: type[BaseModel] | None = Watchlist
+def _model_at(
+    loc: tuple[int | str, ...], root: type[BaseModel] | None = None
+) -> type[BaseModel] | None:
+    """The model under `root` (the watchlist) that holds the keys at `loc`, if any."""
+    model: type[BaseModel] | None = root or Watchlist
     for part in loc:
         if isinstance(part, int) or model is None:
             continue
@@ -469,11 +471,12 @@ def _did_you_mean(word: str, options: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _problem(err: Any) -> str:
-    """One validation error in the project's words (never pydantic's)."""
+def problem_text(err: Any, root: type[BaseModel] | None = None) -> str:
+    """One validation error of a TOML file read into `root` (default: the watchlist) in the
+    project's words, never pydantic's; unknown keys and values get a "did you mean"."""
     kind, loc, ctx, value = err["type"], tuple(err["loc"]), err.get("ctx") or {}, err["input"]
     if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
+        model = _model_at(loc[:-1], root)
         keys = sorted(model.model_fields) if model else []
         known = f" (known here: {', '.join(keys)})" if keys and len(keys) <= 12 else ""
         return f"unknown key{_did_you_mean(str(loc[-1]), keys) or known}"
@@ -490,7 +493,8 @@ def _problem(err: Any) -> str:
     if kind in ("string_too_short", "too_short"):
         if kind == "string_too_short":
             return "must not be empty"
-        return f"needs at least {ctx.get('min_length', 1)} entry"
+        n = ctx.get("min_length", 1)
+        return f"needs at least {n} {'entry' if n == 1 else 'entries'}"
     if kind.startswith("greater_than") or kind.startswith("less_than"):
         bound = next(iter(ctx.values()), "?")
         words = {
@@ -564,5 +568,5 @@ def load_watchlist(path: Path) -> Watchlist:
             )
             line = _locate(text, loc)
             where = f"{path}:{line}" if line else str(path)
-            problems.append(f"{where}: {field or '(top level)'}: {_problem(err)}")
+            problems.append(f"{where}: {field or '(top level)'}: {problem_text(err)}")
         raise WatchlistError("invalid watchlist\n  " + "\n  ".join(problems)) from None
