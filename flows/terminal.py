@@ -73,9 +73,10 @@ class _Verbosity(logging.Filter):
     """Which records reach the terminal: -q errors only; default the project's progress and
     warnings; -v each request; -vv third-party DEBUG too."""
 
-    def __init__(self, verbosity: int) -> None:
+    def __init__(self, verbosity: int, live: bool = False) -> None:
         super().__init__()
         self.verbosity = verbosity
+        self.live = live  # the progress display shows sources starting and finishing
 
     def filter(self, record: logging.LogRecord) -> bool:
         v, level, name = self.verbosity, record.levelno, record.name
@@ -90,7 +91,10 @@ class _Verbosity(logging.Filter):
             return level >= logging.WARNING
         if v >= VERBOSE:
             return True
-        return level >= logging.INFO and getattr(record, "sf_event", None) != "request"
+        event = getattr(record, "sf_event", None)
+        if self.live and event in ("source_start", "source_done"):
+            return False
+        return level >= logging.INFO and event != "request"
 
 
 def _is_state_echo(record: logging.LogRecord) -> bool:
@@ -190,7 +194,7 @@ def setup_logging(verbosity: int, progress: bool = False) -> Progress | None:
         shown = Progress(sys.stderr)
     handler = TerminalHandler(sys.stderr, shown)
     handler.setFormatter(_Formatter(verbosity))
-    handler.addFilter(_Verbosity(verbosity))
+    handler.addFilter(_Verbosity(verbosity, live=shown is not None))
     root.addHandler(handler)
     _installed.append(handler)
     root.setLevel(logging.DEBUG if verbosity >= DEBUG else logging.WARNING)
