@@ -63,10 +63,7 @@ class _Formatter(logging.Formatter):
         if self.verbosity < VERBOSE and (record.exc_info or record.stack_info):
             record = logging.makeLogRecord(record.__dict__)
             record.exc_info = record.exc_text = record.stack_info = None
-        text = safe(super().format(record))
-        if self.verbosity < VERBOSE:
-            text = text.splitlines()[0] if text else text
-        return text
+        return safe(super().format(record))
 
 
 class _Verbosity(logging.Filter):

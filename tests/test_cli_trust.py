@@ -314,6 +314,7 @@ def test_progress_display_on_a_terminal(
         if '"source": "arxiv"' in line
     )
     assert f"{n_requests} req" in shown and " rec" in shown
+    assert "[arxiv] fetching" not in shown  # the live table says it
     assert "\x1b[" in shown  # drawn and redrawn in place
 
 
