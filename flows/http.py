@@ -159,7 +159,7 @@ _SECRET_TEXT = re.compile(
     r"[\"']?\s*[:=]\s*[\"']?"
     # a bearer credential holds a digit: "Bearer tokens" in a sentence is not one
     r"|\bbearer\s+(?=[^\s\"']*\d))"
-    r"(?P<value>[^\s\"'&,;<>()\[\]{}]+)"
+    r"(?P<value>[^\s\"'\\&,;<>()\[\]{}]+)"  # no backslash: JSON escapes stay whole
 )
 MASK = "***"
 
