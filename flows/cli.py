@@ -1,27 +1,41 @@
 """`scholarflow` command line: run, ingest, build, import, serve, explain.
 
 Prefect is imported only by `run` and `serve`; the short commands call the steps directly.
-Exit codes: 0 ok, 1 failed (nothing written), 2 usage, 3 finished but some requests failed
-or a source stopped early (budget or allowance spent, scraper drift).
+Exit codes, one per kind of outcome (README "Commands"):
+  0  ok
+  1  the run failed: nothing was written (network down, nothing to build, an invalid import
+     file, an unexpected error)
+  2  usage or configuration: bad arguments, a missing or invalid watchlist or overrides file,
+     an input file above --max-file-mb
+  3  partial: finished and wrote, but some requests failed or a source stopped early (budget
+     or allowance spent, scraper drift)
+  4  busy: another run is writing the warehouse (see --wait)
+  130 interrupted (Ctrl-C): the warehouse is unchanged
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows import __version__, settings, steps
-from flows.http import Usage
+from flows import __version__, settings, steps, terminal
+from flows.http import Usage, mask_secrets
 from flows.overrides import Overrides, OverridesError, OverridesMissing, for_cli
 from flows.sources import SOURCES
+from flows.terminal import DEBUG, QUIET, VERBOSE, echo, printable, printable_json, safe
 
 if TYPE_CHECKING:
     from flows.watchlist import Watchlist
 
-EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+# `import` refuses bigger files before reading them: a load needs several times a file's size
+# in memory (SCHOLARFLOW_MAX_FILE_MB changes the default).
+DEFAULT_MAX_FILE_MB = 256.0
 
 
 def _config(p: argparse.ArgumentParser) -> None:
@@ -54,8 +68,21 @@ def _common(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="if another run is writing the warehouse, wait this long (default: refuse)",
     )
-    p.add_argument(
-        "-v", "--verbose", action="store_true", help="debug logging, tracebacks on errors"
+    _verbosity(p)
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
+
+
+def _verbosity(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="-v: each request and tracebacks on errors; -vv: libraries' debug output too",
+    )
+    g.add_argument(
+        "-q", "--quiet", action="store_true", help="errors only (for cron): no summary, no progress"
     )
 
 
@@ -82,13 +109,27 @@ def parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="ingest one source, then build")
     _common(ingest)
     _fetch_mode(ingest)
-    ingest.add_argument("--source", required=True, choices=sorted(SOURCES))
+    ingest.add_argument(
+        "--source",
+        required=True,
+        action="append",
+        choices=sorted(SOURCES),
+        help="a source to ingest; repeat for several",
+    )
     build = sub.add_parser("build", help="rebuild tables, views and reports from the warehouse")
     _common(build)
     imp = sub.add_parser("import", help="load saved responses of a source, then build")
     _common(imp)
     imp.add_argument("source", choices=sorted(SOURCES))
     imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument(
+        "--max-file-mb",
+        type=float,
+        default=None,
+        metavar="MB",
+        help="refuse files bigger than this before reading them (default: "
+        f"$SCHOLARFLOW_MAX_FILE_MB or {DEFAULT_MAX_FILE_MB:g})",
+    )
     serve = sub.add_parser(
         "serve", help="serve the run flow as a Prefect deployment on the watchlist's cron"
     )
@@ -120,22 +161,23 @@ def parser() -> argparse.ArgumentParser:
         _config(p)
         p.add_argument("--warehouse", help="DuckDB file (default as for run)")
         p.add_argument("--json", action="store_true", help="machine-readable output")
-        p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
+        _verbosity(p)
     return root
 
 
-def _setup_logging(verbose: bool) -> None:
-    """Progress (one line per request and per source) on stderr; -v adds library detail."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)-7s %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
-    logging.getLogger("scholarflow").setLevel(logging.DEBUG if verbose else logging.INFO)
-    # httpx logs request URLs at INFO; the shared client logs its own redacted line instead.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+def _verbosity_of(args: argparse.Namespace) -> int:
+    if getattr(args, "quiet", False):
+        return QUIET
+    return min(int(getattr(args, "verbose", 0) or 0), DEBUG)
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    """stderr: one line per failure by default; -v each request and tracebacks; -vv library
+    debug output; -q errors only. `run`/`ingest` on a terminal get a live progress display."""
+    from flows import terminal
+
+    live = args.command in ("run", "ingest") and not getattr(args, "json", False)
+    terminal.setup_logging(_verbosity_of(args), progress=live)
 
 
 def _mode(args: argparse.Namespace) -> steps.Mode:
@@ -148,7 +190,7 @@ def _mode(args: argparse.Namespace) -> steps.Mode:
 
 def print_summary(summary: steps.RunSummary) -> None:
     def p(line: str = "") -> None:
-        print(line)
+        echo(line)  # names, errors and paths come from outside: masked and escaped
 
     p(f"run {summary.run_id}")
     if summary.sources:
@@ -167,6 +209,12 @@ def print_summary(summary: steps.RunSummary) -> None:
                 p(f"  stopped: [{s.source}] {s.stopped}")
             if s.skipped:
                 p(f"  skipped: [{s.source}] {s.skipped} request(s) disallowed by robots.txt")
+        held = sum(s.quarantined for s in summary.sources)
+        if held:
+            p(
+                f"  quarantined: {held} record(s) kept aside with the reason, in the warehouse's "
+                f"quarantine table (first_run_id = '{summary.run_id}')"
+            )
     tables = ", ".join(
         f"{k} {v}"
         for k, v in summary.tables.items()
@@ -188,9 +236,65 @@ def print_summary(summary: steps.RunSummary) -> None:
         )
 
 
+def summary_dict(summary: steps.RunSummary, exit_code: int) -> dict[str, object]:
+    """The run summary as plain JSON values (`--json`)."""
+    return {
+        "run_id": summary.run_id,
+        "status": "partial" if exit_code == EXIT_PARTIAL else "succeeded",
+        "exit_code": exit_code,
+        "warehouse": str(summary.warehouse),
+        "sources": [dict(s.__dict__) for s in summary.sources],
+        "tables": summary.tables,
+        "citation_snapshots": summary.snapshots,
+        "overrides": summary.overrides,
+        "reports": [str(r) for r in summary.reports],
+    }
+
+
+def _print_json(data: object) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    print(printable_json(mask_secrets(text)))
+
+
+class _Failure(Exception):
+    """A failure already classified: its exit code and the one line to print."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _fail(args: argparse.Namespace, code: int, message: str, exc: BaseException | None) -> int:
+    """One line on stderr (the traceback too with -v); with --json also a JSON object on
+    stdout, so a script reading stdout always gets one."""
+    if exc is not None and _verbosity_of(args) >= VERBOSE:
+        logging.getLogger("scholarflow").error("failed", exc_info=exc)
+    print(f"error: {safe(message)}", file=sys.stderr)
+    if getattr(args, "json", False):
+        _print_json({"status": "failed", "exit_code": code, "error": message})
+    return code
+
+
+def _code_of(exc: BaseException) -> int:
+    """The exit code of an exception that ended a command (its cause chain included: Prefect
+    may wrap what a task raised)."""
+    from flows import warehouse
+    from flows.overrides import OverridesError
+    from flows.watchlist import WatchlistError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, warehouse.WarehouseBusy):
+            return EXIT_BUSY
+        if isinstance(seen, WatchlistError | OverridesError | steps.InputTooLarge):
+            return EXIT_USAGE
+        seen = seen.__cause__ or seen.__context__
+    return EXIT_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    _setup_logging(args)
     from flows.watchlist import WatchlistError, load_watchlist
 
     if args.command == "explain":
@@ -200,12 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         watchlist = load_watchlist(args.watchlist)
         overrides = load_overrides(args, watchlist)
-    except OverridesMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except (WatchlistError, OverridesError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail(args, EXIT_USAGE, str(exc), None)
     ctx = steps.RunContext(
         command=args.command,
         mode="build",
@@ -216,29 +316,49 @@ def main(argv: list[str] | None = None) -> int:
         overrides=overrides,
     )
     try:
-        return _dispatch(args, ctx)
+        summary = _dispatch(args, ctx)
     except KeyboardInterrupt:
         print("interrupted: the warehouse is unchanged", file=sys.stderr)
-        return 130
-    except Exception as exc:  # report what failed in one line; --verbose shows the trace
-        if args.verbose:
-            logging.getLogger("scholarflow").exception("failed")
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_INTERRUPTED
+    except _Failure as exc:
+        return _fail(args, exc.code, str(exc), exc.__cause__)
+    except Exception as exc:  # report what failed in one line; -v shows the trace
+        return _fail(args, _code_of(exc), str(exc), exc)
+    if summary is None:  # serve
+        return EXIT_OK
+    code = EXIT_PARTIAL if summary.error_count or summary.stopped_count else EXIT_OK
+    if args.json:
+        _print_json(summary_dict(summary, code))
+    elif not args.quiet:
+        print_summary(summary)
+    return code
 
 
-def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
+def _max_file_bytes(args: argparse.Namespace) -> int:
+    mb = args.max_file_mb
+    if mb is None:
+        raw = os.environ.get("SCHOLARFLOW_MAX_FILE_MB", "").strip()
+        try:
+            mb = float(raw) if raw else DEFAULT_MAX_FILE_MB
+        except ValueError:
+            raise _Failure(
+                EXIT_USAGE, f"SCHOLARFLOW_MAX_FILE_MB={raw!r} is not a number of megabytes"
+            ) from None
+    if mb <= 0:
+        raise _Failure(EXIT_USAGE, f"--max-file-mb must be above 0, got {mb:g}")
+    return int(mb * 1024 * 1024)
+
+
+def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> steps.RunSummary | None:
     from flows.http import FetchError
 
     if args.command == "build":
-        print_summary(steps.build_only(ctx))
-        return 0
+        return steps.build_only(ctx)
     if args.command == "import":
         ctx.mode = "import"
-        report = steps.import_files(args.source, args.files)  # raises before loading anything
-        summary = steps.load_and_build(ctx, [report], {args.source: Usage()})  # files: no requests
-        print_summary(summary)
-        return 0
+        # raises before loading anything: a file too big (before reading it) or invalid
+        report = steps.import_files(args.source, args.files, max_bytes=_max_file_bytes(args))
+        return steps.load_and_build(ctx, [report], {args.source: Usage()})  # files: no requests
     ctx.mode = _mode(args)
     if args.command == "serve":
         from flows.pipeline import serve
@@ -252,23 +372,40 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> int:
             args.work_pool,
             args.overrides,
         )
-        return 0
+        return None
+    progress = _progress()
     try:
+        if progress is not None:
+            progress.start()
         if args.command == "ingest":
-            summary = steps.ingest(ctx, [args.source], args.replay, args.record)
-        else:
-            from flows.pipeline import run_flow
+            sources = list(dict.fromkeys(args.source))  # --source a --source b: both, once each
+            return steps.ingest(ctx, sources, args.replay, args.record)
+        if _verbosity_of(args) < DEBUG:
+            # The temporary Prefect server (a child process: our log handlers do not reach it)
+            # prints its own shutdown tracebacks to our stderr; they are Prefect's, not the
+            # run's: shown from -vv on. An explicit setting wins.
+            os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+        from flows.pipeline import run_flow
 
-            summary = run_flow(args.watchlist, ctx, args.replay, args.record)
+        return run_flow(args.watchlist, ctx, args.replay, args.record)
     except FetchError as exc:
-        print(f"error: {steps.network_hint(exc)}", file=sys.stderr)
-        return EXIT_FAILED
-    print_summary(summary)
-    return EXIT_PARTIAL if summary.error_count or summary.stopped_count else 0
+        raise _Failure(EXIT_FAILED, steps.network_hint(exc)) from exc
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
+def _progress() -> terminal.Progress | None:
+    from flows import terminal
+
+    for handler in logging.getLogger().handlers:
+        shown = getattr(handler, "progress", None)
+        if isinstance(shown, terminal.Progress):
+            return shown
+    return None
 
 
 def load_overrides(args: argparse.Namespace, watchlist: Watchlist) -> Overrides:
-
     return for_cli(args.overrides, args.watchlist, watchlist)
 
 
@@ -292,7 +429,9 @@ def _status(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     """explain paper|author: exit 0 explained, 1 nothing or several match (candidates listed)
-    or the warehouse/config cannot be read, 2 usage (an --overrides file that does not exist)."""
+    or the warehouse cannot be read, 2 usage (a bad watchlist or overrides file, an --overrides
+    file that does not exist). Everything printed is escaped: names and titles come from
+    upstream and may hold terminal escape sequences."""
     from flows import explain, warehouse
     from flows.watchlist import WatchlistError, load_watchlist
 
@@ -304,12 +443,9 @@ def _explain(args: argparse.Namespace) -> int:
             overrides = load_overrides(args, watchlist)
         elif args.overrides is not None:
             raise OverridesMissing(f"{args.overrides}: needs the watchlist to resolve researchers")
-    except OverridesMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except (WatchlistError, OverridesError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        print(f"error: {safe(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         with warehouse.reader(settings.warehouse_path(args.warehouse)) as con:
             if args.what == "paper":
@@ -320,19 +456,24 @@ def _explain(args: argparse.Namespace) -> int:
                 text = explain.render_author(report)
     except explain.Ambiguous as exc:
         if args.json:
-            print(explain.to_json({"error": str(exc), "candidates": exc.candidates}))
+            print(
+                printable_json(explain.to_json({"error": str(exc), "candidates": exc.candidates}))
+            )
         else:
-            print(f"error: {explain.render_candidates(exc)}", file=sys.stderr)
+            print(f"error: {safe(explain.render_candidates(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except (explain.NotFound, warehouse.WarehouseEmpty) as exc:
         if args.json:
-            print(explain.to_json({"error": str(exc), "candidates": []}))
-        print(f"error: {exc}", file=sys.stderr)
+            print(printable_json(explain.to_json({"error": str(exc), "candidates": []})))
+        print(f"error: {safe(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # e.g. a file that is not a warehouse
-        if args.verbose:
+        if _verbosity_of(args) >= VERBOSE:
             logging.getLogger("scholarflow").exception("failed")
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe(exc)}", file=sys.stderr)
         return EXIT_FAILED
-    print(explain.to_json(report) if args.json else text, end="" if not args.json else "\n")
-    return 0
+    if args.json:
+        print(printable_json(explain.to_json(report)))
+    else:
+        print(printable(text), end="")
+    return EXIT_OK

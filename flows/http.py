@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
+import os
 import re
 import threading
 import time
@@ -91,10 +92,10 @@ class SourceStopped(Exception):
     """A source must not make more requests this run; what it fetched so far is kept."""
 
     def __init__(self, source: str, url: str, reason: str) -> None:
-        super().__init__(f"[{source}] stopped: {reason} (request: GET {url})")
+        super().__init__(mask_secrets(f"[{source}] stopped: {reason} (request: GET {url})"))
         self.source = source
         self.url = url
-        self.reason = reason
+        self.reason = mask_secrets(reason)
 
 
 class AllowanceExhausted(SourceStopped):
@@ -118,7 +119,7 @@ class FetchError(RuntimeError):
     """A request failed for good (network down, retries exhausted); names source and URL."""
 
     def __init__(self, source: str, url: str, message: str) -> None:
-        super().__init__(f"[{source}] {message} (request: GET {url})")
+        super().__init__(mask_secrets(f"[{source}] {message} (request: GET {url})"))
         self.source = source
         self.url = url
 
@@ -144,6 +145,66 @@ def public_url(url: str | httpx.URL) -> str:
         host = f"[{host}]"  # IPv6 literal
     netloc = f"{host}:{parts.port}" if parts.port is not None else host
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
+
+
+# Secret values seen on the wire this process (keys from a source's own configuration, not
+# only the environment): masked wherever text leaves the program.
+_seen_secrets: set[str] = set()
+_MIN_SECRET = 8  # shorter "values" (test keys, "other") would mask ordinary words and data
+# `key=VALUE` in a URL or form, `"api_key": "VALUE"`, `x-api-key: VALUE`, `Bearer VALUE`:
+# how upstream error bodies and tracebacks quote a credential back.
+_SECRET_TEXT = re.compile(
+    r"(?i)(?P<lead>[?&;](?:api_?key|key|token|access_token|token_secret)="
+    r"|\b(?:x-)?(?:api[-_]?key|api[-_]?token|access[-_]?token|plus-api-token|auth[-_]?token)"
+    r"[\"']?\s*[:=]\s*[\"']?"
+    # a bearer credential holds a digit: "Bearer tokens" in a sentence is not one
+    r"|\bbearer\s+(?=[^\s\"']*\d))"
+    r"(?P<value>[^\s\"'\\&,;<>()\[\]{}]+)"  # no backslash: JSON escapes stay whole
+)
+MASK = "***"
+
+
+def remember_secret(value: str) -> None:
+    """A credential this process sends: masked from then on in every message and stored text."""
+    if len(value) >= _MIN_SECRET:
+        _seen_secrets.add(value)
+
+
+def _secret_forms() -> list[str]:
+    """Every known secret (the environment's SECRET_ENV values, those sent so far) in the forms
+    it may appear in: as is and URL-encoded; longest first, so a key is never half-masked."""
+    from flows import settings
+
+    values = set(_seen_secrets)
+    for name in settings.SECRET_ENV.values():
+        value = os.environ.get(name, "").strip()
+        if len(value) >= _MIN_SECRET:
+            values.add(value)
+    forms = {f for v in values for f in (v, quote(v, safe=""), quote_plus(v))}
+    return sorted(forms, key=len, reverse=True)
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every known secret value and every `api_key=…`/`Bearer …` value replaced by
+    ***: for messages, logs, quarantine reasons, run stats."""
+    for secret in _secret_forms():
+        text = text.replace(secret, MASK)
+    return _SECRET_TEXT.sub(lambda m: m.group("lead") + MASK, text)
+
+
+def mask_secret_values(text: str) -> str:
+    """`text` with every known secret value replaced (exact values only: for stored records)."""
+    for secret in _secret_forms():
+        text = text.replace(secret, MASK)
+    return text
+
+
+def mask_secret_bytes(body: bytes) -> bytes:
+    """A response body with every known secret value replaced (exact values only: a body is
+    data, patterns could eat real content)."""
+    for secret in _secret_forms():
+        body = body.replace(secret.encode(), MASK.encode())
+    return body
 
 
 class _RedactHttpxLog(logging.Filter):
@@ -412,6 +473,8 @@ class HttpClient:
         host = request.url.host
         request.extensions = {**request.extensions, _ORIGIN_HOST: host}
         secrets = _secret_values(request)
+        for value in secrets:
+            remember_secret(value)
         usage = self._usage(source)
         if usage.stopped:
             raise usage.stop_kind(source, shown, usage.stopped)
@@ -420,7 +483,13 @@ class HttpClient:
             status, content_type, body, fetched_at = reused
             with self._count_lock:
                 usage.resumed += 1
-            log.info("[%s] GET %s -> %d (resumed from the interrupted run)", source, shown, status)
+            log.info(
+                "[%s] GET %s -> %d (resumed from the interrupted run)",
+                source,
+                shown,
+                status,
+                extra={"sf_event": "request", "sf_source": source},
+            )
             fetched = FetchedResponse(
                 source, "GET", shown, status, content_type, body, fetched_at, resumed=True
             )
@@ -480,10 +549,19 @@ class HttpClient:
             url=shown,
             status=response.status_code,
             content_type=response.headers.get("content-type", ""),
-            body=response.content,
+            # an error body may quote the key back: it is archived, recorded and parsed into
+            # messages, so it never carries the key
+            body=mask_secret_bytes(response.content),
             fetched_at=datetime.now(UTC),
         )
-        log.info("[%s] GET %s -> %d (%d bytes)", source, shown, fetched.status, len(fetched.body))
+        log.info(
+            "[%s] GET %s -> %d (%d bytes)",
+            source,
+            shown,
+            fetched.status,
+            len(fetched.body),
+            extra={"sf_event": "request", "sf_source": source},  # -v only; counted by progress
+        )
         if self._on_response is not None:
             self._on_response(fetched)
         return fetched
@@ -613,5 +691,6 @@ def _describe(exc: BaseException | None, secrets: list[str] | None = None) -> st
         return str(exc)
     text = str(exc)
     for secret in secrets or ():
-        text = text.replace(secret, "***")
+        text = text.replace(secret, MASK)
+    text = mask_secrets(text)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -40,7 +40,7 @@ from pydantic import (
 
 from flows import settings
 from flows.sources import SOURCES
-from flows.watchlist import Watchlist, slugify
+from flows.watchlist import Watchlist, problem_text, slugify
 from transforms.overrides import overrides_frame
 
 KINDS = ("not_author", "merge", "keep_apart", "alias")
@@ -312,9 +312,7 @@ def parse_overrides(text: str, path: Path, watchlist: Watchlist) -> list[dict[st
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            msg = msg.removeprefix("Value error, ")
-            problem(loc, msg, err.get("input"))
+            problem(loc, problem_text(err, OverridesFile), err.get("input"))
         raise OverridesError("invalid overrides\n  " + "\n  ".join(problems)) from None
 
     rows: list[dict[str, Any]] = []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from flows.http import FetchedResponse, public_url
+from flows.http import FetchedResponse, mask_secret_bytes, public_url
 
 MANIFEST = "manifest.jsonl"
 _EXT = {"json": ".json", "xml": ".xml", "atom": ".xml", "html": ".html"}
@@ -24,10 +24,17 @@ class ReplayMiss(LookupError):
     """A request that the recording does not hold."""
 
     def __init__(self, method: str, url: str, recording: Path) -> None:
-        super().__init__(
-            f"request not in recording {recording}: {method} {url} "
-            "(record it with --record DIR against the live API, or fix the watchlist)"
-        )
+        from flows.settings import DEMO_RECORDING
+
+        if recording.resolve() == DEMO_RECORDING.resolve():
+            hint = (
+                "--demo replays a recording of the example watchlist only (the watchlist.toml "
+                "shipped with scholarflow): a researcher, topic or option you added or changed "
+                "is not in it. Run live, or record your own with --record DIR and --replay DIR"
+            )
+        else:
+            hint = "record it with --record DIR against the live API, or fix the watchlist"
+        super().__init__(f"request not in recording {recording}: {method} {url} ({hint})")
         self.method = method
         self.url = url
         self.recording = recording
@@ -71,7 +78,7 @@ class Recorder:
                 if not path.exists():
                     break
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(response.body)
+            path.write_bytes(mask_secret_bytes(response.body))  # a key quoted back in a body
             entry = Exchange(
                 response.source,
                 response.method,

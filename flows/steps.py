@@ -33,6 +33,7 @@ from flows.overrides import Overrides
 from flows.recording import Recorder, ReplayTransport
 from flows.sources import SOURCES
 from flows.sources.base import FULL_PLAN, Fetched, FetchPlan, FetchReport, ScrapeDrift, SourceError
+from flows.validate import validated
 from flows.watchlist import Watchlist
 from transforms import model
 
@@ -223,6 +224,7 @@ def fetch_source(
         slug,
         len(watchlist.researchers),
         len(watchlist.topics),
+        extra={"sf_event": "source_start", "sf_source": slug},  # the CLI's progress display
     )
     if plan.watermarks:
         log.info(
@@ -241,6 +243,7 @@ def fetch_source(
         len(report.items),
         records,
         len(report.errors),
+        extra={"sf_event": "source_done", "sf_source": slug, "sf_records": records},
     )
     if isinstance(report.stopped, SourceStopped):
         log.warning(
@@ -268,11 +271,29 @@ def save_drift_page(directory: Path, err: ScrapeDrift) -> Path:
     return path
 
 
-def import_files(slug: str, files: list[Path]) -> FetchReport:
+class InputTooLarge(ValueError):
+    """An import file above the size limit: refused before it is read."""
+
+
+def _refuse_big_files(slug: str, files: list[Path], max_bytes: int) -> None:
+    for path in files:
+        with contextlib.suppress(OSError):  # an unreadable file is named when it is read
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise InputTooLarge(
+                    f"[{slug}] {path}: {size / 2**20:.1f} MB is above the {max_bytes / 2**20:.4g} MB"
+                    " limit for one file; split it, or raise the limit with --max-file-mb"
+                )
+
+
+def import_files(slug: str, files: list[Path], max_bytes: int | None = None) -> FetchReport:
     """Saved responses of a source, parsed exactly as fetched ones. Any invalid file raises
-    (naming it) before anything is loaded."""
+    (naming it) before anything is loaded; with `max_bytes`, so does any bigger file, before
+    any file is read (parsing and loading need several times a file's size in memory)."""
     source = SOURCES[slug]
     report = FetchReport(slug)
+    if max_bytes is not None:
+        _refuse_big_files(slug, files, max_bytes)
     for path in files:
         try:
             body = path.read_bytes()
@@ -463,6 +484,7 @@ def load_and_build(
     ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
 ) -> RunSummary:
     """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run."""
+    reports = validated(reports)  # every later path sees only records that fit their tables
     summaries = []
     with warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con:
         with warehouse.transaction(con):

@@ -26,9 +26,10 @@ import duckdb
 import polars as pl
 
 from flows import catalog, reports
+from flows.http import mask_secret_values, mask_secrets
 from flows.sources import ENTITY_KEYS, raw_table
 from flows.sources.base import Fetched, Quarantined, SourceError
-from transforms.schemas import raw_schema
+from transforms.schemas import raw_schema, record_problem
 
 VIEW_SCHEMA = "metrics"
 
@@ -291,10 +292,13 @@ def quarantine(
     now = datetime.now(UTC)
     rows: list[tuple[Any, ...]] = []
     for q in items:
+        # masked here, whatever built the message: an error body may quote a key back
         if isinstance(q, SourceError):
-            rows.append((q.source, "response", q.where, q.reason, None, run_id, now))
+            where, reason = mask_secrets(q.where), mask_secrets(q.reason)
+            rows.append((q.source, "response", where, reason, None, run_id, now))
         else:
-            rows.append((q.source, q.entity, q.record_key, q.reason, q.payload, run_id, now))
+            reason, payload = mask_secrets(q.reason), mask_secret_values(q.payload)
+            rows.append((q.source, q.entity, q.record_key, reason, payload, run_id, now))
     if rows:
         con.executemany(
             "insert into quarantine values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing", rows
@@ -366,22 +370,17 @@ def _typed_frame(
     source: str, entity: str, key: str, bucket: dict[str, dict[str, Any]]
 ) -> tuple[pl.DataFrame, list[Quarantined]]:
     """Records as a frame of the table's fixed schema. A record whose values do not fit the
-    schema is quarantined with the reason (strict: a mismatch is never nulled silently)."""
+    schema is quarantined with the reason (`load_and_build` already moved such records aside
+    through `flows.validate`; this keeps direct callers to the same rule)."""
     schema = raw_schema(source, entity)
-    rows = list(bucket.values())
-    try:
-        return pl.DataFrame(rows, schema=schema, strict=True), []
-    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-        pass
     good, bad = [], []
-    for row in rows:  # slow path, only for a batch that holds a bad record
-        try:
-            pl.DataFrame([row], schema=schema, strict=True)
-        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError) as exc:
-            reason = f"value does not fit raw_{source}__{entity}: {str(exc).splitlines()[0]}"
-            bad.append(Quarantined.of(source, entity, str(row[key]), reason, row))
-            continue
-        good.append(row)
+    for row in bucket.values():
+        problem = record_problem(row, schema, key)
+        if problem is None:
+            good.append(row)
+        else:
+            reason = f"value does not fit raw_{source}__{entity}: {problem}"
+            bad.append(Quarantined.of(source, entity, str(row.get(key)), reason, row))
     return pl.DataFrame(good, schema=schema, strict=True), bad
 
 
@@ -655,7 +654,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
             run["status"],
             run["sources"],
             run.get("watchlist_sha256"),
-            json.dumps(run.get("stats", {}), sort_keys=True),
+            mask_secrets(json.dumps(run.get("stats", {}), sort_keys=True, default=str)),
             run.get("version"),
             run.get("overrides_sha256"),
         ],

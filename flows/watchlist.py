@@ -6,13 +6,16 @@ message naming the field and, where it can be found, the line.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 import unicodedata
-from datetime import date
+import zoneinfo
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
+import cronsim
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -44,6 +47,16 @@ _OPENALEX_AUTHOR = re.compile(r"^A\d{4,}$")
 _OPENALEX_TOPIC = re.compile(r"^T\d{4,}$")
 _ARXIV_CATEGORY = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
 _CRON = re.compile(r"^\S+(\s+\S+){4}$")
+
+
+def orcid_check_digit(base: str) -> str:
+    """The ISO 7064 MOD 11-2 check character of an ORCID's first 15 digits (dashes ignored),
+    as ORCID documents it: "X" stands for 10."""
+    total = 0
+    for ch in base.replace("-", ""):
+        total = (total + int(ch)) * 2
+    check = (12 - total % 11) % 11
+    return "X" if check == 10 else str(check)
 
 
 class WatchlistError(ValueError):
@@ -80,7 +93,12 @@ class Researcher(_Strict):
             return v
         v = v.removeprefix("https://orcid.org/")
         if not _ORCID.match(v):
-            raise ValueError("expected an ORCID like 0000-0002-1825-0097")
+            raise ValueError(f"{v!r} is not an ORCID like 0000-0002-1825-0097")
+        if orcid_check_digit(v[:-1]) != v[-1]:
+            raise ValueError(
+                f"{v!r} is not a valid ORCID: its check digit should be "
+                f"{orcid_check_digit(v[:-1])!r} (a typo in the digits?)"
+            )
         return v
 
     @field_validator("openalex_id")
@@ -146,9 +164,28 @@ class Schedule(_Strict):
     @field_validator("cron")
     @classmethod
     def _cron(cls, v: str) -> str:
-        if not _CRON.match(v.strip()):
-            raise ValueError("expected a 5-field cron expression like '0 6 * * 1'")
-        return v.strip()
+        v = v.strip()
+        if not _CRON.match(v):
+            raise ValueError(f"{v!r} is not a 5-field cron expression like '0 6 * * 1'")
+        try:  # values in range, names known (the server's scheduler would refuse it later)
+            cronsim.CronSim(v, datetime(2000, 1, 1))
+        except cronsim.CronSimError as exc:
+            raise ValueError(f"{v!r} is not a valid cron expression: {exc}") from None
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        v = v.strip()
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            close = difflib.get_close_matches(v, sorted(zoneinfo.available_timezones()), 1, 0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"{v!r} is not an IANA time zone like 'UTC' or 'Europe/Berlin'{hint}"
+            ) from None
+        return v
 
 
 _HF_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})$")
@@ -339,6 +376,22 @@ class Profile(_Strict):
     recipe: NonEmpty  # a shipped recipe (flows/recipes/<name>.toml) or a path to a TOML file
     url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
 
+    @field_validator("recipe")
+    @classmethod
+    def _recipe(cls, v: str) -> str:
+        """Checked (loaded) at start, not when the profiles source first needs it."""
+        from flows.recipes import RecipeError, load_recipe, shipped
+
+        try:
+            load_recipe(v)
+        except RecipeError as exc:
+            message = str(exc)
+            close = difflib.get_close_matches(v, sorted(shipped()), 1, 0.6)
+            raise ValueError(
+                message + (f" (did you mean {close[0]!r}?)" if close else "")
+            ) from None
+        return v
+
 
 class Watchlist(_Strict):
     contact_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -399,6 +452,116 @@ class Watchlist(_Strict):
         return next(r for r in self.researchers if wanted in {n.casefold() for n in r.all_names})
 
 
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "string": "text in quotes",
+    "bool": "true or false",
+    "list": "a list [ ... ]",
+    "dict": "a table",
+    "model": "a table",
+    "date": "a date like 2026-05-22",
+}
+
+
+def _toml_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _model_at(
+    loc: tuple[int | str, ...], root: type[BaseModel] | None = None
+) -> type[BaseModel] | None:
+    """The model under `root` (the watchlist) that holds the keys at `loc`, if any."""
+    model: type[BaseModel] | None = root or Watchlist
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        if field is None:  # a key of a free-form table ([limits."<host>"])
+            continue
+        model = _submodel(field.annotation)
+    return model
+
+
+def _submodel(tp: Any) -> type[BaseModel] | None:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    for arg in get_args(tp):
+        found = _submodel(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, 1, 0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def problem_text(err: Any, root: type[BaseModel] | None = None) -> str:
+    """One validation error of a TOML file read into `root` (default: the watchlist) in the
+    project's words, never pydantic's; unknown keys and values get a "did you mean"."""
+    kind, loc, ctx, value = err["type"], tuple(err["loc"]), err.get("ctx") or {}, err["input"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1], root)
+        keys = sorted(model.model_fields) if model else []
+        known = f" (known here: {', '.join(keys)})" if keys and len(keys) <= 12 else ""
+        return f"unknown key{_did_you_mean(str(loc[-1]), keys) or known}"
+    if kind == "missing":
+        return "required: add it"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", ""))) or re.findall(
+            r"[^\s,]+", str(ctx.get("expected", "")).replace(" or ", ", ")
+        )
+        hint = _did_you_mean(str(value), options) if isinstance(value, str) else ""
+        return f"{_shown(value)} is not one of: {', '.join(options)}{hint}"
+    if kind in ("string_too_short", "too_short"):
+        if kind == "string_too_short":
+            return "must not be empty"
+        n = ctx.get("min_length", 1)
+        return f"needs at least {n} {'entry' if n == 1 else 'entries'}"
+    if kind.startswith("greater_than") or kind.startswith("less_than"):
+        bound = next(iter(ctx.values()), "?")
+        words = {
+            "greater_than_equal": "at least",
+            "greater_than": "above",
+            "less_than_equal": "at most",
+            "less_than": "below",
+        }
+        return f"must be {words.get(kind, kind)} {bound}, got {_shown(value)}"
+    if kind == "string_pattern_mismatch":
+        field = str(loc[-1])
+        what = {
+            "contact_email": "an email address like team@example.org",
+            "url": "an http(s) URL like https://dblp.org/pid/z/DanyangZhuo.html",
+        }.get(field, f"text matching {ctx.get('pattern')}")
+        return f"{_shown(value)} is not {what}"
+    base = kind.split("_")[0]
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
+        want = _TYPE_WORDS.get(base, base)
+        return f"expected {want}, got {_toml_type(value)} {_shown(value)}"
+    return str(err["msg"])
+
+
 def _locate(text: str, loc: tuple[int | str, ...]) -> int | None:
     """Best-effort line number of a validation error location in TOML text."""
     lines = text.splitlines()
@@ -443,12 +606,11 @@ def load_watchlist(path: Path) -> Watchlist:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            loc = tuple(p for p in err["loc"] if p != "[key]")  # a bad key of a table
             field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(
                 ".[", "["
             )
             line = _locate(text, loc)
             where = f"{path}:{line}" if line else str(path)
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{where}: {field or '(top level)'}: {msg}")
+            problems.append(f"{where}: {field or '(top level)'}: {problem_text(err)}")
         raise WatchlistError("invalid watchlist\n  " + "\n  ".join(problems)) from None

@@ -121,7 +121,8 @@ def test_bad_watchlist_fails_at_start(tmp_path: Path, capsys: pytest.CaptureFixt
     bad = tmp_path / "w.toml"
     bad.write_text('contact_email = "a@b.co"\n[[researchers]]\nname = ""\n', encoding="utf-8")
     assert (
-        cli.main(["build", "--watchlist", str(bad), "--warehouse", str(tmp_path / "x.duckdb")]) == 1
+        cli.main(["build", "--watchlist", str(bad), "--warehouse", str(tmp_path / "x.duckdb")])
+        == cli.EXIT_USAGE
     )
     assert f"{bad}:3: researchers[0].name" in capsys.readouterr().err
 

@@ -119,12 +119,12 @@ works = []
     msg = str(info.value)
     path = tmp_path / "overrides.toml"
     expected = [
-        f"{path}:7: merge[0].works: List should have at least 2 items",
+        f"{path}:7: merge[0].works: needs at least 2 entries",
         f"{path}:11: merge[1].works[0]: 'doi:10.1/x': expected a DOI like",
         f"{path}:13: merge[1].colour: unknown key",
         f"{path}:18: keep_apart[0].works[1]: 'bogus:123': unknown source 'bogus'",
         f"{path}:22: alias[0]: an alias needs names or ids",
-        f"{path}:26: not_author[1].reason: Field required",
+        f"{path}:26: not_author[1].reason: required: add it",
         f"{path}:30: typo: unknown key",
     ]
     for line in expected:
@@ -254,7 +254,7 @@ def test_cli_usage_errors_and_run_record(
     assert _cli(tmp_path, "--overrides", str(tmp_path / "missing.toml")) == 2
     assert "no such overrides file" in capsys.readouterr().err
     bad = write(tmp_path, '[[merge]]\nworks = ["x"]\nreason = "r"\n')
-    assert _cli(tmp_path, "--overrides", str(bad)) == 1
+    assert _cli(tmp_path, "--overrides", str(bad)) == cli.EXIT_USAGE
     assert f"{bad}:2: merge[0].works" in capsys.readouterr().err
     assert not (tmp_path / "w.duckdb").exists()
 

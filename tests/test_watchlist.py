@@ -77,7 +77,7 @@ def test_ids_are_normalised(tmp_path: Path) -> None:
             ["watchlist.toml:13", "researchers[1].name"],
         ),
         # a researcher table with nothing in it
-        (lambda t: t + "\n[[researchers]]\n", ["researchers[2].name", "Field required"]),
+        (lambda t: t + "\n[[researchers]]\n", ["researchers[2].name", "required: add it"]),
         (
             lambda t: t.replace('cron = "0 5 * * *"', 'cron = "every monday"'),
             ["watchlist.toml:4", "schedule.cron"],
@@ -137,3 +137,103 @@ def test_a_profile_must_name_exactly_one_researcher() -> None:
         Watchlist.model_validate({**base, "profiles": [{**profile, "researcher": "Ann Lee"}]})
     ok = Watchlist.model_validate({**base, "profiles": [{**profile, "researcher": "jia li"}]})
     assert ok.researcher_named("jia li").name == "Jia Li"
+
+
+# ---------------------------------------------------------------- checked before any request
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # a cron of five fields whose values are out of range: `serve` used to find it
+        (lambda t: t.replace('cron = "0 5 * * *"', 'cron = "0 25 * * *"'), ["schedule.cron"]),
+        (lambda t: t.replace('cron = "0 5 * * *"', 'cron = "61 5 * * MON"'), ["schedule.cron"]),
+        (
+            lambda t: t.replace('cron = "0 5 * * *"', 'cron = "0 5 * * *"\ntimezone = "Mars/Base"'),
+            ["watchlist.toml:5", "schedule.timezone", "'Mars/Base' is not an IANA time zone"],
+        ),
+        (
+            lambda t: t.replace(
+                'cron = "0 5 * * *"', 'cron = "0 5 * * *"\ntimezone = "Europe/Berln"'
+            ),
+            ["did you mean 'Europe/Berlin'"],
+        ),
+        # ORCID with a wrong check digit (ISO 7064 MOD 11-2): 0000-0002-1825-0097 is valid
+        (
+            lambda t: t.replace("0000-0002-1825-0097", "0000-0002-1825-0098"),
+            ["watchlist.toml:10", "researchers[0].orcid", "check digit should be '7'"],
+        ),
+        (
+            lambda t: (
+                t + '\n[[profiles]]\nresearcher = "Pengfei Zuo"\nrecipe = "dblp_persn"\n'
+                'url = "https://dblp.org/pid/1.html"\n'
+            ),
+            ["profiles[0].recipe", "no shipped recipe named 'dblp_persn'", "did you mean"],
+        ),
+        (
+            lambda t: (
+                t + '\n[[profiles]]\nresearcher = "Pengfei Zuo"\nrecipe = "recipes/mine.toml"\n'
+                'url = "https://dblp.org/pid/1.html"\n'
+            ),
+            ["profiles[0].recipe", "recipes/mine.toml: cannot read recipe"],
+        ),
+    ],
+)
+def test_schedule_recipes_and_orcids_are_checked_at_load(  # type: ignore[no-untyped-def]
+    tmp_path: Path, edit, expected: list[str]
+) -> None:
+    with pytest.raises(WatchlistError) as info:
+        load_watchlist(write(tmp_path, edit(GOOD)))
+    for part in expected:
+        assert part in str(info.value), str(info.value)
+
+
+def test_valid_orcids_with_x_check_digit_and_shipped_recipe_load(tmp_path: Path) -> None:
+    text = GOOD.replace("0000-0002-1825-0097", "0000-0002-1694-233X") + (
+        '\n[[profiles]]\nresearcher = "Pengfei Zuo"\nrecipe = "dblp_person"\n'
+        'url = "https://dblp.org/pid/1.html"\n'
+    )
+    wl = load_watchlist(write(tmp_path, text))
+    assert wl.researchers[0].orcid == "0000-0002-1694-233X"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda t: t.replace('name = "Pengfei Zuo"', 'name = "Pengfei Zuo"\naliasses = ["P"]'),
+            "researchers[1].aliasses: unknown key; did you mean 'aliases'?",
+        ),
+        (
+            lambda t: t + "\n[sources]\nmax_topic_result = 5\n",
+            "sources.max_topic_result: unknown key; did you mean 'max_topic_results'?",
+        ),
+        (
+            lambda t: t + '\n[sources]\nmax_topic_results = "lots"\n',
+            "sources.max_topic_results: expected an integer, got text 'lots'",
+        ),
+        (
+            lambda t: t + "\n[sources]\nsince_year = 1000\n",
+            "sources.since_year: must be at least 1900, got 1000",
+        ),
+        (
+            lambda t: t + '\n[sources]\nenabled = ["arxv"]\n',
+            "sources.enabled[0]: 'arxv' is not one of: arxiv, openalex",
+        ),
+        (lambda t: t + "\n[budgets]\nopenalx = 3.0\n", "did you mean 'openalex'?"),
+        (
+            lambda t: t.replace('"me@example.org"', '"nobody"'),
+            "contact_email: 'nobody' is not an email address like team@example.org",
+        ),
+        (lambda t: t.replace("[schedule]\n", "schedule = 3\n[x]\n"), "schedule: expected a table"),
+    ],
+)
+def test_messages_are_in_our_words(tmp_path: Path, edit, expected: str) -> None:  # type: ignore[no-untyped-def]
+    """Wrong types, unknown keys and bad values read as the project's own messages: no
+    pydantic wording ("Input should be", "Extra inputs are not permitted", "Field required")."""
+    with pytest.raises(WatchlistError) as info:
+        load_watchlist(write(tmp_path, edit(GOOD)))
+    message = str(info.value)
+    assert expected in message, message
+    for pydantic_words in ("Input should", "Extra inputs", "Field required", "String should"):
+        assert pydantic_words not in message, message

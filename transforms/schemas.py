@@ -5,7 +5,13 @@ Each source declares its columns in `transforms/sources/<slug>.py`; lineage is a
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 UTC_TS = pl.Datetime("us", "UTC")
 S = pl.String
@@ -52,3 +58,80 @@ def flag_rows(
     return lf.select(
         *[exprs[c].cast(t).alias(c) for c, t in FLAG_SCHEMA.items()], *[pl.col(c) for c in keep]
     )
+
+
+_INT_BITS = {
+    pl.Int8: (True, 8),
+    pl.Int16: (True, 16),
+    pl.Int32: (True, 32),
+    pl.Int64: (True, 64),
+    pl.UInt8: (False, 8),
+    pl.UInt16: (False, 16),
+    pl.UInt32: (False, 32),
+    pl.UInt64: (False, 64),
+}
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def value_problem(value: object, dtype: PolarsDataType) -> str | None:
+    """Why `value` is not a value of `dtype`, or None when it is. Stricter than polars, which
+    turns 12.5, "12" and True into the integer 12, 12 and 1 when building a frame from rows:
+    a count that is not an integer is bad data, never silently coerced."""
+    if value is None:
+        return None
+    base = dtype.base_type()
+    if base in _INT_BITS:
+        signed, bits = _INT_BITS[base]
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"expected an integer, got {type(value).__name__} {_shown(value)}"
+        low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+        return None if low <= value <= high else f"integer {value} out of range for {dtype}"
+    if base in (pl.Float32, pl.Float64):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"expected a number, got {type(value).__name__} {_shown(value)}"
+        return None
+    if base == pl.String:
+        ok = isinstance(value, str)
+        return None if ok else f"expected text, got {type(value).__name__} {_shown(value)}"
+    if base == pl.Boolean:
+        ok = isinstance(value, bool)
+        return None if ok else f"expected true/false, got {type(value).__name__} {_shown(value)}"
+    if base == pl.Datetime:
+        ok = isinstance(value, datetime)
+        return None if ok else f"expected a timestamp, got {type(value).__name__} {_shown(value)}"
+    if base == pl.Date:
+        ok = isinstance(value, date) and not isinstance(value, datetime)
+        return None if ok else f"expected a date, got {type(value).__name__} {_shown(value)}"
+    if isinstance(dtype, pl.List):
+        if not isinstance(value, list | tuple):
+            return f"expected a list, got {type(value).__name__} {_shown(value)}"
+        for i, item in enumerate(value):
+            if problem := value_problem(item, dtype.inner):
+                return f"item {i}: {problem}"
+        return None
+    if isinstance(dtype, pl.Struct):
+        if not isinstance(value, dict):
+            return f"expected an object, got {type(value).__name__} {_shown(value)}"
+        for f in dtype.fields:
+            if problem := value_problem(value.get(f.name), f.dtype):
+                return f"{f.name}: {problem}"
+        return None
+    try:  # any other type: let polars judge
+        pl.Series([value], dtype=dtype, strict=True)
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError) as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+def record_problem(record: dict[str, object], schema: pl.Schema, key: str) -> str | None:
+    """The first field of `record` that does not fit `schema` ("field: why"), or None."""
+    if record.get(key) in (None, ""):
+        return f"{key}: the record has no {key}"
+    for name, dtype in schema.items():
+        if problem := value_problem(record.get(name), dtype):
+            return f"{name}: {problem}"
+    return None

@@ -15,7 +15,7 @@ from typing import Any
 
 from bs4.dammit import EncodingDetector
 
-from flows.http import FetchedResponse, RobotsDisallowed, SourceStopped
+from flows.http import FetchedResponse, RobotsDisallowed, SourceStopped, mask_secrets
 
 Record = dict[str, Any]
 
@@ -27,6 +27,8 @@ class SourceError(ValueError):
     """
 
     def __init__(self, source: str, where: str, message: str) -> None:
+        # an upstream error body may quote the API key back: never let it into a message
+        message, where = mask_secrets(message), mask_secrets(where)
         super().__init__(f"[{source}] {message} ({where})")
         self.source = source
         self.where = where
