@@ -7,7 +7,7 @@
    partition. (Whole resolution, title matching included, is in bench_resolution.py.)
 2. Whole model build (all derived tables) at the same scale, records/second.
 3. Author names: parsed once per distinct spelling (stage_authorships) vs once per authorship
-   row (baseline); nameparser runs in Python, so this is the model build's largest cost.
+   row (baseline); name parsing runs in Python, so this is the model build's largest cost.
 4. CSV reports: the neutralising csv-module writer vs polars' write_csv (baseline, unsafe).
 """
 
