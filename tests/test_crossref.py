@@ -960,7 +960,11 @@ def test_a_name_suffix_is_kept_and_shown() -> None:
     assert crossref.author_name(rec["authors"][0]) == "Robert Hallowell Jr."
     (row,) = staging.authorships(_raw([rec])).collect().to_dicts()
     assert row["raw_name"] == "Hallowell, Robert, Jr."
-    assert parse_name(row["raw_name"]) == ("Robert Hallowell Jr.", "robert-hallowell", "r-hallowell")
+    assert parse_name(row["raw_name"]) == (
+        "Robert Hallowell Jr.",
+        "robert-hallowell",
+        "r-hallowell",
+    )
 
 
 def test_authors_stage_from_a_warehouse_loaded_before_suffixes_were_parsed() -> None:

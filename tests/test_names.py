@@ -52,7 +52,14 @@ SPLITS = {
     "Ivanov IV": (None, ("IV",), ("Ivanov",), "", True, None),  # initials, not a suffix
     # structure given by the source
     "Zhuo, Danyang": ("Danyang Zhuo", ("Danyang",), ("Zhuo",), "", False, "danyang-zhuo"),
-    "García Márquez, Gabriel": ("Gabriel García Márquez", None, ("Garcia", "Marquez"), "", False, None),
+    "García Márquez, Gabriel": (
+        "Gabriel García Márquez",
+        None,
+        ("Garcia", "Marquez"),
+        "",
+        False,
+        None,
+    ),
     "M. Bran, Andres": ("Andres M. Bran", ("Andres",), ("M", "Bran"), "", False, None),
     # particles start the family name
     "Johannes Diderik van der Waals": (None, None, ("van", "der", "Waals"), "", False, None),

@@ -48,7 +48,30 @@ _SUFFIX_AFTER_COMMA = re.compile(
 )
 # Lower-case particles that start a family name after the given names ("van der Waals").
 _PARTICLES = frozenset(
-    ["van", "von", "der", "den", "de", "del", "della", "dei", "degli", "di", "da", "das", "dos", "du", "la", "le", "ten", "ter", "zu", "zur", "bin", "ibn"]
+    [
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "dei",
+        "degli",
+        "di",
+        "da",
+        "das",
+        "dos",
+        "du",
+        "la",
+        "le",
+        "ten",
+        "ter",
+        "zu",
+        "zur",
+        "bin",
+        "ibn",
+    ]
 )
 # "Md" / "MD" (Muhammad, common in Bangladesh) before two full words is a name, not initials.
 _ABBREVIATED_GIVEN = frozenset({"md", "mohd", "muhd", "mst"})
@@ -56,6 +79,9 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": 
 # Scripts written without spaces between family and given name (Han, Kana, Hangul).
 _UNSPACED_SCRIPT = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _JOINERS = re.compile(r"[-\u2010\u2011'\u2019`]")  # Peng-Fei / O'Neil / al-Rahman: one word
+_NOT_NAME_CHAR = re.compile(r"[^A-Za-z0-9.\s]")
+_WORD_BREAK = re.compile(r"[\s.]+")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -106,8 +132,9 @@ def slug(text: str, prefix: str = "id") -> str:
     "zhuo-dan-yang", "Пётр" -> "petr"; text with no letter or digit at all -> "<prefix>-<hash>"."""
     text = unicodedata.normalize("NFC", " ".join(text.split()))
     # one syllable per Han / Hangul character, kept apart: "zhuo-dan-yang", not "zhuodanyang"
-    spaced = "".join(f" {c} " if _UNSPACED_SCRIPT.match(c) else c for c in text)
-    made = re.sub(r"[^a-z0-9]+", "-", anyascii(spaced).lower()).strip("-")
+    if _UNSPACED_SCRIPT.search(text):
+        text = "".join(f" {c} " if _UNSPACED_SCRIPT.match(c) else c for c in text)
+    made = _NOT_SLUG.sub("-", (text if text.isascii() else anyascii(text)).lower()).strip("-")
     return made or f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
 
@@ -116,8 +143,10 @@ def slug(text: str, prefix: str = "id") -> str:
 
 def _ascii_words(word: str) -> list[str]:
     """One written word -> ASCII tokens: transliterated, joiners dropped, dots split initials."""
-    text = _JOINERS.sub("", anyascii(word))
-    return [t for t in re.split(r"[\s.]+", re.sub(r"[^A-Za-z0-9.\s]", " ", text)) if t]
+    text = _JOINERS.sub("", word if word.isascii() else anyascii(word))
+    if text.isalnum():
+        return [text]
+    return [t for t in _WORD_BREAK.split(_NOT_NAME_CHAR.sub(" ", text)) if t]
 
 
 def _is_initials(token: str, all_upper: bool) -> bool:
@@ -257,11 +286,17 @@ def _keys(given: list[str], family: list[str], only: bool) -> tuple[list[str], l
     return [k for k in full if " " in k], initials
 
 
+def _ascii_slug(tokens: list[str], fallback: str) -> str:
+    """Slug of ASCII tokens (already transliterated), else of the fallback text."""
+    made = _NOT_SLUG.sub("-", " ".join(tokens).lower()).strip("-")
+    return made or slug(fallback, "name")
+
+
 def _person_key(given: list[str], family: list[str], only: bool, display: str) -> str:
     if given and family:
         kept = [given[0][0]] if only else [w for w in given if len(w) > 1] or given[:1]
-        return slug(" ".join([*kept, *family]), "name")
-    return slug(" ".join(family) or display, "name")
+        return _ascii_slug([*kept, *family], display)
+    return _ascii_slug(family, display)
 
 
 @lru_cache(maxsize=262_144)
@@ -275,7 +310,7 @@ def analyse(raw: str) -> Name:
         alt_full, alt_initials = _keys(g2, f2, o2)
         full, initials = full + alt_full, initials + alt_initials
     key = _person_key(given, family, only, display or raw)
-    short = slug(f"{given[0][0]} {' '.join(family)}", "name") if given and family else key
+    short = _ascii_slug([given[0][0], *family], display) if given and family else key
     return Name(
         display=display or " ".join(raw.split()),
         given=tuple(given),
