@@ -26,6 +26,7 @@ import polars as pl
 
 from flows import reports
 from transforms import model, normalize
+from transforms import names as names_module
 from transforms import works as resolution
 from transforms.schemas import raw_schema
 
@@ -194,11 +195,11 @@ def main() -> None:
     names = model.stage_authorships(raw).select("raw_name").collect()
 
     def per_row() -> pl.DataFrame:  # what stage_authorships did first: map every row
-        normalize.parse_name.cache_clear()
+        names_module.analyse.cache_clear()
         return names.select(normalize.name_parts(pl.col("raw_name")))
 
     def per_name() -> pl.DataFrame:  # what it does now: map distinct spellings, join back
-        normalize.parse_name.cache_clear()
+        names_module.analyse.cache_clear()
         parsed = names.unique().with_columns(n=normalize.name_parts(pl.col("raw_name")))
         return names.join(parsed, on="raw_name", how="left", maintain_order="left")
 

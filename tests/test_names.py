@@ -50,6 +50,10 @@ SPLITS = {
     "Smith, John, V": ("John Smith V", ("John",), ("Smith",), "V", False, "john-smith"),
     "King, Jr., Martin Luther": ("Martin Luther King Jr.", None, ("King",), "Jr.", False, None),
     "Ivanov IV": (None, ("IV",), ("Ivanov",), "", True, None),  # initials, not a suffix
+    "Smith, V.": ("V. Smith", ("V",), ("Smith",), "", True, "v-smith"),
+    "John Smith, PhD": ("John Smith, PhD", ("John",), ("Smith",), "PhD", False, "john-smith"),
+    "Rahman, Md": ("Md Rahman", ("Md",), ("Rahman",), "", False, "md-rahman"),
+    "Rahman, MD": ("MD Rahman", ("MD",), ("Rahman",), "", True, "m-rahman"),  # or M. D.
     # structure given by the source
     "Zhuo, Danyang": ("Danyang Zhuo", ("Danyang",), ("Zhuo",), "", False, "danyang-zhuo"),
     "García Márquez, Gabriel": (

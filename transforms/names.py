@@ -43,9 +43,8 @@ _HONORIFIC_DOTTED = re.compile(r"^(?:Dr|Prof|Mr|Mrs|Ms|Mx|Rev|Hon)\.$", re.I)
 _HONORIFIC_BARE = frozenset({"Dr", "Prof", "Professor"})
 # Suffixes at the end of a name; the ambiguous ones only after a comma ("Ivanov IV" is initials).
 _SUFFIX_END = re.compile(r"^(?:[JS]r\.?|JR\.|SR\.|II|III)$")
-_SUFFIX_AFTER_COMMA = re.compile(
-    r"(?i)^(?:jr\.?|sr\.?|i{2,3}|iv|v|vi|ph\.?\s?d\.?|m\.?d\.?|esq\.?)$"
-)
+# ("Rahman, Md" is a given name and "Smith, V." an initial: see `_split`)
+_SUFFIX_AFTER_COMMA = re.compile(r"^(?:(?i:jr|sr|esq|ph\.?\s?d)\.?|I{2,3}|IV|V|VI|M\.D\.)$")
 # Lower-case particles that start a family name after the given names ("van der Waals").
 _PARTICLES = frozenset(
     [
@@ -224,11 +223,10 @@ def _split(text: str) -> tuple[Split, str]:
     suffix = ""
     if len(parts) == 3 and all(parts) and _SUFFIX_AFTER_COMMA.match(parts[1]):
         parts, suffix = [parts[0], parts[2]], parts[1]  # BibTeX "King, Jr., Martin Luther"
-    elif len(parts) == 3 and all(parts) and not _SUFFIX_AFTER_COMMA.match(parts[-1]):
-        if len(parts[-1].split()) == 1:  # "Family, Given, Suffix" (Crossref's parts, staged)
-            parts, suffix = parts[:2], parts[2]
-    elif len(parts) >= 2 and _SUFFIX_AFTER_COMMA.match(parts[-1]):
-        suffix, parts = parts[-1], parts[:-1]
+    elif len(parts) == 3 and all(parts) and len(parts[-1].split()) == 1:
+        parts, suffix = parts[:2], parts[2]  # "Family, Given, Suffix" (Crossref's parts, staged)
+    elif len(parts) == 2 and len(parts[0].split()) >= 2 and _SUFFIX_AFTER_COMMA.match(parts[1]):
+        suffix, parts = parts[1], parts[:1]  # "John Smith, Jr.", not "Smith, V."
     if len(parts) == 2 and all(parts):
         family_words = _strip_honorifics(parts[0].split())
         given_words = _strip_honorifics(parts[1].split())
