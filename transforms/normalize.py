@@ -113,10 +113,6 @@ def name_parts(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def name_key(raw: str) -> str:
-    return parse_name(raw)[1]
-
-
 # --- person-name matching keys (entity resolution): the rules live in transforms.names ---------
 
 
