@@ -7,7 +7,7 @@
    partition. (Whole resolution, title matching included, is in bench_resolution.py.)
 2. Whole model build (all derived tables) at the same scale, records/second.
 3. Author names: parsed once per distinct spelling (stage_authorships) vs once per authorship
-   row (baseline); nameparser runs in Python, so this is the model build's largest cost.
+   row (baseline); name parsing runs in Python, so this is the model build's largest cost.
 4. CSV reports: the neutralising csv-module writer vs polars' write_csv (baseline, unsafe).
 """
 
@@ -26,6 +26,7 @@ import polars as pl
 
 from flows import reports
 from transforms import model, normalize
+from transforms import names as names_module
 from transforms import works as resolution
 from transforms.schemas import raw_schema
 
@@ -194,11 +195,11 @@ def main() -> None:
     names = model.stage_authorships(raw).select("raw_name").collect()
 
     def per_row() -> pl.DataFrame:  # what stage_authorships did first: map every row
-        normalize.parse_name.cache_clear()
+        names_module.analyse.cache_clear()
         return names.select(normalize.name_parts(pl.col("raw_name")))
 
     def per_name() -> pl.DataFrame:  # what it does now: map distinct spellings, join back
-        normalize.parse_name.cache_clear()
+        names_module.analyse.cache_clear()
         parsed = names.unique().with_columns(n=normalize.name_parts(pl.col("raw_name")))
         return names.join(parsed, on="raw_name", how="left", maintain_order="left")
 

@@ -29,17 +29,13 @@ from flows import warehouse
 from flows.overrides import Overrides
 from flows.sources import SOURCES
 from flows.watchlist import Watchlist
-from transforms import normalize as norm
+from transforms import ids
+from transforms import names as person_names
 
 Con = Any  # a read-only warehouse connection (flows.warehouse.reader)
 Row = dict[str, Any]
 
 CITATION_SOURCES = ("openalex", "semantic_scholar", "best")
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
-_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)
-_ARXIV = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$", re.I)
-_ARXIV_PREFIX = re.compile(r"^(?:https?://arxiv\.org/abs/|arxiv:)", re.I)
 _ORCID = re.compile(r"^(?:https://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 NOT_BUILT = "not built yet"
 
@@ -85,31 +81,25 @@ def _crosswalk_table(con: Con) -> str | None:
 
 
 def normal_doi(text: str) -> str | None:
-    doi = _DOI_PREFIX.sub("", text.strip()).lower()
-    return doi if _DOI.match(doi) else None
+    return ids.doi(text)
 
 
 def normal_arxiv(text: str) -> str | None:
-    aid = _ARXIV_PREFIX.sub("", text.strip())
-    if not _ARXIV.match(aid):
-        return None
-    aid = re.sub(r"v\d+$", "", aid)
-    return aid.lower() if "/" in aid else aid
+    return ids.arxiv_id(text)
 
 
 def parse_work_ref(text: str) -> tuple[str, str]:
     """-> (kind, value): ("doi", d), ("arxiv", id), ("record", "slug:id"), ("paper", id) or
     ("text", q) for anything else (searched in titles)."""
     q = text.strip()
-    if q.lower().startswith("doi:") or _DOI_PREFIX.match(q) or _DOI.match(q.lower()):
-        doi = normal_doi(q)
-        if doi:
-            m = _ARXIV_DOI.match(doi)  # arXiv's DataCite DOI names the arXiv id
-            return ("arxiv", normal_arxiv(m.group(1)) or m.group(1)) if m else ("doi", doi)
-    if _ARXIV_PREFIX.match(q) or _ARXIV.match(q):
-        aid = normal_arxiv(q)
-        if aid:
-            return "arxiv", aid
+    doi = ids.doi(q)
+    if doi:
+        # arXiv's DataCite DOI names the arXiv id
+        aid = ids.arxiv_id_from_doi(doi)
+        return ("arxiv", aid) if aid else ("doi", doi)
+    aid = ids.arxiv_id(q)
+    if aid:
+        return "arxiv", aid
     slug, sep, rest = q.partition(":")
     if sep and slug in SOURCES and rest:
         return "record", f"{slug}:{rest}"
@@ -438,8 +428,8 @@ def _authors_by_name(
     for e in overrides.rows if overrides else []:
         if e["kind"] == "alias" and e["researcher_id"]:
             names += [(e["researcher_id"], n) for n in e["names"]]
-    key = norm.name_key(q)
-    by_key = {a: "name" for a, n in names if n and norm.name_key(n) == key}
+    wanted = person_names.wanted_keys([q])
+    by_key = {a: "name" for a, n in names if n and person_names.matches(n, wanted)}
     if by_key:
         return by_key
     tokens = _tokens(q)

@@ -41,12 +41,11 @@ from pydantic import (
 from flows import settings
 from flows.sources import SOURCES
 from flows.watchlist import Watchlist, problem_text, slugify
+from transforms import ids
 from transforms.overrides import overrides_frame
 
 KINDS = ("not_author", "merge", "keep_apart", "alias")
 
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_ARXIV = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$", re.I)
 _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 _PAPER_HASH = re.compile(r"^[0-9A-Za-z_\-]+$")
 _REF = re.compile(r"^([a-z_0-9]+):(.+)$")
@@ -69,20 +68,19 @@ def check_work_ref(raw: str) -> str:
     ref = raw.strip()
     m = _REF.match(ref)
     if not m:
-        if _DOI.match(ref.lower()) or ref.lower().startswith(("https://doi.org/", "http://dx.")):
+        if ids.doi(ref) or ref.lower().startswith(("https://doi.org/", "http://dx.")):
             raise ValueError(f"{raw!r}: write a DOI as doi:10.xxxx/...")
-        if _ARXIV.match(ref):
+        if ids.arxiv_id(ref):
             raise ValueError(f"{raw!r}: write an arXiv id as arxiv:{ref}")
         raise ValueError(
             f"{raw!r} is not a work reference (doi:..., arxiv:..., <source>:<id> or a paper id)"
         )
     scheme, body = m.group(1), m.group(2).strip()
     if scheme == "doi":
-        doi = re.sub(r"^https?://(dx\.)?doi\.org/", "", body, flags=re.I).lower()
-        if not _DOI.match(doi):
+        if not ids.doi(body):
             raise ValueError(f"{raw!r}: expected a DOI like doi:10.1145/3600006.3613165")
     elif scheme == "arxiv":
-        if not _ARXIV.match(re.sub(r"(?i)^https?://arxiv\.org/abs/", "", body)):
+        if not ids.arxiv_id(body):
             raise ValueError(f"{raw!r}: expected an arXiv id like arxiv:2309.06180")
     elif scheme == "t":
         if not _PAPER_HASH.match(body):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-import unicodedata
 import zoneinfo
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from transforms import ids, names
 
 SourceSlug = Literal[
     "arxiv",
@@ -64,8 +65,9 @@ class WatchlistError(ValueError):
 
 
 def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    """Stable, non-empty id of a name in any script (`transforms.names.slug`): "José Álvarez"
+    -> "jose-alvarez", "卓丹阳" -> "zhuo-dan-yang", "Пётр Ёлкин" -> "petr-elkin"."""
+    return names.slug(text)
 
 
 class _Strict(BaseModel):
@@ -188,9 +190,6 @@ class Schedule(_Strict):
         return v
 
 
-_HF_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})$")
-
-
 class HfPapersOptions(_Strict):
     """[sources.hf_papers]: Hugging Face daily-papers listings, paper search, single papers."""
 
@@ -212,8 +211,8 @@ class HfPapersOptions(_Strict):
     def _arxiv_ids(cls, v: list[str]) -> list[str]:
         out = []
         for raw in v:
-            aid = re.sub(r"v\d+$", "", re.sub(r"(?i)^arxiv:", "", raw.strip()))
-            if not _HF_ARXIV_ID.match(aid):
+            aid = ids.arxiv_id(raw)
+            if not aid:
                 raise ValueError(f"{raw!r} is not an arXiv id like 2309.06180")
             out.append(aid)
         return out
@@ -264,10 +263,6 @@ class NsfAwardsOptions(_Strict):
     max_awards_per_pi: int = Field(default=100, ge=1, le=3000)
 
 
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
-
-
 class CrossrefOptions(_Strict):
     """[sources.crossref]"""
 
@@ -283,10 +278,10 @@ class CrossrefOptions(_Strict):
     def _dois(cls, v: list[str]) -> list[str]:
         out = []
         for raw in v:
-            doi = _DOI_PREFIX.sub("", raw.strip()).lower()
-            if not _DOI.match(doi):
+            doi = ids.doi(raw)
+            if not doi:
                 raise ValueError(f"{raw!r} is not a DOI like 10.1145/3600006.3613165")
-            if doi.startswith("10.48550/"):
+            if ids.is_arxiv_doi(doi):
                 raise ValueError(f"{raw!r} is an arXiv DOI (DataCite): Crossref does not know it")
             out.append(doi)
         return out

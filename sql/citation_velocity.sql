@@ -109,11 +109,19 @@ topic_rows as (
     group by t.topic_id, gains.source, gains.window_days
 ),
 
+all_levels as (
+    select * from work_rows
+    union all
+    select * from researcher_rows
+    union all
+    select * from topic_rows
+),
+
 final as (
     select
         level, entity_id, entity_name, source, window_days, works, citations_base, citations_now, citations_gained,
         base_at, now_at, window_complete, works_with_drop, works_silent
-    from (select * from work_rows union all select * from researcher_rows union all select * from topic_rows)
+    from all_levels
     order by level, entity_id, source, window_days
 )
 

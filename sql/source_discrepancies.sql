@@ -42,12 +42,18 @@ researcher_rows as (
     where abs(best_h.h_index - other_h.value) >= 2
 ),
 
+both_levels as (
+    select * from work_rows
+    union all
+    select * from researcher_rows
+),
+
 final as (
     select
         level, entity_id, entity_name, metric, source_a, cast(value_a as bigint) as value_a, source_b, cast(value_b as bigint) as value_b,
         cast(value_b - value_a as bigint) as difference,
         round(abs(value_b - value_a) / greatest(value_a, value_b, 1), 3) as relative_difference
-    from (select * from work_rows union all select * from researcher_rows)
+    from both_levels
     order by level, relative_difference desc, entity_id, source_b
 )
 

@@ -34,6 +34,7 @@ from flows.http import HostPolicy, HttpClient
 from flows.sources import SOURCES, crossref
 from flows.sources.base import FetchReport, SourceError
 from flows.watchlist import CrossrefOptions
+from transforms.names import parse_name
 from transforms.sources import crossref as staging
 
 SLUG = "crossref"
@@ -827,7 +828,14 @@ def test_staged_works_and_authorships() -> None:
     chem_authors = authors.filter(pl.col("source_work_id") == "10.1038/s42256-024-00832-8").sort(
         "position"
     )
+    # given and family both given: staged as "Family, Given" so the parts survive as Crossref
+    # split them (here given "Andres", family "M. Bran"); shown the way round
     assert chem_authors["raw_name"].to_list()[:3] == [
+        "M. Bran, Andres",
+        "Cox, Sam",
+        "Schilter, Oliver",
+    ]
+    assert [parse_name(n)[0] for n in chem_authors["raw_name"].to_list()[:3]] == [
         "Andres M. Bran",
         "Sam Cox",
         "Oliver Schilter",
@@ -939,3 +947,63 @@ def test_fetch_against_the_demo_fake() -> None:
         "SOSP '23: 29th Symposium on Operating Systems Principles",
     )
     assert vllm["is_referenced_by_count"] > 0
+
+
+def _suffixed_record() -> dict[str, Any]:
+    author = {"given": "Robert", "family": "Hallowell", "suffix": "Jr.", "sequence": "first"}
+    return crossref.work_record({**message(PLOS), "DOI": "10.5555/sfx", "author": [author]})
+
+
+def test_a_name_suffix_is_kept_and_shown() -> None:
+    rec = _suffixed_record()
+    assert rec["authors"][0]["suffix"] == "Jr."
+    assert crossref.author_name(rec["authors"][0]) == "Robert Hallowell Jr."
+    (row,) = staging.authorships(_raw([rec])).collect().to_dicts()
+    assert row["raw_name"] == "Hallowell, Robert, Jr."
+    assert parse_name(row["raw_name"]) == (
+        "Robert Hallowell Jr.",
+        "robert-hallowell",
+        "r-hallowell",
+    )
+
+
+def test_authors_stage_from_a_warehouse_loaded_before_suffixes_were_parsed() -> None:
+    rec = _suffixed_record()
+    for a in rec["authors"]:
+        del a["suffix"]
+    schema = dict(staging.SCHEMAS["works"])
+    fields = schema["authors"].inner.fields  # type: ignore[attr-defined]
+    old_author = {f.name: f.dtype for f in fields if f.name != "suffix"}
+    schema["authors"] = pl.List(pl.Struct(old_author))
+    frame = pl.DataFrame(
+        [{**rec, "_run_id": "r1", "_fetched_at": datetime(2026, 1, 1, tzinfo=UTC)}],
+        schema={**schema, "_run_id": pl.String, "_fetched_at": pl.Datetime("us", "UTC")},
+        strict=True,
+    )
+    (row,) = staging.authorships({"raw_crossref__works": frame.lazy()}).collect().to_dicts()
+    assert row["raw_name"] == "Hallowell, Robert"
+
+
+def test_fetch_filter_reads_crossref_name_parts() -> None:
+    """A hit counts when Crossref's given/family parts are the researcher's name, in any
+    spelling the shared keyer accepts ("Peng Fei" / "Pengfei"), never on the family name alone."""
+    page_works = [
+        crossref.work_record(
+            {**message(PLOS), "DOI": f"10.5555/{i}", "author": [{**a, "sequence": "first"}]}
+        )
+        for i, a in enumerate(
+            [
+                {"given": "Peng Fei", "family": "Zuo"},
+                {"given": "Fei", "family": "Zuo"},
+                {"given": "Zuo", "family": "Pengfei"},
+            ]
+        )
+    ]
+    from flows.sources.base import Page
+    from transforms.names import wanted_keys
+
+    page = Page()
+    for w in page_works:
+        page.add("works", w)
+    assert crossref.keep_named(page, wanted_keys(["Pengfei Zuo"]), "Pengfei Zuo") == 2
+    assert [w["doi"] for w in page.records["works"]] == ["10.5555/0", "10.5555/2"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import polars as pl
 import pytest
 
 from tests.resolution import build, evaluate
@@ -48,6 +49,12 @@ REQUIRED_CASES = (
     "noise_missing_authors",
     "noise_html_title",
     "noise_trailing_period",
+    # names of many cultures (issue 9)
+    "given_name_as_title",
+    "namesake_surname",
+    "name_particles",
+    "double_family_name",
+    "non_latin_script",
 )
 SINGLE_INSTANCE_OK = {"article_dropped", "british_american", "huge_author_list"}
 
@@ -138,3 +145,33 @@ def test_same_title_works_stay_apart(result: Evaluation, group: str) -> None:
 def test_work_records_merge(result: Evaluation, label: str) -> None:
     missed = [(a, b) for a, b, wa, _, _ in result.missed_merges if wa == label]
     assert missed == [], f"{label}: {missed}"
+
+
+# Names of many cultures (h60-h74): unwatched co-authors keep their whole name, and people who
+# share only a family name (or part of one) are never one author.
+WHOLE_NAMES = (
+    "Sam Lam",
+    "W. Lam",
+    "Wing Chan",
+    "Mahdi Rostami",
+    "MD Abdul Karim",
+    "Prince Kumar",
+    "Judge Chen",
+    "Sheikh Hasib",
+    "Rafiqul Islam",
+    "Lena Berg",
+    "María García",
+    "Luis Ortega Ruiz",
+)
+
+
+@pytest.mark.parametrize("name", WHOLE_NAMES)
+def test_coauthor_names_are_never_shortened(result: Evaluation, name: str) -> None:
+    authorships = result.tables["authorships"]
+    rows = authorships.filter(pl.col("author_name") == name)
+    family = name.split()[-1]
+    shown = sorted({n for n in authorships["author_name"] if n and family in n})
+    assert rows.height > 0, f"{name!r} is shown as one of {shown}"
+    assert not rows["is_watched"].any()
+    same_id = authorships.filter(pl.col("author_id").is_in(rows["author_id"].implode()))
+    assert set(same_id["author_name"]) == {name}, same_id.select("author_id", "author_name")

@@ -261,7 +261,7 @@ def test_malformed_records_are_quarantined_with_reasons() -> None:
         ("2605.11585", "2605.11585"),
         ("arXiv:2605.11585v2", "2605.11585"),
         ("https://arxiv.org/abs/2402.19603v1", "2402.19603"),
-        ("cs.DC/0601001", "cs.DC/0601001"),
+        ("cs.DC/0601001", "cs/0601001"),  # old style: the subject class is not in the id
         (None, None),
         ("", None),
     ],

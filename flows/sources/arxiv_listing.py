@@ -60,6 +60,7 @@ from flows.sources.base import (
     item_key,
 )
 from flows.watchlist import Watchlist
+from transforms import ids
 
 SLUG = "arxiv_listing"
 BASE_URL = "https://arxiv.org/list"
@@ -83,8 +84,6 @@ TRUNCATED_RETRIES = 1
 # next to arXiv's 3 s between requests.
 BUILDER = "html.parser"
 
-_ID_NEW = re.compile(r"^\d{4}\.\d{4,5}$")
-_ID_OLD = re.compile(r"^[a-z\-]+(?:\.[A-Z]{2})?/\d{7}$")
 _ABS = re.compile(r"(?:^|/)abs/(?P<id>[^?#\s]+?)(?:v(?P<v>\d+))?/?$")
 _HTML_VERSION = re.compile(r"/html/(?P<id>[^?#\s]+?)v(?P<v>\d+)/?$")
 _CROSS = re.compile(r"\(cross-list from (?P<cat>[A-Za-z\-]+(?:\.[A-Za-z\-]+)?)\)")
@@ -284,7 +283,7 @@ def _arxiv_id(entry: _RawEntry) -> tuple[str, int | None]:
         if arxiv_id is None and (m := _ABS.search(href)):
             arxiv_id = m.group("id")
             version = int(m.group("v")) if m.group("v") else None
-    if arxiv_id is None or not (_ID_NEW.match(arxiv_id) or _ID_OLD.match(arxiv_id)):
+    if arxiv_id is None or ids.arxiv_id(arxiv_id) != arxiv_id:
         raise ValueError(f"entry without an arXiv id (links: {entry.links[:3]})")
     for href in entry.links:
         if (m := _HTML_VERSION.search(href)) and m.group("id") == arxiv_id:

@@ -57,8 +57,9 @@ from flows.sources.base import (
     item_key,
     load_json,
 )
-from flows.sources.names import matches, name_keys
 from flows.watchlist import CrossrefOptions, Researcher, Watchlist
+from transforms import ids
+from transforms.names import matches, wanted_keys
 
 log = logging.getLogger("scholarflow.sources.crossref")
 
@@ -80,7 +81,6 @@ PLUS_HEADER = "Crossref-Plus-API-Token"
 
 _TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 _JATS_TITLE = re.compile(r"<jats:title[^>]*>.*?</jats:title>", re.S)
-_ARXIV_DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/)?10\.48550/arxiv\.(.+)$", re.I)
 _ORCID = re.compile(r"(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 _DATE_FIELDS = ("issued", "published", "published-print", "published-online", "posted")
 
@@ -158,11 +158,11 @@ def _arxiv_id(work: dict[str, Any]) -> str | None:
     for rel in (work.get("relation") or {}).get("has-preprint") or []:
         ident = str((rel or {}).get("id") or "").strip()
         kind = str((rel or {}).get("id-type") or "").lower()
-        m = _ARXIV_DOI.match(ident)
-        if m:
-            return m.group(1)
+        found = ids.arxiv_id_from_doi(ident)
+        if found:
+            return found
         if kind == "arxiv" and ident:
-            return re.sub(r"(?i)^arxiv:", "", ident)
+            return ids.arxiv_id(ident) or re.sub(r"(?i)^arxiv:", "", ident)
     return None
 
 
@@ -171,6 +171,7 @@ def _author(i: int, a: dict[str, Any]) -> dict[str, Any]:
         "position": i,
         "given": _text(a.get("given")),
         "family": _text(a.get("family")),
+        "suffix": _text(a.get("suffix")),
         "name": _text(a.get("name")),
         "orcid": _orcid(a.get("ORCID")),
         "authenticated_orcid": a.get("authenticated-orcid")
@@ -186,9 +187,18 @@ def _author(i: int, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def author_name(a: dict[str, Any]) -> str | None:
-    """Display name of an author record: "Given Family", or an organisation's name."""
-    person = " ".join(p for p in (a.get("given"), a.get("family")) if p)
+    """Display name of an author record: "Given Family Suffix", or an organisation's name."""
+    person = " ".join(p for p in (a.get("given"), a.get("family"), a.get("suffix")) if p)
     return person or a.get("name")
+
+
+def structured_name(a: dict[str, Any]) -> str | None:
+    """ "Family, Given[, Suffix]" when Crossref gives both parts (the form `transforms.names`
+    reads without guessing which word is the family name), else `author_name`."""
+    given, family = a.get("given"), a.get("family")
+    if given and family and "," not in given + family:
+        return ", ".join(p for p in (family, given, a.get("suffix")) if p)
+    return author_name(a)
 
 
 def work_record(w: dict[str, Any]) -> dict[str, Any]:
@@ -298,14 +308,14 @@ def _get(client: HttpClient, path: str, **params: str | int) -> tuple[FetchedRes
     return resp, parse_response(resp.body, f"GET {resp.url}", resp.status)
 
 
-def keep_named(page: Page, wanted: set[str], name: str) -> int:
+def keep_named(page: Page, wanted: frozenset[str], name: str) -> int:
     """Keep only works with an author named like the researcher (`name`, for the log line
     that counts the works left out); how many were kept."""
     works = page.records.get("works", [])
     kept: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
     for w in works:
-        named = any(matches(author_name(a), wanted) for a in w["authors"])
+        named = any(matches(structured_name(a), wanted) for a in w["authors"])
         (kept if named else dropped).append(w)
     if works:
         page.records["works"] = kept
@@ -334,13 +344,13 @@ def researcher_works(
     only works (re)indexed from that day (`from-index-date`: new works and changed metadata,
     citation counts included)."""
     params: dict[str, str | int] = {"rows": opts.rows, "select": SELECT}
-    wanted: set[str] | None = None
+    wanted: frozenset[str] | None = None
     filters = [f"from-index-date:{since.isoformat()}"] if since is not None else []
     if r.orcid:
         filters.insert(0, f"orcid:{r.orcid}")
     else:
         params["query.author"] = r.name
-        wanted = name_keys(r.all_names)
+        wanted = wanted_keys(r.all_names)
     if filters:
         params["filter"] = ",".join(filters)
     cursor, seen = "*", 0

@@ -57,8 +57,9 @@ from flows.sources.base import (
     item_key,
     load_json,
 )
-from flows.sources.names import matches, name_keys
 from flows.watchlist import DblpOptions, Researcher, Watchlist
+from transforms import ids
+from transforms.names import matches, wanted_keys
 
 log = logging.getLogger("scholarflow.sources.dblp")
 
@@ -84,10 +85,6 @@ _TYPES = {
 }
 _HOMONYM = re.compile(r"\s+\d{4}$")
 _DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\..+)$", re.I)
-_ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+?)(?:v\d+)?(?:\.pdf)?$", re.I)
-_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)
-_NEW_ARXIV = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
-_OLD_ARXIV = re.compile(r"^([a-z-]+)(?:\.[A-Z]{2})?/(\d{7})(?:v\d+)?$")
 _PID_URL = re.compile(r"/pid/(.+?)(?:\.html|\.xml)?$")
 _HTML_START = re.compile(rb"^\s*(?:<!doctype\s+html|<html)", re.I)
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
@@ -129,12 +126,7 @@ def person_name(name: str | None) -> str | None:
 def _arxiv_from_volume(key: str, volume: str | None) -> str | None:
     if not key.startswith("journals/corr/") or not volume:
         return None
-    v = volume.strip().removeprefix("abs/")
-    m = _NEW_ARXIV.match(v)
-    if m:
-        return m.group(1)
-    m = _OLD_ARXIV.match(v)
-    return f"{m.group(1)}/{m.group(2)}" if m else None
+    return ids.arxiv_id(volume.strip().removeprefix("abs/"))
 
 
 def _ids(
@@ -142,18 +134,12 @@ def _ids(
 ) -> tuple[str | None, str | None]:
     """(doi, arxiv_id) from the record's DOI field and its electronic editions."""
     dois = [d for d in [doi] if d] + [m.group(1) for e in ee if (m := _DOI_URL.match(e.strip()))]
-    doi = next((d for d in dois if not _ARXIV_DOI.match(d)), dois[0] if dois else None)
+    doi = next((d for d in dois if not ids.is_arxiv_doi(d)), dois[0] if dois else None)
     arxiv = _arxiv_from_volume(key, volume)
     for e in ee:
-        if arxiv:
-            break
-        m = _ARXIV_URL.search(e.strip())
-        arxiv = m.group(1) if m else None
+        arxiv = arxiv or ids.arxiv_id_from_url(e)
     for d in dois:
-        if arxiv:
-            break
-        m = _ARXIV_DOI.match(d)
-        arxiv = m.group(1) if m else None
+        arxiv = arxiv or ids.arxiv_id_from_doi(d)
     return doi, arxiv
 
 
@@ -473,7 +459,7 @@ def person_record(client: HttpClient, pid: str) -> Iterator[Fetched]:
 def resolve_pid(client: HttpClient, r: Researcher) -> Iterator[Fetched]:
     """The author search page, narrowed to the one person named like the researcher."""
     resp, page = _get(client, f"{SITE}/search/author/api", q=r.name, format="json", h=AUTHOR_HITS)
-    wanted = name_keys(r.all_names)
+    wanted = wanted_keys(r.all_names)
     found = [
         p
         for p in page.records.get("persons", [])

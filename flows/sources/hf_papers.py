@@ -33,7 +33,6 @@ Upstream quirks handled here:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -51,6 +50,7 @@ from flows.sources.base import (
     load_json,
 )
 from flows.watchlist import HfPapersOptions, Watchlist
+from transforms import ids
 
 log = logging.getLogger("scholarflow.sources.hf_papers")
 
@@ -61,9 +61,6 @@ ENTITIES = ("papers",)
 KEYS = {"papers": "arxiv_id"}
 # Community signals snapshotted every run (metric_snapshots).
 SIGNALS = {"papers": ("arxiv_id", ("upvotes", "num_comments", "github_stars"))}
-
-_ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})$")
-_VERSION = re.compile(r"v\d+$")
 
 
 # ---------------------------------------------------------------- parsing
@@ -106,8 +103,8 @@ def arxiv_id(value: Any) -> str:
     """The paper id as an arXiv id without version; ValueError when it is not one."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError("paper without an id")
-    aid = _VERSION.sub("", re.sub(r"(?i)^arxiv:", "", value.strip()))
-    if not _ARXIV_ID.match(aid):
+    aid = ids.arxiv_id(value)
+    if not aid:
         raise ValueError(f"paper id {value!r} is not an arXiv id")
     return aid
 

@@ -34,8 +34,6 @@ from decimal import Decimal, InvalidOperation
 from html import unescape
 from typing import Any
 
-from nameparser import HumanName
-
 from flows.http import HttpClient
 from flows.sources.base import (
     Fetched,
@@ -47,6 +45,7 @@ from flows.sources.base import (
     load_json,
 )
 from flows.watchlist import Researcher, Watchlist
+from transforms.names import compatible
 
 log = logging.getLogger("scholarflow.sources.nsf_awards")
 
@@ -265,27 +264,10 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
 # ---------------------------------------------------------------- fetch
 
 
-def _name_parts(name: str) -> tuple[str, str]:
-    """(first, last) casefolded, accents kept; "Zhuo, Danyang" and "Danyang Zhuo" agree."""
-    parsed = HumanName(" ".join(name.replace("\u00a0", " ").split()))
-    first, last = parsed.first.strip(". ").casefold(), parsed.last.strip().casefold()
-    if not last:
-        last, first = first, ""
-    return first, last
-
-
 def names_match(candidate: str, wanted: list[str]) -> bool:
-    """Same last name and the same first name, or an initial of it."""
-    c_first, c_last = _name_parts(candidate)
-    for name in wanted:
-        first, last = _name_parts(name)
-        if last != c_last or not last:
-            continue
-        if c_first == first or (
-            (len(c_first) == 1 or len(first) == 1) and c_first[:1] == first[:1] != ""
-        ):
-            return True
-    return False
+    """The same name, or an initial of the same given name and the same family name
+    (`transforms.names.compatible`)."""
+    return any(compatible(candidate, name) for name in wanted)
 
 
 def _get(client: HttpClient, **params: str | int) -> tuple[Fetched, Page]:

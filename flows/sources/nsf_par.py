@@ -34,7 +34,6 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from bs4 import BeautifulSoup, Tag
-from nameparser import HumanName
 
 from flows.http import HttpClient
 from flows.sources.base import (
@@ -48,6 +47,7 @@ from flows.sources.base import (
     item_key,
 )
 from flows.watchlist import Researcher, Watchlist
+from transforms.names import family_first
 
 SLUG = "nsf_par"
 SITE = "https://par.nsf.gov"
@@ -346,9 +346,7 @@ def author_query(r: Researcher) -> str:
     for alias in r.aliases:
         if re.fullmatch(r"[^,]+,\s*\w[\w'\-]+.*", alias):  # "Zuo, P." is no better
             return " ".join(alias.split())
-    parsed = HumanName(r.name)
-    first = " ".join(p for p in (parsed.first, parsed.middle) if p)
-    return f"{parsed.last}, {first}" if parsed.last and first else r.name
+    return family_first(r.name)
 
 
 def search_url(field: str, value: str, page: int = 1, sort: str | None = None) -> str:

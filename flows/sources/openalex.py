@@ -31,6 +31,7 @@ from flows.sources.base import (
     load_json,
 )
 from flows.watchlist import Researcher, Watchlist
+from transforms import ids
 
 SLUG = "openalex"
 API = "https://api.openalex.org"
@@ -48,8 +49,6 @@ WORK_FIELDS = (
     "locations,cited_by_count,counts_by_year,authorships,topics,ids,is_retracted,updated_date,"
     "fwci,citation_normalized_percentile"
 )
-_ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+?)(?:v\d+)?(?:\.pdf)?$", re.I)
-_ARXIV_DOI = re.compile(r"10\.48550/arxiv\.(.+)$", re.I)
 
 
 def short_id(url: str | None) -> str | None:
@@ -73,16 +72,15 @@ def _ts(value: str | None) -> datetime | None:
 def _arxiv_id(work: dict[str, Any]) -> str | None:
     """From the DataCite DOI `10.48550/arxiv.…` (as the work's DOI or a location's landing page,
     e.g. `https://api.datacite.org/dois/10.48550/arxiv.…`) or an arxiv.org abs/pdf location."""
-    doi = work.get("doi") or ""
-    m = _ARXIV_DOI.search(doi)
-    if m:
-        return m.group(1)
+    found = ids.arxiv_id_from_doi(work.get("doi"))
+    if found:
+        return found
     for loc in work.get("locations") or []:
         for key in ("landing_page_url", "pdf_url"):
             url = (loc or {}).get(key) or ""
-            m = _ARXIV_URL.search(url) or _ARXIV_DOI.search(url)
-            if m:
-                return m.group(1)
+            found = ids.arxiv_id_from_url(url) or ids.arxiv_id_from_doi(url)
+            if found:
+                return found
     return None
 
 

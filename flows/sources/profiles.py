@@ -64,6 +64,7 @@ from flows.sources.base import (
     item_key,
 )
 from flows.watchlist import Profile, Watchlist, slugify
+from transforms import ids
 
 log = logging.getLogger("scholarflow.sources.profiles")
 
@@ -85,9 +86,6 @@ SIGNALS = {"works": ("work_id", ("citations",)), "metrics": ("profile_id", KNOWN
 BUILDER = "lxml"
 
 _DOI = re.compile(r"(?:doi\.org/|^doi:\s*)(10\.\d{4,9}/[^\s?#]+)", re.I)
-_ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+?)(?:v\d+)?(?:\.pdf)?/?$", re.I)
-_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)
-_ARXIV_TEXT = re.compile(r"\barXiv:\s*(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?", re.I)
 _ELLIPSES = {"...", "…"}
 
 
@@ -200,15 +198,12 @@ def ids_from_links(links: list[str]) -> tuple[str | None, str | None]:
         m = _DOI.search(unquote(link))
         if m:
             found = m.group(1).rstrip(".")
-            a = _ARXIV_DOI.match(found)
-            if a:
-                arxiv = arxiv or a.group(1)
+            if ids.is_arxiv_doi(found):
+                arxiv = arxiv or ids.arxiv_id_from_doi(found)
             else:
                 doi = doi or found
             continue
-        m = _ARXIV_URL.search(link)
-        if m:
-            arxiv = arxiv or m.group(1)
+        arxiv = arxiv or ids.arxiv_id_from_url(link)
     return doi, arxiv
 
 
@@ -358,8 +353,7 @@ def _work(
     links = [urljoin(base, u) for u in row["links"]]
     doi, arxiv_id = ids_from_links([u for u in (link, *links) if u])
     if arxiv_id is None and row["venue"]:  # Scholar's "arXiv preprint arXiv:2506.19827"
-        m = _ARXIV_TEXT.search(row["venue"])
-        arxiv_id = m.group(1) if m else None
+        arxiv_id = ids.arxiv_id_in_text(row["venue"])
     anchor = row["key"] or link or "title:" + _title_key(title)
     return {
         "work_id": f"{recipe.name}:{_digest(profile_url, anchor)}",

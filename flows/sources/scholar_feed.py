@@ -58,8 +58,9 @@ from flows.sources.base import (
     item_key,
     load_json,
 )
-from flows.sources.names import matches, name_keys
 from flows.watchlist import Researcher, ScholarFeedOptions, Watchlist
+from transforms import ids
+from transforms.names import matches, wanted_keys
 
 log = logging.getLogger("scholarflow.sources.scholar_feed")
 
@@ -129,8 +130,6 @@ CS_CLASSES = frozenset(
     | {"OH", "OS", "PF", "PL", "RO", "SC", "SD", "SE", "SI", "SY"}
 )
 _CATEGORY = re.compile(r"^[a-z\-]+\.[A-Za-z\-]+$|^[a-z\-]+$")
-_ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
-_ARXIV_OLD = re.compile(r"^([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
 _ET_AL = re.compile(r"\s*,?\s*et\s+al\.?\s*$", re.I)
 _MONTH_DAY_YEAR = "%b %d, %Y"
 _DAILY = ("daily", "quota", "per day", "/day")
@@ -209,12 +208,10 @@ def arxiv_id(raw: Any) -> str | None:
     text = _text(raw, "arxiv_id")
     if text is None:
         return None
-    text = re.sub(r"^(?:arxiv:|https?://arxiv\.org/(?:abs|pdf)/)", "", text, flags=re.I)
-    text = text.removesuffix(".pdf")
-    m = _ARXIV_NEW.match(text) or _ARXIV_OLD.match(text)
-    if not m:
+    aid = ids.arxiv_id(text.removesuffix(".pdf"))
+    if not aid:
         raise ValueError(f"arxiv_id {raw!r} is not an arXiv identifier")
-    return m.group(1)
+    return aid
 
 
 def _date(raw: Any) -> tuple[date | None, int | None]:
@@ -484,13 +481,13 @@ def _request(
 
 def _discover(client: HttpClient, r: Researcher, opts: ScholarFeedOptions) -> Iterator[Fetched]:
     """Author discover by name; the page keeps only the one candidate named like the researcher
-    (flows.sources.names: up to case, accents, punctuation and word order). Several such
+    (transforms.names: up to case, accents, punctuation and word order). Several such
     candidates are namesakes the API cannot tell apart: an error listing their ids, settled by
     setting scholar_feed_id (no guess)."""
     resp, page, where = _request(
         client, "/public/authors/discover", q=r.name, limit=opts.discover_limit
     )
-    wanted = name_keys(r.all_names)
+    wanted = wanted_keys(r.all_names)
     candidates = page.records.get("authors", [])
     found = [a for a in candidates if matches(a["name"], wanted)]
     if not found:

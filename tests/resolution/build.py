@@ -395,7 +395,10 @@ def render_crossref(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
         if a.name in {"et al.", "others"} or " " not in a.name.strip():
             authors.append({"name": a.name, "sequence": "additional", "affiliation": []})
             continue
-        if "," in a.name:
+        suffix = None
+        if a.name.count(",") == 2:  # "Hale, Robert, Jr.": Crossref's own suffix field
+            family, given, suffix = (s.strip() for s in a.name.split(","))
+        elif "," in a.name:
             family, given = (s.strip() for s in a.name.split(",", 1))
         else:
             *given_parts, family = a.name.split()
@@ -406,6 +409,8 @@ def render_crossref(r: Rec, researchers: dict[str, Any]) -> dict[str, Any]:
             "sequence": "first" if i == 0 else "additional",
             "affiliation": [],
         }
+        if suffix:
+            entry["suffix"] = suffix
         if a.orcid:
             entry["ORCID"] = f"https://orcid.org/{a.orcid}"
             entry["authenticated-orcid"] = False

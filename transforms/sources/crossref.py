@@ -30,6 +30,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
                     "position": pl.Int32(),
                     "given": S(),
                     "family": S(),
+                    "suffix": S(),
                     "name": S(),
                     "orcid": S(),
                     "authenticated_orcid": pl.Boolean(),
@@ -76,18 +77,37 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 
 def authorships(raw: Raw) -> pl.LazyFrame:
+    works = raw_frame(raw, SLUG, "works")
     a = pl.col("a")
-    person = pl.concat_str(
-        [a.struct.field("given"), a.struct.field("family")], separator=" ", ignore_nulls=True
+    given, family = a.struct.field("given"), a.struct.field("family")
+    # warehouses loaded before `suffix` was parsed have author structs without it
+    fields = works.collect_schema()["authors"].inner.fields  # type: ignore[attr-defined]
+    suffix = (
+        a.struct.field("suffix") if any(f.name == "suffix" for f in fields) else pl.lit(None, S)
+    )
+    person = pl.concat_str([given, family, suffix], separator=" ", ignore_nulls=True)
+    # given and family both there: "Family, Given[, Suffix]", the structured form that
+    # transforms.names reads as it is (display "Given Family Suffix", no guessing)
+    structured = pl.concat_str([family, pl.lit(", "), given]) + pl.when(suffix.is_not_null()).then(
+        ", " + suffix
+    ).otherwise(pl.lit(""))
+    has_parts = (
+        given.is_not_null()
+        & family.is_not_null()
+        & ~pl.concat_str([given, family]).str.contains(",")
+        & (given.str.strip_chars() != "")
+        & (family.str.strip_chars() != "")
     )
     return finish_authorships(
-        explode_authors(raw_frame(raw, SLUG, "works"), SLUG, "doi", "authors").select(
+        explode_authors(works, SLUG, "doi", "authors").select(
             "source",
             "source_work_id",
             position=pl.col("idx"),
             # Crossref has no author ids; an ORCID is the only identifier it carries
             source_author_id=a.struct.field("orcid"),
-            raw_name=pl.coalesce(person.replace("", None), a.struct.field("name")),
+            raw_name=pl.when(has_parts)
+            .then(structured)
+            .otherwise(pl.coalesce(person.replace("", None), a.struct.field("name"))),
             orcid=a.struct.field("orcid"),
         )
     )
