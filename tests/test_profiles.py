@@ -241,7 +241,9 @@ def test_scholar_profile_page() -> None:
     }
     alpa = next(w for w in got if w["title"].startswith("Alpa:"))
     assert (alpa["year"], alpa["venue"], alpa["citations"]) == (2022, "OSDI 2022", 412)
-    assert alpa["authors"] == ["L Zheng", "Z Li", "H Zhang", "Y Zhuang", "Z Chen", "Y Huang"]
+    # Scholar's "..." (list cut short) stays as the list's last entry and marks it truncated
+    assert alpa["authors"] == ["L Zheng", "Z Li", "H Zhang", "Y Zhuang", "Z Chen", "Y Huang", "..."]
+    assert alpa["authors_truncated"] is True
     assert alpa["link"].startswith(
         "https://scholar.google.com/citations?view_op=view_citation&hl=en&user=dZhuo00AAAAJ"
     )
@@ -252,6 +254,7 @@ def test_scholar_profile_page() -> None:
     # a blank citation cell is no count, not zero
     hydra = next(w for w in got if w["title"].startswith("Hydra:"))
     assert hydra["citations"] is None and hydra["authors"] == ["A Du", "J Ou", "D Zhuo", "M Lentz"]
+    assert hydra["authors_truncated"] is False
     assert {w["researcher_id"] for w in got} == {"danyang-zhuo"}  # from the name on the page
     assert len({w["work_id"] for w in got}) == 9
     (metrics,) = page.records["metrics"]
@@ -260,7 +263,15 @@ def test_scholar_profile_page() -> None:
     assert metrics["h_index"] == sum(1 for i, c in enumerate(every, 1) if c >= i)
     assert metrics["i10_index"] == sum(1 for c in every if c >= 10)
     assert metrics["profile_name"] == "Danyang Zhuo"
-    assert [m["name"] for m in metrics["metrics"]] == ["citations", "h_index", "i10_index"]
+    assert {m["name"]: m["value"] for m in metrics["metrics"]} == {
+        "citations": 497,
+        "citations_since": 456,
+        "h_index": 4,
+        "h_index_since": 3,
+        "i10_index": 3,
+        "i10_index_since": 2,
+        "since_year": 2021,
+    }
 
 
 def test_scholar_link_in_href_or_data_href() -> None:
