@@ -56,6 +56,8 @@ CONFIDENCE = {
     "name": 0.7,  # source profile with the same (unambiguous) full name
 }
 MATCH_CONFIDENCE = {"name": 0.9, "initials": 0.75}
+# own_profile: the owner's initials on their own profile page (the page vouches for the person)
+MATCH_CONFIDENCE["own_profile"] = 0.85
 
 CROSSWALK_SCHEMA: dict[str, Any] = {
     "author_id": pl.String,
@@ -719,6 +721,52 @@ def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) 
 # --- authorships ----------------------------------------------------------------------------------
 
 
+def _profile_owners(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """(source, source_work_id, owner): each profile-page record with the researcher whose own
+    profile lists it."""
+    return (
+        _raw(raw, "profiles", "works")
+        .filter(pl.col("researcher_id").is_not_null())
+        .select(source=pl.lit("profiles"), source_work_id="work_id", owner="researcher_id")
+    )
+
+
+def _own_profile(m: pl.LazyFrame, owners: pl.LazyFrame) -> pl.LazyFrame:
+    """Rule `own_profile`: on a record of a researcher's own profile page, the one uncredited
+    initials-only entry compatible with the owner is the owner (Scholar prints "D Schreij" on
+    Daniel Schreij's page). Not when the record already credits the owner, when two entries
+    fit, or on a huge list."""
+    record = ["source", "source_work_id"]
+    credited = (
+        m.filter(pl.col("researcher_id").is_not_null())
+        .select(*record, owner="researcher_id")
+        .unique()
+    )
+    hits = (
+        m.join(owners, on=record)
+        .filter(
+            pl.col("researcher_id").is_null()
+            & ~pl.col("huge")
+            & pl.col("rid_init").list.contains(pl.col("owner")).fill_null(False)
+        )
+        .join(credited, on=[*record, "owner"], how="anti")
+        .filter(pl.len().over(record) == 1)
+        .select("mid", own="owner")
+    )
+    own = pl.col("own").is_not_null()
+    return (
+        m.join(hits, on="mid", how="left")
+        .with_columns(
+            match_rule=pl.when(own).then(pl.lit("own_profile")).otherwise("match_rule"),
+            match_confidence=pl.when(own)
+            .then(pl.lit(MATCH_CONFIDENCE["own_profile"]))
+            .otherwise("match_confidence"),
+            researcher_id=pl.coalesce("researcher_id", "own"),
+        )
+        .drop("own")
+    )
+
+
 def _assign(
     staged: pl.LazyFrame,
     xref: pl.LazyFrame,
@@ -727,6 +775,7 @@ def _assign(
     overrides: pl.LazyFrame | None,
     works: pl.LazyFrame | None,
     mentions: pl.LazyFrame | None = None,
+    owners: pl.LazyFrame | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     full, initials = _researcher_keys(researchers, overrides)
     orcids = _researcher_orcids(researchers, overrides)
@@ -878,6 +927,8 @@ def _assign(
             .otherwise("researcher_id"),
         )
     )
+    if owners is not None:
+        m = _eager(_own_profile(m, owners))
 
     # flags of entries that were not credited
     uncredited = m.filter(pl.col("researcher_id").is_null())
@@ -1189,7 +1240,7 @@ def resolve_authors(
     crosswalk, xw_flags = _crosswalk(raw, researchers, staged, xref, overrides, mentions)
     crosswalk = crosswalk.collect().lazy()
     authorships, ship_flags = _assign(
-        staged, xref, researchers, crosswalk, overrides, works, mentions
+        staged, xref, researchers, crosswalk, overrides, works, mentions, _profile_owners(raw)
     )
     authorships = authorships.collect().lazy()
     authors, crosswalk = build_authors(authorships, researchers, crosswalk)

@@ -425,7 +425,11 @@ def metric_value(soup: BeautifulSoup | Tag, metric: Metric) -> float | None:
 
 
 # "since <year>" figures are counted over a window inside "all": never above them.
-_SINCE = {"citations_since": "citations", "h_index_since": "h_index", "i10_index_since": "i10_index"}
+_SINCE = {
+    "citations_since": "citations",
+    "h_index_since": "h_index",
+    "i10_index_since": "i10_index",
+}
 
 
 def implausible(values: dict[str, float | None]) -> list[str]:
@@ -444,7 +448,9 @@ def implausible(values: dict[str, float | None]) -> list[str]:
         if c is not None and h is not None and h * h > c:
             problems.append(f"h_index{suffix} {h:g} needs at least {h * h:g} citations, not {c:g}")
         if c is not None and i10 is not None and 10 * i10 > c:
-            problems.append(f"i10_index{suffix} {i10:g} needs at least {10 * i10:g} citations, not {c:g}")
+            problems.append(
+                f"i10_index{suffix} {i10:g} needs at least {10 * i10:g} citations, not {c:g}"
+            )
         if h is not None and i10 is not None and h >= 10 and i10 < h:
             problems.append(f"i10_index{suffix} {i10:g} is below h_index{suffix} {h:g} (h >= 10)")
     return problems
