@@ -35,6 +35,19 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ../shared, a test parametrized over its files has an empty parameter set: say
+    why it is skipped."""
+    if SHARED_FIXTURES.is_dir():
+        return
+    for item in items:
+        for mark in item.iter_markers("skip"):
+            reason = str(mark.kwargs.get("reason", ""))
+            if reason.startswith("got empty parameter set"):
+                item.add_marker(pytest.mark.skip(reason=f"{SHARED_REASON} ({reason})"), False)
+                break
+
+
 def _in_test() -> bool:
     """pytest sets PYTEST_CURRENT_TEST while a test runs, not while modules are collected."""
     return "PYTEST_CURRENT_TEST" in os.environ

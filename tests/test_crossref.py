@@ -25,6 +25,7 @@ from conftest import (
     documented,
     documented_status,
     fixture_bytes,
+    needs_shared,
     shared_files,
     source_watchlist,
 )
@@ -76,6 +77,7 @@ def works(report: FetchReport) -> list[str]:
 # ---------------------------------------------------------------- every recorded payload
 
 
+@needs_shared
 def test_every_fixture_file_is_documented() -> None:
     assert FILES, "no recorded Crossref payloads found"
     assert {p.name for p in FILES} <= set(DOCS)

@@ -19,7 +19,15 @@ import duckdb
 import httpx
 import polars as pl
 import pytest
-from conftest import ROOT, demo_context, documented, fixture_bytes, shared_files, source_watchlist
+from conftest import (
+    ROOT,
+    demo_context,
+    documented,
+    fixture_bytes,
+    needs_shared,
+    shared_files,
+    source_watchlist,
+)
 
 from flows import settings, steps
 from flows.http import HttpClient
@@ -57,6 +65,7 @@ def pubs(page: Any) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------- recorded and own payloads
 
 
+@needs_shared
 def test_every_fixture_file_is_documented() -> None:
     assert (
         {p.name for p in FILES}
@@ -92,6 +101,7 @@ def test_the_recorded_search_page() -> None:
     }
 
 
+@needs_shared
 def test_the_bibtex_export_is_reference_only_and_not_a_response() -> None:
     (bib,) = [p for p in FILES if p.suffix == ".bib"]
     with pytest.raises(SourceError, match="not JSON"):

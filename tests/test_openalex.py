@@ -16,7 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import documented, documented_status, fixture_bytes, shared_files, source_watchlist
+from conftest import (
+    documented,
+    documented_status,
+    fixture_bytes,
+    needs_shared,
+    shared_files,
+    source_watchlist,
+)
 
 from flows.http import HttpClient
 from flows.sources import openalex
@@ -59,6 +66,7 @@ def short(url: str) -> str:
 # ---------------------------------------------------------------- every recorded payload
 
 
+@needs_shared
 def test_every_fixture_file_is_documented() -> None:
     assert FILES, "no recorded OpenAlex payloads found"
     assert {p.name for p in FILES} <= set(DOCS)

@@ -16,7 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import documented, documented_status, fixture_bytes, shared_files, source_watchlist
+from conftest import (
+    documented,
+    documented_status,
+    fixture_bytes,
+    needs_shared,
+    shared_files,
+    source_watchlist,
+)
 
 from flows.http import HttpClient
 from flows.sources import semantic_scholar as s2
@@ -71,6 +78,7 @@ def all_records(page: s2.Page) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- every recorded payload
 
 
+@needs_shared
 def test_every_fixture_file_is_documented() -> None:
     assert FILES, "no recorded Semantic Scholar payloads found"
     assert {p.name for p in FILES} <= set(DOCS)
