@@ -25,10 +25,10 @@ from transforms.schemas import UTC_TS
 from transforms.sources import STAGING
 from transforms.staging import AUTHORSHIP_COLUMNS, raw_frame
 from transforms.works import (
-    PREPRINT_VENUE,
     build_work_fields,
     build_work_versions,
     resolve_works,
+    version_status,
 )
 
 
@@ -83,9 +83,19 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
         .pivot(on="field", index="paper_id", values="value")
         .lazy()
     )
-    published = pl.col("venue").is_not_null() & ~pl.col("venue").str.contains(PREPRINT_VENUE)
-    recs = xref.join(
-        works.select("source", "source_work_id", "_run_id"), on=["source", "source_work_id"]
+    # the one preprint/published rule, on each record's own fields
+    published = version_status() == "published"
+    recs = xref.select("paper_id", "source", "source_work_id").join(
+        works.select(
+            "source",
+            "source_work_id",
+            "_run_id",
+            "work_type",
+            "venue",
+            "doi",
+            "arxiv_id",
+        ),
+        on=["source", "source_work_id"],
     )
     per_paper = recs.group_by("paper_id").agg(
         has_published=published.any(),
