@@ -265,6 +265,14 @@ def _profiles(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     return (
         pl.concat(frames)
         .drop_nulls("source_author_id")
+        # raw rows come in no fixed order: the same profile seen twice keeps one by content
+        .sort(
+            "source",
+            "source_author_id",
+            pl.col("works_count").fill_null(-1),
+            "source_name",
+            descending=[False, False, True, False],
+        )
         .unique(["source", "source_author_id"], keep="first", maintain_order=True)
     )
 
@@ -643,7 +651,7 @@ def _crosswalk(
     # is a conflict, flagged and not linked
     best = (
         links.group_by("researcher_id", "source", "source_author_id")
-        .agg(pl.all().sort_by("confidence", descending=True).first())
+        .agg(pl.all().sort_by("confidence", "rule", descending=[True, False]).first())
         .with_columns(top=pl.col("confidence").max().over("source", "source_author_id"))
         .filter(pl.col("confidence") == pl.col("top"))
         .with_columns(n=pl.len().over("source", "source_author_id"))
@@ -667,7 +675,7 @@ def _crosswalk(
     if staged_ids is not None:
         seen = staged_ids.group_by("source", "source_author_id").agg(
             m_name=pl.col("display_name").mode().sort().first(),
-            m_orcid=pl.col("orcid").drop_nulls().first(),
+            m_orcid=pl.col("orcid").drop_nulls().mode().sort().first(),
         )
     else:
         seen = pl.LazyFrame(
@@ -802,7 +810,11 @@ def _assign(
         conf_id="confidence",
     )
     # 2. ORCID on the entry
-    by_orcid = orcids.select("orcid", rid_orcid="researcher_id").unique("orcid", keep="first")
+    by_orcid = (
+        orcids.select("orcid", rid_orcid="researcher_id")
+        .sort("orcid", "rid_orcid")
+        .unique("orcid", keep="first", maintain_order=True)
+    )
     # 3. full name, unambiguous among watched researchers
     name_hit = (
         mentions.select("mid", key="full_keys")
@@ -1051,7 +1063,9 @@ def _assign(
         m.filter(pl.col("researcher_id").is_not_null())
         .group_by("paper_id", "researcher_id")
         .agg(
-            pl.col("match_rule").sort_by("match_confidence", descending=True).first(),
+            pl.col("match_rule")
+            .sort_by("match_confidence", "match_rule", descending=[True, False])
+            .first(),
             pl.col("match_confidence").max(),
         )
     )
@@ -1076,8 +1090,10 @@ def _assign(
         .group_by("paper_id", maintain_order=True)
         .agg(pl.col("source").first(), pl.col("source_work_id").first())
     )
-    chosen = m.join(lists, on=["paper_id", "source", "source_work_id"]).unique(
-        ["paper_id", "position"], keep="first", maintain_order=True
+    chosen = (
+        m.join(lists, on=["paper_id", "source", "source_work_id"])
+        .sort("paper_id", "position", "mid", nulls_last=True)  # the join keeps no order
+        .unique(["paper_id", "position"], keep="first", maintain_order=True)
     )
     # an initials-only entry of the chosen list is the researcher found on the paper elsewhere
     on_list = chosen.filter(pl.col("researcher_id").is_not_null()).select(
@@ -1147,6 +1163,9 @@ def _assign(
     ).unique(["paper_id", "author_id"])
     authorships = (
         pl.concat([listed, extra])
+        .with_columns(_extra=pl.col("source") == "matched")
+        .sort("paper_id", "_extra", pl.col("position").fill_null(10_000), "author_id")
+        .drop("_extra")
         .unique(["paper_id", "author_id"], keep="first", maintain_order=True)
         .sort("paper_id", pl.col("position").fill_null(10_000), "author_id")
     )

@@ -156,7 +156,7 @@ def build_paper_citations(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFra
         .agg(
             cited_by_count=pl.col("cited_by_count").max(),
             source_work_id=pl.col("source_work_id")
-            .sort_by("cited_by_count", descending=True)
+            .sort_by("cited_by_count", "source_work_id", descending=[True, False])
             .first(),
             observed_at=pl.col("_fetched_at").max(),
         )
@@ -212,7 +212,7 @@ def build_paper_topics(
     )
     frames = [
         oa.group_by("paper_id", "topic_id")
-        .agg(pl.col("topic_name").first(), pl.col("score").max())
+        .agg(pl.col("topic_name").drop_nulls().min(), pl.col("score").max())
         .with_columns(topic_kind=pl.lit("openalex"), matched_by=pl.lit("source")),
         _raw(raw, "arxiv", "entries")
         .select(source_work_id=norm.arxiv_id(pl.col("arxiv_id")), topic_id="categories")
@@ -270,6 +270,7 @@ def citation_snapshot_rows(observed: pl.LazyFrame, xref: pl.LazyFrame, run_id: s
             source_work_id="source_work_id",
             cited_by_count="cited_by_count",
         )
+        .sort("source", "source_work_id", "observed_at", "cited_by_count", nulls_last=False)
         .unique(["source", "source_work_id"], keep="last", maintain_order=True)
         .sort("source", "source_work_id")
     )

@@ -726,7 +726,7 @@ def build_work_fields(xref: pl.LazyFrame, works: pl.LazyFrame) -> pl.LazyFrame:
         first = pl.col("is_preprint") if field != "abstract" else pl.lit(False)
         frames.append(
             cand.with_columns(_first=first, _rank=_rank(field))
-            .sort("paper_id", "_first", "_rank", "source_work_id")
+            .sort("paper_id", "_first", "_rank", "source", "source_work_id")
             .group_by("paper_id", maintain_order=True)
             .first()
             .select(
