@@ -408,10 +408,9 @@ def load_and_build(
                         resumed=usage[rep.source].resumed if rep.source in usage else 0,
                     )
                 )
-            if not warehouse.has_data(con):
-                raise warehouse.WarehouseEmpty(
-                    "nothing to build: no source has loaded any record yet"
-                )
+            # Nothing loaded (every record quarantined, or none at all) is a run, not a failure:
+            # the model, views and header-only reports are built from empty raw tables and the
+            # quarantine rows stay.
             counts, snapshots = _build(con, ctx, _observations(reports))
             warehouse.append_metrics(con, _metric_rows(reports, ctx.run_id))
             warehouse.record_usage(con, _usage_rows(ctx, reports, usage))

@@ -32,6 +32,10 @@ from transforms.works import (
 )
 
 
+# papers.title of a work no source gives a title for (kept: a DOI or arXiv id identifies it)
+UNTITLED = "[untitled]"
+
+
 def _raw(raw: dict[str, pl.LazyFrame], slug: str, entity: str) -> pl.LazyFrame:
     return raw_frame(raw, slug, entity)
 
@@ -114,7 +118,8 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
         per_paper.join(wide, on="paper_id", how="left")
         .select(
             "paper_id",
-            title="title",
+            # a work kept by its DOI / arXiv id although no source gives a title
+            title=pl.coalesce("title", pl.lit(UNTITLED)),
             year=pl.col("year").cast(pl.Int32),
             publication_date=pl.col("publication_date").str.to_date(),
             # on arXiv by any source's word (arXiv API or listings, HF Papers, an arXiv id)
