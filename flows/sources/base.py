@@ -92,6 +92,10 @@ class Page:
 
     records: dict[str, list[Record]] = field(default_factory=dict)
     quarantined: list[Quarantined] = field(default_factory=list)
+    # Records that are not what the source is read for (Crossref's journals, book sets,
+    # components): not errors; kept in the quarantine table with a "skipped: " reason, counted
+    # apart in the run summary, never loaded.
+    skipped: list[Quarantined] = field(default_factory=list)
     total: int | None = None
     next_token: str | None = None
 

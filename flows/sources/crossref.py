@@ -229,6 +229,22 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Crossref registers containers and parts under their own DOIs; they are not works anyone
+# authored (a journal "by" nobody, a figure of an article): skipped with a counted reason.
+NOT_WORKS = frozenset(
+    {
+        "journal",
+        "journal-volume",
+        "journal-issue",
+        "book-set",
+        "book-series",
+        "proceedings-series",
+        "report-series",
+        "component",
+    }
+)
+
+
 def _failure_message(data: dict[str, Any]) -> str:
     msg = data.get("message")
     if isinstance(msg, list):
@@ -269,6 +285,10 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
             )
             continue
         key = str(item.get("DOI") or "").strip().lower() or item_key(where, i)
+        if item.get("type") in NOT_WORKS:
+            reason = f"skipped: Crossref type {item['type']!r} is not a work"
+            page.skipped.append(Quarantined.of(SLUG, "works", key, reason, item))
+            continue
         try:
             page.add("works", work_record(item))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
