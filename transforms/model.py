@@ -31,7 +31,6 @@ from transforms.works import (
     version_status,
 )
 
-
 # papers.title of a work no source gives a title for (kept: a DOI or arXiv id identifies it)
 UNTITLED = "[untitled]"
 
