@@ -465,8 +465,8 @@ def _metrics(
     where: str,
     body: bytes,
 ) -> Record:
-    values = [{"name": m.name, "value": metric_value(soup, m)} for m in recipe.metrics]
-    by_name = {v["name"]: v["value"] for v in values}
+    by_name: dict[str, float | None] = {m.name: metric_value(soup, m) for m in recipe.metrics}
+    values = [{"name": name, "value": value} for name, value in by_name.items()]
     problems = implausible(by_name)
     if problems:
         # The recipe reads numbers that cannot be true: refused, and the page saved as drift.
