@@ -1160,9 +1160,11 @@ def test_the_readme_recipe_example_is_a_valid_recipe() -> None:
         b"<html><body><div class=profile><ol class=works>"
         b"<li><a class=title href='https://arxiv.org/abs/2401.00001'><span class=title>A Title"
         b"</span></a><span class=authors>Ann Lee, Bo Chen</span><span class=year>2024</span></li>"
-        b"</ol><table><tr><td class=citations>12</td></tr></table></div></body></html>"
+        b"</ol><table class=stats><tr><th>Works</th><td class=value>1</td></tr>"
+        b"<tr><th>Citations</th><td class=value>12</td></tr></table></div></body></html>"
     )
     parsed = profiles.parse_page(page, "https://profiles.example.org/ann", recipe)
     (work,) = parsed.records["works"]
     assert work["title"] == "A Title" and work["authors"] == ["Ann Lee", "Bo Chen"]
     assert work["year"] == 2024 and work["arxiv_id"] == "2401.00001"
+    assert parsed.records["metrics"][0]["citations"] == 12  # the row labelled "Citations"
