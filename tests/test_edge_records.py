@@ -15,6 +15,7 @@ from conftest import ROOT, fixture_bytes, shared_fixture_dir
 from flows import cli, steps
 from flows.sources import crossref, hf_papers
 from flows.sources.base import SourceError
+from transforms.model import UNTITLED
 
 # a journal article deposited with Crossref (papis' test data), as the API returns it
 ARTICLE = "papis__work_journal_article_multiple_authors.json"
@@ -130,3 +131,20 @@ def test_messages_about_files_talk_about_files(
     code, _ = cli_import(tmp_path, "semantic_scholar", html)
     err = capsys.readouterr().err
     assert "the file is not JSON" in err and "response" not in err
+
+
+def test_a_work_without_title_is_kept_and_shown_with_a_placeholder(tmp_path: Path) -> None:
+    """A real OpenAlex work (bvitamins' W2741809807) with its title blanked, as OpenAlex serves
+    some works (`title: ""`, a DOI, a journal, authors): it was dropped."""
+    work = json.loads(fixture_bytes("openalex", "bvitamins__work_W2741809807.json"))
+    work.update(title="", display_name="")
+    path = tmp_path / "W2741809807.json"
+    path.write_text(json.dumps(work), encoding="utf-8")
+    code, wh = cli_import(tmp_path, "openalex", path)
+    assert code == 0
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.sql("select title, doi from papers").fetchall() == [
+        (UNTITLED, work["doi"].removeprefix("https://doi.org/").lower())
+    ]
+    assert con.sql("select count(*) from quarantine").fetchone() == (0,)
+    assert con.sql("select count(*) from authorships").fetchone() != (0,)
