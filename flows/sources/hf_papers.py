@@ -218,7 +218,7 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
                 "JSON array is not a Hugging Face papers list: no item has a paper or an arXiv "
                 f"id (item keys: {', '.join(keys)})",
             )
-    elif isinstance(data, dict) and isinstance(data.get("id"), str):
+    elif isinstance(data, dict) and _looks_like_paper(data):
         items = [data]
     else:
         raise SourceError(SLUG, where, "JSON is neither a list of papers nor a paper")
