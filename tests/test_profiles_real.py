@@ -205,3 +205,16 @@ def test_a_namesake_is_not_credited_through_someone_elses_profile(tmp_path: Path
     assert con.sql(
         "select count(*) from authorships where author_id = 'dirk-schreij'"
     ).fetchone() == (0,)
+
+
+def test_every_real_page_is_documented() -> None:
+    text = (REAL / "SOURCES.md").read_text("utf-8")
+    pages = sorted(p.name for p in REAL.iterdir() if p.name != "SOURCES.md")
+    assert pages == sorted(["scholar_schreij_2014.html", "scholar_metrics_2024_fragment.html"])
+    for name in pages:
+        section = text.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
+        for key in ("- repo: ", "- path: ", "- commit: "):
+            assert key in section, (name, key)
+    # free prose is replaced by placeholders; the facts stay
+    schreij = SCHREIJ.read_text("utf-8")
+    assert "This is the number of citations" not in schreij and "[placeholder:" in schreij
