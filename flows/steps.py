@@ -531,7 +531,7 @@ def ingest(
 
 @contextlib.contextmanager
 def spend_recorded_on_failure(ctx: RunContext, client: HttpClient) -> Iterator[None]:
-    """A run that fails (network gone, nothing to build, a crash in the build) rolls its load
+    """A run that fails (network gone, a crash in the build) rolls its load
     back, but the requests it made were spent upstream: book them in the usage ledger in a
     transaction of their own, so today's budget stays true."""
     try:
