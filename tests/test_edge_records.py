@@ -184,3 +184,27 @@ def test_every_source_refuses_the_payloads_of_the_others() -> None:
             continue
         accepted.append(f"{target} <- {path.parent.name}/{path.name}")
     assert accepted == []
+
+
+def test_dblp_nested_title_is_quarantined_not_stored_as_a_repr() -> None:
+    from flows.sources import dblp
+
+    data = json.loads(fixture_bytes("dblp", "zotero-validate__dblp_search_publ_api_attention.json"))
+    hits = data["result"]["hits"]["hit"]
+    hits[0]["info"]["title"] = [["Attentional Transfer is All You Need"]]
+    page = dblp.parse_response(json.dumps(data).encode(), "GET search")
+    (q,) = page.quarantined
+    assert "expected text, got [['Attentional Transfer" in q.reason
+    assert page.count() == len(hits) - 1
+
+
+def test_nsf_award_amount_with_cents_is_quarantined_not_truncated() -> None:
+    from flows.sources import nsf_awards
+
+    data = json.loads(fixture_bytes("nsf_awards", "kmaull__nsf_awards_api_ncar_2015.json"))
+    awards = data["response"]["award"]
+    awards[0]["estimatedTotalAmt"] = "608513.50"
+    page = nsf_awards.parse_response(json.dumps(data).encode(), "GET awards")
+    (q,) = page.quarantined
+    assert "estimatedTotalAmt '608513.50' is not an amount in whole dollars" in q.reason
+    assert page.count() == len(awards) - 1
