@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from conftest import fixture_bytes, shared_fixture_dir, source_watchlist
 
 from flows import steps
@@ -80,3 +81,16 @@ def test_version_status_rule() -> None:
     )
     got = frame.select(status=version_status())["status"].to_list()
     assert got == [r[5] for r in rows]
+
+
+def test_explain_shows_the_same_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from flows import cli
+
+    con = imported(tmp_path, "arxiv", ARXIV_JOURNAL)
+    con.close()
+    wh = tmp_path / "warehouse" / "scholarflow.duckdb"
+    assert cli.main(["explain", "paper", "arxiv:1111.2011", "--warehouse", str(wh)]) == 0
+    out = capsys.readouterr().out
+    versions = out.split("\nversions\n", 1)[1].split("\n\n", 1)[0]
+    assert "published  doi:10.1103/physrevb.85.115117" in versions
+    assert "preprint " not in versions
