@@ -361,7 +361,7 @@ def researcher_works(client: HttpClient, r: Researcher, opts: CrossrefOptions) -
     cursor, seen = "*", 0
     while seen < opts.max_results:
         resp, page = _get(client, "/works", cursor=cursor, **params)
-        n = page.count() + len(page.quarantined)
+        n = page.count() + len(page.quarantined) + len(page.skipped)  # the items the page held
         kept = keep_named(page, wanted, r.name) if wanted is not None else n
         yield Fetched(resp, page)
         seen += n
