@@ -209,6 +209,10 @@ def print_summary(summary: steps.RunSummary) -> None:
                 p(f"  stopped: [{s.source}] {s.stopped}")
             if s.skipped:
                 p(f"  skipped: [{s.source}] {s.skipped} request(s) disallowed by robots.txt")
+            if s.not_works:
+                p(
+                    f"  skipped: [{s.source}] {s.not_works} record(s) that are not works (quarantine)"
+                )
         held = sum(s.quarantined for s in summary.sources)
         if held:
             p(

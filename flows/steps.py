@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -70,6 +71,7 @@ class SourceSummary:
     errors: list[str] = field(default_factory=list)
     stopped: str | None = None  # why the source stopped early (budget, allowance, drift)
     skipped: int = 0  # requests not made: robots.txt disallows them
+    not_works: int = 0  # records skipped as not works (Crossref journals, components...)
     resumed: int = 0  # responses reused from an interrupted earlier run
 
 
@@ -286,6 +288,27 @@ def _refuse_big_files(slug: str, files: list[Path], max_bytes: int) -> None:
                 )
 
 
+# A parser reads a file as an HTTP 200 answer; what it says about "HTTP 200 from X: HTML error
+# page" is, of a file, that it is an HTML page, not an X payload.
+_HTTP_200 = re.compile(r"^HTTP 200(?: (?:from|for) (?P<who>[^:]+))?(?::\s*(?P<what>.*))?$", re.S)
+
+
+def file_reason(slug: str, reason: str) -> str:
+    """A parser's reason, said of a file rather than of an HTTP response."""
+    if reason.startswith("response is "):
+        return "the file is " + reason.removeprefix("response is ")
+    m = _HTTP_200.match(reason)
+    if m is None:
+        return reason
+    who = m.group("who") or slug
+    what = (m.group("what") or "").strip()
+    if "HTML" in what:
+        return f"the file is an HTML page, not data from {who}"
+    if what in ("", "empty body"):
+        return f"the file is empty or not data from {who}"
+    return f"the file is not data from {who}: {what}"
+
+
 def import_files(slug: str, files: list[Path], max_bytes: int | None = None) -> FetchReport:
     """Saved responses of a source, parsed exactly as fetched ones. Any invalid file raises
     (naming it) before anything is loaded; with `max_bytes`, so does any bigger file, before
@@ -299,8 +322,11 @@ def import_files(slug: str, files: list[Path], max_bytes: int | None = None) -> 
             body = path.read_bytes()
         except OSError as exc:
             raise SourceError(slug, str(path), f"cannot read file: {exc.strerror}") from None
-        page = source.parse(body, str(path), 200)
-        if page.count() == 0 and not page.quarantined and body.strip():
+        try:
+            page = source.parse(body, str(path), 200)
+        except SourceError as exc:
+            raise SourceError(slug, str(path), file_reason(slug, exc.reason)) from None
+        if page.count() == 0 and not page.quarantined and not page.skipped and body.strip():
             log.warning("[%s] %s holds no records", slug, path)
         response = FetchedResponse(
             source=slug,
@@ -492,7 +518,8 @@ def load_and_build(
                 warehouse.archive_responses(con, ctx.run_id, rep.items)
                 stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
                 bad = [q for f in rep.items for q in f.page.quarantined]
-                warehouse.quarantine(con, ctx.run_id, [*bad, *rep.errors])
+                not_works = [q for f in rep.items for q in f.page.skipped]
+                warehouse.quarantine(con, ctx.run_id, [*bad, *not_works, *rep.errors])
                 summaries.append(
                     SourceSummary(
                         rep.source,
@@ -507,13 +534,13 @@ def load_and_build(
                         errors=[str(e) for e in rep.errors],
                         stopped=_stop_reason(rep),
                         skipped=len(rep.skipped),
+                        not_works=len(not_works),
                         resumed=usage[rep.source].resumed if rep.source in usage else 0,
                     )
                 )
-            if not warehouse.has_data(con):
-                raise warehouse.WarehouseEmpty(
-                    "nothing to build: no source has loaded any record yet"
-                )
+            # Nothing loaded (every record quarantined, or none at all) is a run, not a failure:
+            # the model, views and header-only reports are built from empty raw tables and the
+            # quarantine rows stay.
             counts, snapshots = _build(con, ctx, _observations(reports))
             warehouse.append_metrics(con, _metric_rows(reports, ctx.run_id))
             warehouse.record_usage(con, _usage_rows(ctx, reports, usage))
@@ -611,7 +638,7 @@ def ingest(
 
 @contextlib.contextmanager
 def spend_recorded_on_failure(ctx: RunContext, client: HttpClient) -> Iterator[None]:
-    """A run that fails (network gone, nothing to build, a crash in the build) rolls its load
+    """A run that fails (network gone, a crash in the build) rolls its load
     back, but the requests it made were spent upstream: book them in the usage ledger in a
     transaction of their own, so today's budget stays true."""
     try:

@@ -25,6 +25,7 @@ from conftest import (
     documented,
     documented_status,
     fixture_bytes,
+    needs_shared,
     shared_files,
     source_watchlist,
 )
@@ -77,6 +78,7 @@ def works(report: FetchReport) -> list[str]:
 # ---------------------------------------------------------------- every recorded payload
 
 
+@needs_shared
 def test_every_fixture_file_is_documented() -> None:
     assert FILES, "no recorded Crossref payloads found"
     assert {p.name for p in FILES} <= set(DOCS)
@@ -418,7 +420,23 @@ def _listing(items: list[Any], total: int | None = None, cursor: str | None = "c
     ("mutate", "key", "reason"),
     [
         (lambda w: w.pop("DOI"), "GET list [item 0]", "work without a DOI"),
-        (lambda w: w.update(title=[]), "10.1007/978-1-4302-0197-7_9", "work without a title"),
+        # a nested-array title was stored as its Python repr
+        (
+            lambda w: w.update(title=[["Widgets"]]),
+            "10.1007/978-1-4302-0197-7_9",
+            "title is not a list of text",
+        ),
+        # counts are never coerced (12.5, true, "12")
+        (
+            lambda w: w.update({"is-referenced-by-count": 12.5}),
+            "10.1007/978-1-4302-0197-7_9",
+            "is-referenced-by-count is not a whole number: 12.5",
+        ),
+        (
+            lambda w: w.update({"is-referenced-by-count": "12"}),
+            "10.1007/978-1-4302-0197-7_9",
+            "is-referenced-by-count is not a whole number: '12'",
+        ),
         (
             lambda w: w.update(issued={"date-parts": [["spring"]]}),
             "10.1007/978-1-4302-0197-7_9",
@@ -430,7 +448,7 @@ def _listing(items: list[Any], total: int | None = None, cursor: str | None = "c
             "'NoneType' object has no attribute 'get'",
         ),
     ],
-    ids=["no-doi", "no-title", "bad-date", "null-author"],
+    ids=["no-doi", "nested-title", "float-count", "string-count", "bad-date", "null-author"],
 )
 def test_malformed_work_is_quarantined_and_the_rest_kept(
     mutate: Callable[[dict[str, Any]], Any], key: str, reason: str
@@ -888,7 +906,7 @@ def test_import_and_build_each_data_file(tmp_path: Path, path: Path) -> None:
 
 def test_import_of_the_404_body_fails_naming_the_file() -> None:
     path = shared_files(SLUG)[[p.name for p in FILES].index(NOT_FOUND)]
-    with pytest.raises(SourceError, match="response is not JSON") as info:
+    with pytest.raises(SourceError, match="the file is not JSON") as info:  # a file, not a response
         steps.import_files(SLUG, [path])
     assert str(path) in str(info.value)
 

@@ -17,7 +17,15 @@ import duckdb
 import httpx
 import polars as pl
 import pytest
-from conftest import ROOT, demo_context, documented, fixture_bytes, shared_files, source_watchlist
+from conftest import (
+    ROOT,
+    demo_context,
+    documented,
+    fixture_bytes,
+    needs_shared,
+    shared_files,
+    source_watchlist,
+)
 
 from flows import settings, steps
 from flows.http import HttpClient
@@ -62,6 +70,7 @@ def _no_token(monkeypatch: pytest.MonkeyPatch) -> None:
 # ---------------------------------------------------------------- genuine capture (today's shape)
 
 
+@needs_shared
 def test_every_fixture_file_is_documented() -> None:
     assert FILES, "no recorded Hugging Face payloads found"
     assert {p.name for p in FILES} <= set(documented(SLUG))

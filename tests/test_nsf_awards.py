@@ -16,7 +16,14 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-from conftest import demo_context, documented, fixture_bytes, shared_files, source_watchlist
+from conftest import (
+    demo_context,
+    documented,
+    fixture_bytes,
+    needs_shared,
+    shared_files,
+    source_watchlist,
+)
 
 from flows import steps
 from flows.http import HttpClient
@@ -42,6 +49,7 @@ def awards(page: Any) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- recorded payloads
 
 
+@needs_shared
 def test_every_fixture_file_is_documented() -> None:
     assert FILES, "no recorded NSF Awards payloads found"
     assert {p.name for p in FILES} <= set(DOCS)
@@ -87,6 +95,7 @@ def test_ncar_award_values() -> None:
     }
 
 
+@needs_shared
 def test_ncar_file_imports_and_builds(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     report = steps.import_files(SLUG, [FILES[0]])

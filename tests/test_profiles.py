@@ -241,7 +241,9 @@ def test_scholar_profile_page() -> None:
     }
     alpa = next(w for w in got if w["title"].startswith("Alpa:"))
     assert (alpa["year"], alpa["venue"], alpa["citations"]) == (2022, "OSDI 2022", 412)
-    assert alpa["authors"] == ["L Zheng", "Z Li", "H Zhang", "Y Zhuang", "Z Chen", "Y Huang"]
+    # Scholar's "..." (list cut short) stays as the list's last entry and marks it truncated
+    assert alpa["authors"] == ["L Zheng", "Z Li", "H Zhang", "Y Zhuang", "Z Chen", "Y Huang", "..."]
+    assert alpa["authors_truncated"] is True
     assert alpa["link"].startswith(
         "https://scholar.google.com/citations?view_op=view_citation&hl=en&user=dZhuo00AAAAJ"
     )
@@ -252,6 +254,7 @@ def test_scholar_profile_page() -> None:
     # a blank citation cell is no count, not zero
     hydra = next(w for w in got if w["title"].startswith("Hydra:"))
     assert hydra["citations"] is None and hydra["authors"] == ["A Du", "J Ou", "D Zhuo", "M Lentz"]
+    assert hydra["authors_truncated"] is False
     assert {w["researcher_id"] for w in got} == {"danyang-zhuo"}  # from the name on the page
     assert len({w["work_id"] for w in got}) == 9
     (metrics,) = page.records["metrics"]
@@ -260,7 +263,15 @@ def test_scholar_profile_page() -> None:
     assert metrics["h_index"] == sum(1 for i, c in enumerate(every, 1) if c >= i)
     assert metrics["i10_index"] == sum(1 for c in every if c >= 10)
     assert metrics["profile_name"] == "Danyang Zhuo"
-    assert [m["name"] for m in metrics["metrics"]] == ["citations", "h_index", "i10_index"]
+    assert {m["name"]: m["value"] for m in metrics["metrics"]} == {
+        "citations": 497,
+        "citations_since": 456,
+        "h_index": 4,
+        "h_index_since": 3,
+        "i10_index": 3,
+        "i10_index_since": 2,
+        "since_year": 2021,
+    }
 
 
 def test_scholar_link_in_href_or_data_href() -> None:
@@ -946,21 +957,14 @@ def test_drift_stops_the_source_and_makes_no_more_requests(
     assert server.urls() == [ZUO_SCHOLAR + "&pagesize=100"]
 
 
-@pytest.mark.parametrize(
-    ("entry", "fragment"),
-    [
-        (
-            {"recipe": "dblp_person", "url": "https://scholar.google.com/citations?user=x"},
-            "recipe 'dblp_person' reads dblp.org, dblp.uni-trier.de, dblp.dagstuhl.de, "
-            "not scholar.google.com",
-        ),
-        ({"recipe": "orcid", "url": "https://orcid.org/x"}, "no shipped recipe named 'orcid'"),
-        ({"recipe": "missing/recipe.toml", "url": "https://a.org/"}, "cannot read recipe"),
-    ],
-)
-def test_unusable_profile_entries_are_errors(
-    client_for: Callable[..., HttpClient], entry: dict[str, str], fragment: str
+def test_a_profile_on_another_site_than_its_recipe_is_an_error(
+    client_for: Callable[..., HttpClient],
 ) -> None:
+    entry = {"recipe": "dblp_person", "url": "https://scholar.google.com/citations?user=x"}
+    fragment = (
+        "recipe 'dblp_person' reads dblp.org, dblp.uni-trier.de, dblp.dagstuhl.de, "
+        "not scholar.google.com"
+    )
     server = Server(bz_route)
     wl = make_watchlist([{"researcher": "Danyang Zhuo", **entry}, BZ_PROFILE])
     report = profiles.fetch(client_for(server), wl)
@@ -968,6 +972,21 @@ def test_unusable_profile_entries_are_errors(
     assert fragment in str(err) and f"profiles[0] {entry['url']}" in str(err)
     assert server.urls() == [BZ_URL, BZ_URL + "?page=2"]  # the next profile goes on
     assert len(report.items) == 2
+
+
+@pytest.mark.parametrize(
+    ("entry", "fragment"),
+    [
+        ({"recipe": "orcid", "url": "https://orcid.org/x"}, "no shipped recipe named 'orcid'"),
+        ({"recipe": "missing/recipe.toml", "url": "https://a.org/"}, "cannot read recipe"),
+    ],
+)
+def test_unknown_recipes_are_refused_before_any_request(
+    entry: dict[str, str], fragment: str
+) -> None:
+    """The watchlist check names them up front, before a single request is made."""
+    with pytest.raises(ValueError, match=fragment):
+        make_watchlist([{"researcher": "Danyang Zhuo", **entry}, BZ_PROFILE])
 
 
 # ---------------------------------------------------------------- demo fake upstream
@@ -1149,9 +1168,11 @@ def test_the_readme_recipe_example_is_a_valid_recipe() -> None:
         b"<html><body><div class=profile><ol class=works>"
         b"<li><a class=title href='https://arxiv.org/abs/2401.00001'><span class=title>A Title"
         b"</span></a><span class=authors>Ann Lee, Bo Chen</span><span class=year>2024</span></li>"
-        b"</ol><table><tr><td class=citations>12</td></tr></table></div></body></html>"
+        b"</ol><table class=stats><tr><th>Works</th><td class=value>1</td></tr>"
+        b"<tr><th>Citations</th><td class=value>12</td></tr></table></div></body></html>"
     )
     parsed = profiles.parse_page(page, "https://profiles.example.org/ann", recipe)
     (work,) = parsed.records["works"]
     assert work["title"] == "A Title" and work["authors"] == ["Ann Lee", "Bo Chen"]
     assert work["year"] == 2024 and work["arxiv_id"] == "2401.00001"
+    assert parsed.records["metrics"][0]["citations"] == 12  # the row labelled "Citations"

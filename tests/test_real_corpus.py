@@ -29,22 +29,10 @@ SLUGS = ("arxiv", "crossref", "dblp", "openalex", "semantic_scholar")
 # arxiv_listing, hf_papers, nsf_awards, nsf_par and scholar_feed have no folder: no public capture
 # was found beyond ../shared/source-fixtures (tests/fixtures/real/SOURCES.md says where we looked).
 
-# Files whose expected outcome is a defect owned by another part of issue 9 (helper "profiles"):
-# strict, so the test turns red the moment the fix lands and the marker must go.
-NO_TITLE = (
-    "issue 9 edge records: a work with an identifier but no title is quarantined instead of kept "
-    "(same defect as the OpenAlex empty title, fix owned by helper profiles); the expected record "
-    "has title None: adjust if the fix stores its placeholder in `title`"
-)
-KNOWN: dict[str, str] = {
-    "s2py__paper_search_no_result_total0.json": (
-        "issue 9 edge records: the real empty S2 search answer {total: 0, offset: 0} is refused "
-        "as not a Semantic Scholar payload (fix owned by helper profiles)"
-    ),
-    "paperqa__work_10.1023_a_1007154515475_empty_title.json": NO_TITLE,
-    "s2py__paper_search_turing_year1936_fields_year.json": NO_TITLE,
-    "s2py__paper_search_turing_minCitationCount1000_fields_citationCount.json": NO_TITLE,
-}
+# Files whose expected outcome is a known defect: strict, so a fix turns the test red and the
+# marker must go. (None left: untitled works with a DOI or arXiv id are kept, untitled S2
+# records with neither are quarantined, and the empty S2 search answer is an empty page.)
+KNOWN: dict[str, str] = {}
 
 
 @dataclass
@@ -212,6 +200,10 @@ def read_semantic_scholar(body: bytes, status: int) -> Expected:
     rows = out.records.setdefault("papers", [])
     for p in items:
         ext = p.get("externalIds") or {}
+        if not p.get("title") and not (ext.get("DOI") or ext.get("ArXiv")):
+            # nothing to show and nothing to join it by: quarantined with the reason
+            out.quarantined.append(p["paperId"])
+            continue
         rows.append(
             {
                 "paper_id": p["paperId"],
@@ -412,7 +404,8 @@ def test_corpus_size_and_documentation() -> None:
         total += len(names)
     assert total >= 40
     # a folder without a reader here would go unchecked
-    assert {p.name for p in REAL.iterdir() if p.is_dir()} == set(SLUGS)
+    # (profiles/ holds Google Scholar pages, read by tests/test_profiles_real.py)
+    assert {p.name for p in REAL.iterdir() if p.is_dir()} == {*SLUGS, "profiles"}
 
 
 def test_prose_is_replaced_by_placeholders() -> None:

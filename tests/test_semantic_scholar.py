@@ -16,7 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import documented, documented_status, fixture_bytes, shared_files, source_watchlist
+from conftest import (
+    documented,
+    documented_status,
+    fixture_bytes,
+    needs_shared,
+    shared_files,
+    source_watchlist,
+)
 
 from flows.http import HttpClient
 from flows.sources import semantic_scholar as s2
@@ -71,6 +78,7 @@ def all_records(page: s2.Page) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- every recorded payload
 
 
+@needs_shared
 def test_every_fixture_file_is_documented() -> None:
     assert FILES, "no recorded Semantic Scholar payloads found"
     assert {p.name for p in FILES} <= set(DOCS)
@@ -309,11 +317,30 @@ def test_batch_of_nulls_only_is_quarantined_under_the_endpoint_entity() -> None:
     [
         (lambda p: p.pop("paperId"), "paper without a paperId"),
         (lambda p: p.update(paperId=None), "paper without a paperId"),
-        (lambda p: p.update(title=""), "paper without a title"),
+        # no title is kept when a DOI or arXiv id identifies the paper; without either, not
+        (lambda p: p.update(title="", externalIds={}), "paper without a title, DOI or arXiv id"),
         (lambda p: p.update(publicationDate="not a date"), "Invalid isoformat string"),
         (lambda p: p.update(authors=[None]), "'NoneType' object has no attribute 'get'"),
+        # numbers are never coerced: 12.5, true and "12" were stored as 12, 1 and 12
+        (lambda p: p.update(citationCount=12.5), "citationCount is not a whole number: 12.5"),
+        (lambda p: p.update(citationCount=True), "citationCount is not a whole number: True"),
+        (lambda p: p.update(citationCount="12"), "citationCount is not a whole number: '12'"),
+        (lambda p: p.update(year="2020"), "year is not a whole number: '2020'"),
+        # a nested-array title was stored as its Python repr
+        (lambda p: p.update(title=[["A", "title"]]), "title is not text: [['A', 'title']]"),
     ],
-    ids=["no-paperId", "null-paperId", "empty-title", "bad-date", "null-author"],
+    ids=[
+        "no-paperId",
+        "null-paperId",
+        "no-title-no-ids",
+        "bad-date",
+        "null-author",
+        "float-count",
+        "bool-count",
+        "string-count",
+        "string-year",
+        "nested-title",
+    ],
 )
 def test_malformed_paper_in_a_valid_page_is_quarantined(
     mutate: Callable[[dict[str, Any]], object], reason: str
@@ -330,6 +357,31 @@ def test_malformed_paper_in_a_valid_page_is_quarantined(
         "GET author [author 2262347 papers] [item 3]",
     )
     assert json.loads(q.payload)["title"] == raw["papers"][3]["title"]
+
+
+def test_a_paper_without_title_is_kept_by_its_doi() -> None:
+    raw = data(AUTHOR)
+    paper = next(p for p in raw["papers"] if (p.get("externalIds") or {}).get("DOI"))
+    paper["title"] = ""
+    page = s2.parse_response(json.dumps(raw).encode(), "GET author")
+    (kept,) = [r for r in page.records["papers"] if r["paper_id"] == paper["paperId"]]
+    assert kept["title"] is None and kept["doi"] == paper["externalIds"]["DOI"]
+    assert page.quarantined == []
+
+
+def test_the_real_empty_search_answer_is_an_empty_page() -> None:
+    """GET /paper/search with no hits answers {"total": 0, "offset": 0} (no `data`), as
+    captured by danielnsilva/semanticscholar (tests/data/test_empty_paginated_results.yaml)."""
+    page = s2.parse_response(b'{"total": 0, "offset": 0}', "GET search")
+    assert page.count() == 0 and page.quarantined == [] and page.total == 0
+    assert page.next_token is None
+
+
+def test_another_sources_array_is_refused_naming_the_file() -> None:
+    body = fixture_bytes("hf_papers", "sotawhat__daily_papers_2026-06-12.json")
+    with pytest.raises(SourceError, match="not a Semantic Scholar batch") as info:
+        s2.parse_response(body, "daily_papers.json")
+    assert info.value.where == "daily_papers.json"
 
 
 def test_papers_without_id_in_a_list_get_distinct_keys() -> None:

@@ -56,6 +56,8 @@ CONFIDENCE = {
     "name": 0.7,  # source profile with the same (unambiguous) full name
 }
 MATCH_CONFIDENCE = {"name": 0.9, "initials": 0.75}
+# own_profile: the owner's initials on their own profile page (the page vouches for the person)
+MATCH_CONFIDENCE["own_profile"] = 0.85
 
 CROSSWALK_SCHEMA: dict[str, Any] = {
     "author_id": pl.String,
@@ -263,6 +265,14 @@ def _profiles(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     return (
         pl.concat(frames)
         .drop_nulls("source_author_id")
+        # raw rows come in no fixed order: the same profile seen twice keeps one by content
+        .sort(
+            "source",
+            "source_author_id",
+            pl.col("works_count").fill_null(-1),
+            "source_name",
+            descending=[False, False, True, False],
+        )
         .unique(["source", "source_author_id"], keep="first", maintain_order=True)
     )
 
@@ -641,7 +651,7 @@ def _crosswalk(
     # is a conflict, flagged and not linked
     best = (
         links.group_by("researcher_id", "source", "source_author_id")
-        .agg(pl.all().sort_by("confidence", descending=True).first())
+        .agg(pl.all().sort_by("confidence", "rule", descending=[True, False]).first())
         .with_columns(top=pl.col("confidence").max().over("source", "source_author_id"))
         .filter(pl.col("confidence") == pl.col("top"))
         .with_columns(n=pl.len().over("source", "source_author_id"))
@@ -665,7 +675,7 @@ def _crosswalk(
     if staged_ids is not None:
         seen = staged_ids.group_by("source", "source_author_id").agg(
             m_name=pl.col("display_name").mode().sort().first(),
-            m_orcid=pl.col("orcid").drop_nulls().first(),
+            m_orcid=pl.col("orcid").drop_nulls().mode().sort().first(),
         )
     else:
         seen = pl.LazyFrame(
@@ -719,6 +729,52 @@ def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) 
 # --- authorships ----------------------------------------------------------------------------------
 
 
+def _profile_owners(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """(source, source_work_id, owner): each profile-page record with the researcher whose own
+    profile lists it."""
+    return (
+        _raw(raw, "profiles", "works")
+        .filter(pl.col("researcher_id").is_not_null())
+        .select(source=pl.lit("profiles"), source_work_id="work_id", owner="researcher_id")
+    )
+
+
+def _own_profile(m: pl.LazyFrame, owners: pl.LazyFrame) -> pl.LazyFrame:
+    """Rule `own_profile`: on a record of a researcher's own profile page, the one uncredited
+    initials-only entry compatible with the owner is the owner (Scholar prints "D Schreij" on
+    Daniel Schreij's page). Not when the record already credits the owner, when two entries
+    fit, or on a huge list."""
+    record = ["source", "source_work_id"]
+    credited = (
+        m.filter(pl.col("researcher_id").is_not_null())
+        .select(*record, owner="researcher_id")
+        .unique()
+    )
+    hits = (
+        m.join(owners, on=record)
+        .filter(
+            pl.col("researcher_id").is_null()
+            & ~pl.col("huge")
+            & pl.col("rid_init").list.contains(pl.col("owner")).fill_null(False)
+        )
+        .join(credited, on=[*record, "owner"], how="anti")
+        .filter(pl.len().over(record) == 1)
+        .select("mid", own="owner")
+    )
+    own = pl.col("own").is_not_null()
+    return (
+        m.join(hits, on="mid", how="left")
+        .with_columns(
+            match_rule=pl.when(own).then(pl.lit("own_profile")).otherwise("match_rule"),
+            match_confidence=pl.when(own)
+            .then(pl.lit(MATCH_CONFIDENCE["own_profile"]))
+            .otherwise("match_confidence"),
+            researcher_id=pl.coalesce("researcher_id", "own"),
+        )
+        .drop("own")
+    )
+
+
 def _assign(
     staged: pl.LazyFrame,
     xref: pl.LazyFrame,
@@ -727,6 +783,7 @@ def _assign(
     overrides: pl.LazyFrame | None,
     works: pl.LazyFrame | None,
     mentions: pl.LazyFrame | None = None,
+    owners: pl.LazyFrame | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     full, initials = _researcher_keys(researchers, overrides)
     orcids = _researcher_orcids(researchers, overrides)
@@ -753,7 +810,11 @@ def _assign(
         conf_id="confidence",
     )
     # 2. ORCID on the entry
-    by_orcid = orcids.select("orcid", rid_orcid="researcher_id").unique("orcid", keep="first")
+    by_orcid = (
+        orcids.select("orcid", rid_orcid="researcher_id")
+        .sort("orcid", "rid_orcid")
+        .unique("orcid", keep="first", maintain_order=True)
+    )
     # 3. full name, unambiguous among watched researchers
     name_hit = (
         mentions.select("mid", key="full_keys")
@@ -878,6 +939,8 @@ def _assign(
             .otherwise("researcher_id"),
         )
     )
+    if owners is not None:
+        m = _eager(_own_profile(m, owners))
 
     # flags of entries that were not credited
     uncredited = m.filter(pl.col("researcher_id").is_null())
@@ -1000,7 +1063,9 @@ def _assign(
         m.filter(pl.col("researcher_id").is_not_null())
         .group_by("paper_id", "researcher_id")
         .agg(
-            pl.col("match_rule").sort_by("match_confidence", descending=True).first(),
+            pl.col("match_rule")
+            .sort_by("match_confidence", "match_rule", descending=[True, False])
+            .first(),
             pl.col("match_confidence").max(),
         )
     )
@@ -1025,8 +1090,10 @@ def _assign(
         .group_by("paper_id", maintain_order=True)
         .agg(pl.col("source").first(), pl.col("source_work_id").first())
     )
-    chosen = m.join(lists, on=["paper_id", "source", "source_work_id"]).unique(
-        ["paper_id", "position"], keep="first", maintain_order=True
+    chosen = (
+        m.join(lists, on=["paper_id", "source", "source_work_id"])
+        .sort("paper_id", "position", "mid", nulls_last=True)  # the join keeps no order
+        .unique(["paper_id", "position"], keep="first", maintain_order=True)
     )
     # an initials-only entry of the chosen list is the researcher found on the paper elsewhere
     on_list = chosen.filter(pl.col("researcher_id").is_not_null()).select(
@@ -1096,6 +1163,9 @@ def _assign(
     ).unique(["paper_id", "author_id"])
     authorships = (
         pl.concat([listed, extra])
+        .with_columns(_extra=pl.col("source") == "matched")
+        .sort("paper_id", "_extra", pl.col("position").fill_null(10_000), "author_id")
+        .drop("_extra")
         .unique(["paper_id", "author_id"], keep="first", maintain_order=True)
         .sort("paper_id", pl.col("position").fill_null(10_000), "author_id")
     )
@@ -1189,7 +1259,7 @@ def resolve_authors(
     crosswalk, xw_flags = _crosswalk(raw, researchers, staged, xref, overrides, mentions)
     crosswalk = crosswalk.collect().lazy()
     authorships, ship_flags = _assign(
-        staged, xref, researchers, crosswalk, overrides, works, mentions
+        staged, xref, researchers, crosswalk, overrides, works, mentions, _profile_owners(raw)
     )
     authorships = authorships.collect().lazy()
     authors, crosswalk = build_authors(authorships, researchers, crosswalk)

@@ -25,11 +25,14 @@ from transforms.schemas import UTC_TS
 from transforms.sources import STAGING
 from transforms.staging import AUTHORSHIP_COLUMNS, raw_frame
 from transforms.works import (
-    PREPRINT_VENUE,
     build_work_fields,
     build_work_versions,
     resolve_works,
+    version_status,
 )
+
+# papers.title of a work no source gives a title for (kept: a DOI or arXiv id identifies it)
+UNTITLED = "[untitled]"
 
 
 def _raw(raw: dict[str, pl.LazyFrame], slug: str, entity: str) -> pl.LazyFrame:
@@ -83,10 +86,20 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
         .pivot(on="field", index="paper_id", values="value")
         .lazy()
     )
-    published = pl.col("venue").is_not_null() & ~pl.col("venue").str.contains(PREPRINT_VENUE)
-    recs = xref.join(
+    # the one preprint/published rule, on each record's own fields
+    published = version_status() == "published"
+    recs = xref.select("paper_id", "source", "source_work_id").join(
         works.select(
-            "source", "source_work_id", "_run_id", "is_retracted", "fwci", "citation_percentile"
+            "source",
+            "source_work_id",
+            "_run_id",
+            "work_type",
+            "venue",
+            "doi",
+            "arxiv_id",
+            "is_retracted",
+            "fwci",
+            "citation_percentile",
         ),
         on=["source", "source_work_id"],
     )
@@ -112,7 +125,8 @@ def build_papers(xref: pl.LazyFrame, fields: pl.LazyFrame, works: pl.LazyFrame) 
         per_paper.join(wide, on="paper_id", how="left")
         .select(
             "paper_id",
-            title="title",
+            # a work kept by its DOI / arXiv id although no source gives a title
+            title=pl.coalesce("title", pl.lit(UNTITLED)),
             year=pl.col("year").cast(pl.Int32),
             publication_date=pl.col("publication_date").str.to_date(),
             # on arXiv by any source's word (arXiv API or listings, HF Papers, an arXiv id)
@@ -157,7 +171,7 @@ def build_paper_citations(works: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFra
         .agg(
             cited_by_count=pl.col("cited_by_count").max(),
             source_work_id=pl.col("source_work_id")
-            .sort_by("cited_by_count", descending=True)
+            .sort_by("cited_by_count", "source_work_id", descending=[True, False])
             .first(),
             observed_at=pl.col("_fetched_at").max(),
         )
@@ -213,7 +227,7 @@ def build_paper_topics(
     )
     frames = [
         oa.group_by("paper_id", "topic_id")
-        .agg(pl.col("topic_name").first(), pl.col("score").max())
+        .agg(pl.col("topic_name").drop_nulls().min(), pl.col("score").max())
         .with_columns(topic_kind=pl.lit("openalex"), matched_by=pl.lit("source")),
         _raw(raw, "arxiv", "entries")
         .select(source_work_id=norm.arxiv_id(pl.col("arxiv_id")), topic_id="categories")
@@ -271,6 +285,7 @@ def citation_snapshot_rows(observed: pl.LazyFrame, xref: pl.LazyFrame, run_id: s
             source_work_id="source_work_id",
             cited_by_count="cited_by_count",
         )
+        .sort("source", "source_work_id", "observed_at", "cited_by_count", nulls_last=False)
         .unique(["source", "source_work_id"], keep="last", maintain_order=True)
         .sort("source", "source_work_id")
     )

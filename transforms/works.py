@@ -103,19 +103,43 @@ FIELD_PRIORITY: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-# Records of these sources describe the arXiv version, even when they quote the journal's DOI.
+# Records of these sources are hosted on arXiv: their `doi` (arXiv's arxiv:doi) and `venue` (the
+# entry's arxiv:journal_ref, when it has one) name the published version, not arXiv's own.
 PREPRINT_SOURCES = ["arxiv", "arxiv_listing", "hf_papers"]
 
 
-def is_preprint() -> pl.Expr:
-    """A preprint record: from arXiv, typed so, on a preprint server, or an arXiv id without a
-    DOI."""
+def version_status() -> pl.Expr:
+    """The one rule for preprint vs published, per staged record (columns source, work_type,
+    venue, doi, arxiv_id): "published", "preprint" or null (no evidence either way). Used by the
+    resolver (versions, field survival), the model (papers.venue, is_preprint_only) and so by
+    explain, which shows what these tables say.
+
+    1. A record hosted on arXiv is the published version when it names one: a journal DOI or a
+       journal reference (arXiv staging keeps arxiv:journal_ref as the venue); else a preprint.
+    2. A preprint / posted-content type is a preprint wherever it is hosted, its own DOI or not.
+    3. A preprint server as venue (arXiv, bioRxiv, SSRN, CoRR…), or an arXiv id without a DOI:
+       a preprint.
+    4. A journal DOI or a venue: published. Nothing of these: unknown.
+    """
+    named_venue = pl.col("venue").is_not_null() & (pl.col("venue").str.strip_chars() != "")
+    server_venue = named_venue & pl.col("venue").str.contains(PREPRINT_VENUE)
+    journal = pl.col("doi").is_not_null() | (named_venue & ~server_venue)
     return (
-        pl.col("source").is_in(PREPRINT_SOURCES)
-        | pl.col("work_type").is_in(_PREPRINT_TYPES).fill_null(False)
-        | pl.col("venue").str.contains(PREPRINT_VENUE).fill_null(False)
-        | (pl.col("arxiv_id").is_not_null() & pl.col("doi").is_null())
+        pl.when(pl.col("source").is_in(PREPRINT_SOURCES))
+        .then(pl.when(journal).then(pl.lit("published")).otherwise(pl.lit("preprint")))
+        .when(pl.col("work_type").is_in(_PREPRINT_TYPES).fill_null(False))
+        .then(pl.lit("preprint"))
+        .when(server_venue | (pl.col("arxiv_id").is_not_null() & pl.col("doi").is_null()))
+        .then(pl.lit("preprint"))
+        .when(journal)
+        .then(pl.lit("published"))
+        .otherwise(pl.lit(None, pl.String))
     )
+
+
+def is_preprint() -> pl.Expr:
+    """A preprint record, by `version_status` (the one rule)."""
+    return (version_status() == "preprint").fill_null(False)
 
 
 def _nodes(works: pl.LazyFrame) -> pl.DataFrame:
@@ -702,7 +726,7 @@ def build_work_fields(xref: pl.LazyFrame, works: pl.LazyFrame) -> pl.LazyFrame:
         first = pl.col("is_preprint") if field != "abstract" else pl.lit(False)
         frames.append(
             cand.with_columns(_first=first, _rank=_rank(field))
-            .sort("paper_id", "_first", "_rank", "source_work_id")
+            .sort("paper_id", "_first", "_rank", "source", "source_work_id")
             .group_by("paper_id", maintain_order=True)
             .first()
             .select(
@@ -759,7 +783,7 @@ def build_work_versions(xref: pl.LazyFrame) -> pl.LazyFrame:
         any_arxiv=pl.col("arxiv_id").drop_nulls().min(),
     )
     keyed = recs.join(per_paper, on="paper_id").with_columns(
-        # an arXiv record quoting its journal DOI is still the preprint version
+        # an arXiv record naming its journal DOI is the published version (version_status)
         version_id=pl.when(pl.col("is_preprint") & pl.col("arxiv_id").is_not_null())
         .then("arxiv:" + pl.col("arxiv_id"))
         .when(pl.col("doi").is_not_null())
@@ -775,8 +799,12 @@ def build_work_versions(xref: pl.LazyFrame) -> pl.LazyFrame:
     published_venue = pl.col("venue").filter(
         pl.col("venue").is_not_null() & ~pl.col("venue").str.contains(PREPRINT_VENUE)
     )
+    # rows in a fixed order before first(): the join above does not keep one (a paper's venue
+    # flipped between DBLP's "CoRR" and S2's "arXiv.org" across identical replays)
     return (
-        keyed.group_by("paper_id", "version_id")
+        keyed.with_columns(_rank=_rank("venue"))
+        .sort("paper_id", "version_id", "_rank", "source", "source_work_id")
+        .group_by("paper_id", "version_id", maintain_order=True)
         .agg(
             version_kind=pl.when(pl.col("is_preprint").all())
             .then(pl.lit("preprint"))

@@ -26,6 +26,13 @@ adds a profile site by writing one, without code:
     css = "dd.h-index"
     regex = "(\\d+)"                      # or count = true: how many elements match
 
+    [[metrics]]                           # or by the words printed beside the number:
+    name = "citations"
+    label = "Citations"                   # (a list gives alternatives)
+    row = "table.stats tr"                # rows to look for the label in
+    css = "td.value"                      # value cells of that row
+    column = 1                            # 1-based: the first value cell
+
     [paging]                              # a link ...
     next = { css = "a[rel=next]", attr = "href" }
     max_pages = 10
@@ -156,14 +163,47 @@ class Fields(_Strict):
 
 
 class Metric(_Strict):
-    """One page-level number (h-index, citations, works count): the first match's text (or
-    attribute) through `regex`, or with `count = true` the number of matching elements."""
+    """One page-level number (h-index, citations, works count), in one of three forms:
+
+    - `css` (+ `attr`, `regex`): the first match's text or attribute;
+    - `count = true`: the number of elements `css` matches;
+    - `label`: by the words the page prints beside it, not by position. `row` selects the
+      candidate rows (e.g. every `tr` of a metrics table), `label_css` the label cell inside a row
+      (default: its first `th`/`td`), and the row whose label reads `label` (one string or a list
+      of alternatives, compared case-insensitively with whitespace collapsed) gives the value:
+      its `column`-th match of `css` (1-based: Scholar's "All" is 1, "Since <year>" is 2).
+    """
 
     name: Identifier
     css: Selector
     attr: str | list[str] | None = None
     regex: Regex | None = None
     count: bool = False
+    label: str | list[str] | None = None
+    row: Selector | None = None
+    label_css: Selector | None = None
+    column: int = Field(default=1, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Metric:
+        if self.count and (self.label is not None or self.regex or self.attr is not None):
+            raise ValueError("count = true takes only css (no label, regex or attr)")
+        if self.label is None:
+            if self.row is not None or self.label_css is not None or self.column != 1:
+                raise ValueError("row, label_css and column belong to a metric with a label")
+            return self
+        labels = [self.label] if isinstance(self.label, str) else self.label
+        if not labels or not all(lbl.strip() for lbl in labels):
+            raise ValueError("label: give the words the page prints beside the number")
+        if self.row is None:
+            raise ValueError("a metric with a label needs `row` (the rows to look for it in)")
+        return self
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The label alternatives, normalised for comparison."""
+        raw = [self.label] if isinstance(self.label, str) else (self.label or [])
+        return tuple(" ".join(lbl.split()).casefold() for lbl in raw)
 
 
 class ProfileInfo(_Strict):

@@ -95,6 +95,10 @@ class Page:
 
     records: dict[str, list[Record]] = field(default_factory=dict)
     quarantined: list[Quarantined] = field(default_factory=list)
+    # Records that are not what the source is read for (Crossref's journals, book sets,
+    # components): not errors; kept in the quarantine table with a "skipped: " reason, counted
+    # apart in the run summary, never loaded.
+    skipped: list[Quarantined] = field(default_factory=list)
     total: int | None = None
     next_token: str | None = None
 
@@ -199,6 +203,26 @@ class FetchReport:
             return None
         found = self.items[-1].page.records.get(entity, [])
         return str(found[0][key]) if found else None
+
+
+def whole(value: Any, name: str) -> int | None:
+    """A JSON count: an int (or an integral float, 12.0) as int; None when absent. 12.5, true and
+    "12" raise ValueError naming the field: the record is quarantined, never coerced."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValueError(f"{name} is not a whole number: {value!r}")
+    return int(value)
+
+
+def text(value: Any, name: str) -> str | None:
+    """A JSON string, stripped (None when absent or blank). An array, object or number where text
+    belongs raises ValueError naming the field, never stored as its Python repr."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is not text: {value!r}"[:300])
+    return value.strip() or None
 
 
 def item_key(where: str, index: int) -> str:

@@ -56,6 +56,7 @@ from flows.sources.base import (
     error_summary,
     item_key,
     load_json,
+    whole,
 )
 from flows.watchlist import CrossrefOptions, Researcher, Watchlist
 from transforms import ids
@@ -94,12 +95,15 @@ def _text(value: str | None, tag_gap: str = "") -> str | None:
     return text or None
 
 
-def _first(value: Any) -> str | None:
-    """First non-empty string of a Crossref list field (or the string itself)."""
-    if isinstance(value, str):
+def _first(value: Any, name: str = "field") -> str | None:
+    """First non-empty string of a Crossref list field (or the string itself). Anything else
+    in the list (a nested array, a number) raises ValueError: never stored as its repr."""
+    if value is None or isinstance(value, str):
         return _text(value)
-    for v in value or []:
-        if isinstance(v, str) and v.strip():
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name} is not a list of text: {value!r}"[:300])
+    for v in value:
+        if v.strip():
             return _text(v)
     return None
 
@@ -148,9 +152,10 @@ def _timestamp(value: dict[str, Any] | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _count(value: Any) -> int | None:
-    """A count, or None when Crossref sent none (unknown is not zero)."""
-    return None if value is None else int(value)
+def _count(value: Any, name: str = "is-referenced-by-count") -> int | None:
+    """A count, or None when Crossref sent none (unknown is not zero); 12.5, true or "12"
+    raise ValueError (the record is quarantined, not coerced)."""
+    return whole(value, name)
 
 
 def _arxiv_id(work: dict[str, Any]) -> str | None:
@@ -205,16 +210,15 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
     doi = str(w.get("DOI") or "").strip().lower()
     if not doi:
         raise ValueError("work without a DOI")
-    title = _first(w.get("title"))
-    if not title:
-        raise ValueError("work without a title")
+    # no title: kept by its DOI (papers shows UNTITLED)
+    title = _first(w.get("title"), "title")
     year, month, day = date_parts(w)
     institutions = [i for i in w.get("institution") or [] if isinstance(i, dict)]
     return {
         "doi": doi,
         "title": title,
-        "subtitle": _first(w.get("subtitle")),
-        "container_title": _first(w.get("container-title")),
+        "subtitle": _first(w.get("subtitle"), "subtitle"),
+        "container_title": _first(w.get("container-title"), "container-title"),
         "event_name": _text((w.get("event") or {}).get("name")),
         # the (first) institution of posted content, reports, dissertations: not a container
         "institution_name": _text(institutions[0].get("name")) if institutions else None,
@@ -226,7 +230,9 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
         "publication_date": _full_date(year, month, day),
         "authors": [_author(i, a) for i, a in enumerate(w.get("author") or [])],
         "is_referenced_by_count": _count(w.get("is-referenced-by-count")),
-        "reference_count": int(w.get("references-count") or w.get("reference-count") or 0),
+        "reference_count": _count(
+            w.get("references-count") or w.get("reference-count") or 0, "references-count"
+        ),
         "subjects": [s for s in w.get("subject") or [] if isinstance(s, str)],
         "licenses": [
             {
@@ -241,6 +247,22 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
         "abstract": _abstract(w.get("abstract")),
         "deposited_at": _timestamp(w.get("deposited")),
     }
+
+
+# Crossref registers containers and parts under their own DOIs; they are not works anyone
+# authored (a journal "by" nobody, a figure of an article): skipped with a counted reason.
+NOT_WORKS = frozenset(
+    {
+        "journal",
+        "journal-volume",
+        "journal-issue",
+        "book-set",
+        "book-series",
+        "proceedings-series",
+        "report-series",
+        "component",
+    }
+)
 
 
 def _failure_message(data: dict[str, Any]) -> str:
@@ -283,6 +305,10 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
             )
             continue
         key = str(item.get("DOI") or "").strip().lower() or item_key(where, i)
+        if item.get("type") in NOT_WORKS:
+            reason = f"skipped: Crossref type {item['type']!r} is not a work"
+            page.skipped.append(Quarantined.of(SLUG, "works", key, reason, item))
+            continue
         try:
             page.add("works", work_record(item))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
@@ -356,7 +382,7 @@ def researcher_works(
     cursor, seen = "*", 0
     while seen < opts.max_results:
         resp, page = _get(client, "/works", cursor=cursor, **params)
-        n = page.count() + len(page.quarantined)
+        n = page.count() + len(page.quarantined) + len(page.skipped)  # the items the page held
         kept = keep_named(page, wanted, r.name) if wanted is not None else n
         yield Fetched(resp, page)
         seen += n

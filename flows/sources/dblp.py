@@ -105,6 +105,9 @@ def _text(value: Any) -> str | None:
         value = value.get("text")
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        # a nested array or object where text belongs: never stored as its Python repr
+        raise ValueError(f"expected text, got {value!r}"[:300])
     text = " ".join(html.unescape(str(value)).split())
     return text or None
 

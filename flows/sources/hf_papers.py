@@ -184,6 +184,17 @@ def _error_message(data: Any) -> str | None:
     return str(data["error"]) if isinstance(data, dict) and data.get("error") else None
 
 
+def _looks_like_paper(item: dict[str, Any]) -> bool:
+    """A daily-papers/search item (wraps `paper`) or a paper (its `id` is an arXiv id)."""
+    if isinstance(item.get("paper"), dict):
+        return True
+    try:
+        arxiv_id(item.get("id"))
+    except ValueError:
+        return False
+    return "title" in item
+
+
 def parse_response(body: bytes, where: str, status: int = 200) -> Page:
     """A daily-papers or search list (items wrapping `paper`) or a single paper -> records."""
     if status != 200 or body.lstrip()[:1] == b"<":
@@ -195,7 +206,16 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
         raise SourceError(SLUG, where, f"Hugging Face error: {data.get('error')}")
     if isinstance(data, list):
         items = data
-    elif isinstance(data, dict) and isinstance(data.get("id"), str):
+        objects = [x for x in items if isinstance(x, dict)]
+        if objects and not any(_looks_like_paper(x) for x in objects):
+            keys = sorted({k for x in objects[:5] for k in x})[:6]
+            raise SourceError(
+                SLUG,
+                where,
+                "JSON array is not a Hugging Face papers list: no item has a paper or an arXiv "
+                f"id (item keys: {', '.join(keys)})",
+            )
+    elif isinstance(data, dict) and _looks_like_paper(data):
         items = [data]
     else:
         raise SourceError(SLUG, where, "JSON is neither a list of papers nor a paper")

@@ -72,6 +72,9 @@ _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)
 def _text(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        # a nested array or object where text belongs: never stored as its Python repr
+        raise ValueError(f"expected text, got {value!r}"[:300])
     text = " ".join(unescape(str(value)).split())
     return text or None
 
@@ -89,7 +92,7 @@ def _us_date(value: Any, name: str) -> date | None:
 
 
 def _amount(value: Any, name: str) -> int | None:
-    """Whole dollars from "608513", "608,513" or "608513.00"."""
+    """Whole dollars from "608513", "608,513" or "608513.00"; cents other than .00 raise."""
     text = _text(value)
     if text is None:
         return None
@@ -97,8 +100,9 @@ def _amount(value: Any, name: str) -> int | None:
         amount = Decimal(text.replace(",", "").removeprefix("$"))
     except InvalidOperation:
         raise ValueError(f"{name} {text!r} is not an amount") from None
-    if not amount.is_finite():
-        raise ValueError(f"{name} {text!r} is not an amount")
+    if not amount.is_finite() or amount != amount.to_integral_value():
+        # whole dollars only: 608513.50 is not truncated to 608513 silently
+        raise ValueError(f"{name} {text!r} is not an amount in whole dollars")
     return int(amount)
 
 

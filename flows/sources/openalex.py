@@ -29,6 +29,8 @@ from flows.sources.base import (
     SourceError,
     item_key,
     load_json,
+    text,
+    whole,
 )
 from flows.watchlist import Researcher, Watchlist
 from transforms import ids
@@ -89,22 +91,29 @@ def work_record(w: dict[str, Any]) -> dict[str, Any]:
     work_id = short_id(w.get("id"))
     if not work_id or not work_id.startswith("W"):
         raise ValueError("work without an OpenAlex W id")
-    title = w.get("display_name") or w.get("title")
-    if not title:
-        raise ValueError("work without a title")
+    title = text(w.get("display_name"), "display_name") or text(w.get("title"), "title")
+    doi = text(w.get("doi"), "doi")
+    arxiv = _arxiv_id(w)
+    if not title and not (doi or arxiv):
+        raise ValueError("work without a title, DOI or arXiv id")
     source = ((w.get("primary_location") or {}).get("source") or {}).get("display_name")
     return {
         "work_id": work_id,
-        "doi": w.get("doi"),
-        "arxiv_id": _arxiv_id(w),
+        "doi": doi,
+        "arxiv_id": arxiv,
+        # None when OpenAlex has no title (the work is kept by its DOI; papers shows UNTITLED)
         "title": title,
-        "publication_year": w.get("publication_year"),
+        "publication_year": whole(w.get("publication_year"), "publication_year"),
         "publication_date": _date(w.get("publication_date")),
         "type": w.get("type"),
         "venue": source,
-        "cited_by_count": int(w.get("cited_by_count") or 0),
+        "cited_by_count": whole(w.get("cited_by_count"), "cited_by_count") or 0,
         "counts_by_year": [
-            {"year": int(c["year"]), "cited_by_count": int(c.get("cited_by_count") or 0)}
+            {
+                "year": whole(c["year"], "counts_by_year.year"),
+                "cited_by_count": whole(c.get("cited_by_count"), "counts_by_year.cited_by_count")
+                or 0,
+            }
             for c in w.get("counts_by_year") or []
         ],
         "authorships": [
@@ -161,10 +170,10 @@ def author_record(a: dict[str, Any]) -> dict[str, Any]:
         "display_name": a.get("display_name"),
         "orcid": short_id(a.get("orcid")),
         "display_name_alternatives": list(a.get("display_name_alternatives") or []),
-        "works_count": a.get("works_count"),
-        "cited_by_count": a.get("cited_by_count"),
-        "h_index": stats.get("h_index"),
-        "i10_index": stats.get("i10_index"),
+        "works_count": whole(a.get("works_count"), "works_count"),
+        "cited_by_count": whole(a.get("cited_by_count"), "cited_by_count"),
+        "h_index": whole(stats.get("h_index"), "summary_stats.h_index"),
+        "i10_index": whole(stats.get("i10_index"), "summary_stats.i10_index"),
         "counts_by_year": [
             {
                 "year": int(c["year"]),

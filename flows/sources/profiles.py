@@ -31,10 +31,13 @@ Damaged pages: a page cut short (no closing </html>) keeps its complete items an
 the last one (it ends mid-item). Odd encodings: BOM, then the Content-Type charset, then <meta>
 charset; latin-1 labels decode as windows-1252, as browsers do.
 
-Upstream quirks: Scholar shows a blank citation cell for 0 (kept as unknown, not 0) and cuts long author lists with
-"..."; its title link may sit in data-href with href="javascript:void(0)"; an arXiv preprint's
-venue reads "arXiv preprint arXiv:<id>" (the arXiv id is taken from it). DBLP titles end in a
-period; DBLP lists a preprint (CoRR) and its published version as two entries.
+Upstream quirks: Scholar shows a blank citation cell for 0 (kept as unknown, not 0) and cuts
+long author lists with "..." (kept as the list's last entry, `authors_truncated` set); its
+title link may sit in data-href with href="javascript:void(0)"; an arXiv preprint's venue reads
+"arXiv preprint arXiv:<id>" (the arXiv id is taken from it); its metrics table put the header
+row inside <tbody> in 2014 and in <thead> later (metrics are read by label, never by row
+position; impossible figures are refused as drift). DBLP titles end in a period; DBLP lists a
+preprint (CoRR) and its published version as two entries.
 """
 
 from __future__ import annotations
@@ -50,7 +53,15 @@ from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlun
 from bs4 import BeautifulSoup, Tag
 
 from flows.http import HttpClient, public_url
-from flows.recipes import LIST_FIELDS, Extract, Recipe, RecipeError, load_recipe, shipped
+from flows.recipes import (
+    LIST_FIELDS,
+    Extract,
+    Metric,
+    Recipe,
+    RecipeError,
+    load_recipe,
+    shipped,
+)
 from flows.sources.base import (
     Fetched,
     FetchReport,
@@ -154,7 +165,9 @@ def _all(scope: Tag, spec: Extract) -> list[str]:
             part = " ".join(part.split())
             if spec.strip:
                 part = part.strip(spec.strip).strip()
-            if part and part not in _ELLIPSES:  # Scholar cuts long author lists with "..."
+            if part in _ELLIPSES:  # Scholar cuts long author lists with "...": kept as the
+                part = "..."  # list's last entry (the list is incomplete), never dropped
+            if part:
                 out.append(part)
     return out
 
@@ -334,7 +347,10 @@ def parse_page(
             record["work_id"] = f"{record['work_id']}~{n}"
         page.add("works", record)
     if ctx.metrics and recipe.metrics:
-        page.add("metrics", _metrics(soup, recipe, profile_url, researcher_id, shown_name))
+        page.add(
+            "metrics",
+            _metrics(soup, recipe, profile_url, researcher_id, shown_name, where, body),
+        )
     page.next_token = _next_url(soup, recipe, ctx.url, len(rows))
     return page
 
@@ -362,7 +378,9 @@ def _work(
         "profile_url": profile_url,
         "site_id": row["key"],
         "title": title,
+        # as printed, "..." included: the transforms read it as "the list goes on"
         "authors": list(row["authors"]),
+        "authors_truncated": bool(row["authors"]) and row["authors"][-1] == "...",
         "year": _int(row["year"], "year"),
         "venue": row["venue"],
         "abstract": row["abstract"],
@@ -373,22 +391,88 @@ def _work(
     }
 
 
+def _label_of(row: Tag, metric: Metric) -> str:
+    if metric.label_css is not None:
+        el = row.select_one(metric.label_css)
+    else:
+        el = row.find(["th", "td"])
+    return " ".join(_text(el).split()).casefold() if isinstance(el, Tag) else ""
+
+
+def metric_value(soup: BeautifulSoup | Tag, metric: Metric) -> float | None:
+    """One metric as the recipe reads it: by its printed label (the row whose label cell reads
+    the label, then its `column`-th value cell), by count, or by the first match."""
+    if metric.count:
+        return float(len(soup.select(metric.css)))
+    if metric.label is not None:
+        assert metric.row is not None  # the recipe's validation requires it
+        for row in soup.select(metric.row):
+            if _label_of(row, metric) not in metric.labels:
+                continue
+            cells = row.select(metric.css)
+            if len(cells) < metric.column:
+                return None
+            return _number(_refine(_raw_value(cells[metric.column - 1], metric.attr), metric.regex))
+        return None
+    el = soup.select_one(metric.css)
+    return _number(_refine(_raw_value(el, metric.attr), metric.regex)) if el else None
+
+
+# "since <year>" figures are counted over a window inside "all": never above them.
+_SINCE = {
+    "citations_since": "citations",
+    "h_index_since": "h_index",
+    "i10_index_since": "i10_index",
+}
+
+
+def implausible(values: dict[str, float | None]) -> list[str]:
+    """Why these profile metrics cannot all be true (empty: plausible). Upstream quirk: a recipe
+    that reads the wrong row or column (Scholar's header row moved from <tbody> to <thead>)
+    still yields numbers, only impossible ones."""
+    problems = [f"{k} is negative ({v:g})" for k, v in values.items() if v is not None and v < 0]
+    for since, total in _SINCE.items():
+        s, a = values.get(since), values.get(total)
+        if s is not None and a is not None and s > a:
+            problems.append(f"{since} ({s:g}) is above {total} ({a:g})")
+    for suffix in ("", "_since"):
+        c = values.get("citations" + suffix)
+        h = values.get("h_index" + suffix)
+        i10 = values.get("i10_index" + suffix)
+        if c is not None and h is not None and h * h > c:
+            problems.append(f"h_index{suffix} {h:g} needs at least {h * h:g} citations, not {c:g}")
+        if c is not None and i10 is not None and 10 * i10 > c:
+            problems.append(
+                f"i10_index{suffix} {i10:g} needs at least {10 * i10:g} citations, not {c:g}"
+            )
+        if h is not None and i10 is not None and h >= 10 and i10 < h:
+            problems.append(f"i10_index{suffix} {i10:g} is below h_index{suffix} {h:g} (h >= 10)")
+    return problems
+
+
 def _metrics(
     soup: BeautifulSoup,
     recipe: Recipe,
     profile_url: str,
     researcher_id: str | None,
     shown_name: str | None,
+    where: str,
+    body: bytes,
 ) -> Record:
-    values: list[dict[str, Any]] = []
-    for m in recipe.metrics:
-        if m.count:
-            value: float | None = float(len(soup.select(m.css)))
-        else:
-            el = soup.select_one(m.css)
-            value = _number(_refine(_raw_value(el, m.attr), m.regex)) if el else None
-        values.append({"name": m.name, "value": value})
-    by_name = {v["name"]: v["value"] for v in values}
+    by_name: dict[str, float | None] = {m.name: metric_value(soup, m) for m in recipe.metrics}
+    values = [{"name": name, "value": value} for name, value in by_name.items()]
+    problems = implausible(by_name)
+    if problems:
+        # The recipe reads numbers that cannot be true: refused, and the page saved as drift.
+        raise ScrapeDrift(
+            SLUG, where, f"implausible {recipe.name} metrics: {'; '.join(problems)}", body
+        )
+    for name in (*KNOWN_METRICS, *_SINCE):
+        v = by_name.get(name)
+        if v is not None and not float(v).is_integer():  # counts: never truncated silently
+            raise ScrapeDrift(
+                SLUG, where, f"{recipe.name} metric {name} {v:g} is not a whole number", body
+            )
     record: Record = {
         "profile_id": f"{recipe.name}:{profile_url}",
         "researcher_id": researcher_id,

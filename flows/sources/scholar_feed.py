@@ -428,8 +428,17 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
     data = load_json(SLUG, body, where)
     if not isinstance(data, dict):
         raise SourceError(SLUG, where, "JSON is not a Scholar Feed author list or profile")
-    is_list = isinstance(data.get("authors"), list)
-    is_profile = "id" in data or "top_papers" in data
+    # shapes, not just a key: an S2 paper also has an `authors` list, an OpenAlex entity an `id`
+    is_list = (
+        isinstance(data.get("authors"), list)
+        and any(k in data for k in ("query", "search_type", "total"))
+        and "paperId" not in data
+    )
+    is_profile = "top_papers" in data or (
+        "id" in data
+        and "name" in data
+        and any(k in data for k in ("h_index", "total_papers", "total_citations"))
+    )
     if not is_list and not is_profile:
         detail = _error_detail(data)
         if detail:

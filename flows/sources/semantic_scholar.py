@@ -7,7 +7,8 @@ Paging: `/author/{id}/papers` and `/paper/search` use `offset`/`next` (no `next`
 page); `/paper/search/bulk` uses a continuation `token`, 1000 per page.
 
 Upstream quirks: errors are JSON `{"error": "..."}` (or `{"message": ...}` on 429/403);
-`externalIds.DOI` is mixed-case; ArXiv ids carry no version; list items of `/citations` wrap the
+`externalIds.DOI` is mixed-case; ArXiv ids carry no version; a search with no hits answers
+`{"total": 0, "offset": 0}` (no `data`); list items of `/citations` wrap the
 paper in `citingPaper`; `/author/batch` answers a bare JSON array.
 """
 
@@ -27,6 +28,8 @@ from flows.sources.base import (
     SourceError,
     item_key,
     load_json,
+    text,
+    whole,
 )
 from flows.watchlist import Researcher, Watchlist
 
@@ -43,6 +46,8 @@ PAPER_FIELDS = (
 )
 AUTHOR_FIELDS = "name,aliases,affiliations,paperCount,citationCount,hIndex,externalIds"
 _WRAPPERS = ("citingPaper", "citedPaper")
+# the keys of an empty list answer (no `data` at all)
+_EMPTY_KEYS = {"total", "offset", "next", "token"}
 
 
 def _date(value: str | None) -> date | None:
@@ -53,25 +58,32 @@ def paper_record(p: dict[str, Any]) -> dict[str, Any]:
     paper_id = p.get("paperId")
     if not paper_id:
         raise ValueError("paper without a paperId")
-    if not p.get("title"):
-        raise ValueError("paper without a title")
     ext = p.get("externalIds") or {}
+    title = text(p.get("title"), "title")
+    doi = text(ext.get("DOI"), "externalIds.DOI")
+    arxiv = text(ext.get("ArXiv"), "externalIds.ArXiv")
+    if not title and not (doi or arxiv):
+        raise ValueError("paper without a title, DOI or arXiv id")
     journal = p.get("journal") or {}
     return {
         "paper_id": paper_id,
-        "corpus_id": ext.get("CorpusId") or p.get("corpusId"),
-        "doi": ext.get("DOI"),
-        "arxiv_id": ext.get("ArXiv"),
+        "corpus_id": whole(ext.get("CorpusId") or p.get("corpusId"), "corpusId"),
+        "doi": doi,
+        "arxiv_id": arxiv,
         # a string on papers, a list of name variants on authors: keep text either way
         "dblp_key": "; ".join(ext["DBLP"])
         if isinstance(ext.get("DBLP"), list)
         else ext.get("DBLP"),
-        "title": p["title"],
-        "venue": p.get("venue") or journal.get("name") or None,
-        "year": p.get("year"),
+        # None when S2 has no title (kept by its DOI / arXiv id; papers shows UNTITLED)
+        "title": title,
+        "venue": text(p.get("venue"), "venue") or text(journal.get("name"), "journal.name"),
+        "year": whole(p.get("year"), "year"),
         "publication_date": _date(p.get("publicationDate")),
-        "citation_count": p.get("citationCount"),
-        "influential_citation_count": p.get("influentialCitationCount"),
+        # counts arrive as JSON numbers: 12.5, true or "12" quarantine the record
+        "citation_count": whole(p.get("citationCount"), "citationCount"),
+        "influential_citation_count": whole(
+            p.get("influentialCitationCount"), "influentialCitationCount"
+        ),
         "authors": [
             {"position": i, "author_id": a.get("authorId"), "name": a.get("name")}
             for i, a in enumerate(p.get("authors") or [])
@@ -92,9 +104,9 @@ def author_record(a: dict[str, Any]) -> dict[str, Any]:
         "name": a.get("name"),
         "aliases": list(a.get("aliases") or []),
         "affiliations": list(a.get("affiliations") or []),
-        "paper_count": a.get("paperCount"),
-        "citation_count": a.get("citationCount"),
-        "h_index": a.get("hIndex"),
+        "paper_count": whole(a.get("paperCount"), "paperCount"),
+        "citation_count": whole(a.get("citationCount"), "citationCount"),
+        "h_index": whole(a.get("hIndex"), "hIndex"),
         "orcid": orcid if isinstance(orcid, str) else None,
     }
 
@@ -143,6 +155,7 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
         raise SourceError(SLUG, where, f"HTTP {status} from Semantic Scholar")
     page = Page()
     if isinstance(data, list):  # /paper/batch, /author/batch; unknown ids come back as null
+        _refuse_foreign(data, where)
         _add_all(page, data, where)
     elif isinstance(data, dict) and isinstance(data.get("data"), list):
         page.total = data.get("total")
@@ -151,9 +164,27 @@ def parse_response(body: bytes, where: str, status: int = 200) -> Page:
         _add_all(page, data["data"], where)
     elif isinstance(data, dict) and ("paperId" in data or "authorId" in data):
         _add(page, data, where, 0)
+    elif isinstance(data, dict) and data.get("total") == 0 and set(data) <= _EMPTY_KEYS:
+        # a search with no hits answers {"total": 0, "offset": 0}, without `data`
+        page.total = 0
     else:
         raise SourceError(SLUG, where, "JSON is not a Semantic Scholar paper, author or list")
     return page
+
+
+def _refuse_foreign(items: list[Any], where: str) -> None:
+    """A JSON array none of whose objects is a paper or author (another source's list, e.g.
+    Hugging Face daily papers) is not a Semantic Scholar batch: refused, not quarantined item by
+    item. Nulls alone are a batch of unknown ids."""
+    objects = [x for x in map(_unwrap, items) if isinstance(x, dict)]
+    if objects and not any("paperId" in x or "authorId" in x for x in objects):
+        keys = sorted({k for x in objects[:5] for k in x})[:6]
+        raise SourceError(
+            SLUG,
+            where,
+            "JSON array is not a Semantic Scholar batch: no item has a paperId or authorId "
+            f"(item keys: {', '.join(keys)})",
+        )
 
 
 def _add_all(page: Page, items: list[Any], where: str) -> None:

@@ -38,7 +38,16 @@ def works(raw: Raw) -> pl.LazyFrame:
             title=pl.col("title"),
             year=pl.col("published_at").dt.year(),
             publication_date=pl.col("published_at").dt.date(),
-            venue=pl.lit("arXiv"),
+            # the journal reference the authors added (arxiv:journal_ref) names the published
+            # version: it is this record's venue, and makes it a published record
+            # (transforms.works.version_status)
+            venue=pl.coalesce(
+                pl.col("journal_ref")
+                .str.replace_all(r"\s+", " ")
+                .str.strip_chars()
+                .replace("", None),
+                pl.lit("arXiv"),
+            ),
             work_type=pl.lit("preprint"),
             cited_by_count=pl.lit(None, pl.Int64),
             abstract=pl.col("summary"),

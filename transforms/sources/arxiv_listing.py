@@ -53,8 +53,15 @@ def _latest(raw: Raw) -> pl.LazyFrame:
     entries = raw_frame(raw, SLUG, "entries").with_columns(
         norm_id=norm.arxiv_id(pl.col("arxiv_id"))
     )
+    # the last three keys only break ties (the same entry read in several runs)
     ordered = entries.sort(
-        "announced_date", pl.col("listing") == "new", "listing_entry_id", descending=True
+        "announced_date",
+        pl.col("listing") == "new",
+        "listing_entry_id",
+        "_fetched_at",
+        "_run_id",
+        descending=True,
+        nulls_last=True,
     )
     return ordered.group_by("norm_id", maintain_order=True).agg(
         pl.col("title").first(),

@@ -23,6 +23,8 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "site_id": S(),
         "title": S(),
         "authors": pl.List(S()),
+        # the page cut the list short ("..." is its last entry)
+        "authors_truncated": pl.Boolean(),
         "year": pl.Int32(),
         "venue": S(),
         "abstract": S(),
