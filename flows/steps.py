@@ -31,6 +31,7 @@ from flows.http import (
 )
 from flows.overrides import Overrides
 from flows.recording import Recorder, ReplayTransport
+from flows.reports import ReportOptions
 from flows.sources import SOURCES
 from flows.sources.base import Fetched, FetchReport, ScrapeDrift, SourceError
 from flows.watchlist import Watchlist
@@ -418,7 +419,12 @@ def load_and_build(
             if ctx.mode == "live":
                 _save_resume_state(con, ctx, reports)
             applied = _record(con, ctx, summaries, counts, snapshots)
-        paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
+        paths = warehouse.export_reports(
+            con,
+            settings.reports_dir(ctx.warehouse_path),
+            ctx.run_id,
+            ReportOptions.from_watchlist(ctx.watchlist),
+        )
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots, applied)
 
 
@@ -478,7 +484,12 @@ def build_only(ctx: RunContext) -> RunSummary:
                 )
             counts, snapshots = _build(con, ctx, model.observations_frame([]))
             applied = _record(con, ctx, [], counts, snapshots)
-        paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
+        paths = warehouse.export_reports(
+            con,
+            settings.reports_dir(ctx.warehouse_path),
+            ctx.run_id,
+            ReportOptions.from_watchlist(ctx.watchlist),
+        )
     return RunSummary(ctx.run_id, ctx.warehouse_path, [], paths, counts, snapshots, applied)
 
 
