@@ -106,44 +106,51 @@ _INTEGER_TYPES = {
 }
 
 
-def _source(view: str, options: ReportOptions) -> str:
-    """The rows a report lists: the whole view, except topic_trends (the watchlist's topics, the
-    topics it names, and the top-K of each other kind by papers; the view keeps every tag)."""
-    if view != "topic_trends":
-        return f"{VIEW_SCHEMA}.{ident(view)}"
-    pinned = " union all ".join(
-        f"select {literal(kind)}, {literal(tid)}" for kind, tid in options.pinned_topics
+def topics_query(options: ReportOptions) -> str:
+    """The (topic_kind, topic_id) pairs the topic_trends report lists: every watchlist topic and
+    the top-K of each other kind by papers (metrics.topic_totals is one row per topic, cheap)."""
+    return (
+        f"select topic_kind, topic_id from {VIEW_SCHEMA}.topic_totals "
+        f"where topic_kind = {literal(WATCHLIST_TOPIC_KIND)} "
+        f"or rank_in_kind <= {int(options.top_topics)}"
     )
-    pinned_sql = f" union all {pinned}" if pinned else ""
-    return f"""(
-        with volume as (
-            select topic_kind, topic_id,
-                   row_number() over (
-                       partition by topic_kind order by sum(papers) desc, topic_id
-                   ) as topic_rank
-            from {VIEW_SCHEMA}.topic_trends
-            group by topic_kind, topic_id
-        ),
-        keep as (
-            select topic_kind, topic_id from volume
-            where topic_kind = {literal(WATCHLIST_TOPIC_KIND)} or topic_rank <= {int(options.top_topics)}
-            {pinned_sql}
-        )
-        select t.* from {VIEW_SCHEMA}.topic_trends as t
-        semi join keep on keep.topic_kind = t.topic_kind and keep.topic_id = t.topic_id
-        order by t.topic_kind, t.topic_id, t.month
-    )"""
+
+
+def _source(view: str, topics: Sequence[tuple[str, str]] | None) -> str:
+    """The rows a report lists: the whole view, or for topic_trends only the given topics (the
+    view keeps every tag). The filter names topic ids as literals so DuckDB pushes it below
+    the view's zero-filling and window functions, instead of computing every topic's months."""
+    if topics is None:
+        return f"{VIEW_SCHEMA}.{ident(view)}"
+    by_kind: dict[str, set[str]] = {}
+    for kind, tid in topics:
+        by_kind.setdefault(kind, set()).add(tid)
+    if not by_kind:
+        return f"(select * from {VIEW_SCHEMA}.{ident(view)} where false)"
+    ids = ", ".join(literal(t) for t in sorted(set().union(*by_kind.values())))
+    pairs = " or ".join(
+        f"(topic_kind = {literal(kind)} and topic_id in ({', '.join(map(literal, sorted(tids)))}))"
+        for kind, tids in sorted(by_kind.items())
+    )
+    return (
+        f"(select * from {VIEW_SCHEMA}.{ident(view)} where topic_id in ({ids}) and ({pairs}) "
+        "order by topic_kind, topic_id, month)"
+    )
 
 
 def report_query(
-    view: str, columns: Sequence[tuple[str, str]], options: ReportOptions = DEFAULT_OPTIONS
+    view: str,
+    columns: Sequence[tuple[str, str]],
+    options: ReportOptions = DEFAULT_OPTIONS,
+    topics: Sequence[tuple[str, str]] | None = None,
 ) -> str:
-    """`select` of one report: one safe cell per (column, type), header names as the view's."""
+    """`select` of one report: one safe cell per (column, type), header names as the view's;
+    `topics` restricts a topic_trends report to those (topic_kind, topic_id) pairs."""
     cells = []
     for i, (name, dtype) in enumerate(columns):
         header = text_header(name, bom=options.excel and i == 0)
         cells.append(f"{cell(name, dtype, excel=options.excel)} as {ident(header)}")
-    return f"select {', '.join(cells)} from {_source(view, options)} as v"
+    return f"select {', '.join(cells)} from {_source(view, topics)} as v"
 
 
 def text_header(name: str, *, bom: bool = False) -> str:

@@ -612,7 +612,11 @@ def write_report_files(
             (str(r[0]), str(r[1]))
             for r in con.execute(f'describe {VIEW_SCHEMA}."{view}"').fetchall()
         ]
-        select = reports.report_query(view, columns, options)
+        topics: list[tuple[str, str]] | None = None
+        if view == "topic_trends" and "topic_totals" in views:
+            rows = con.execute(reports.topics_query(options)).fetchall()
+            topics = sorted({(str(k), str(t)) for k, t in rows} | set(options.pinned_topics))
+        select = reports.report_query(view, columns, options, topics)
         path = out_dir / f"{view}.csv"
         tmp = out_dir / f".{view}.csv.{os.getpid()}.tmp"
         try:

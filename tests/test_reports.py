@@ -203,6 +203,12 @@ def topic_view(con: duckdb.DuckDBPyConnection) -> None:
                         ('arxiv_category', 'cs.DB', 1), ('arxiv_category', 'cs.AI', 8)) v(kind, id, n),
                 (values (date '2026-01-01'), (date '2026-02-01')) m(month)"""
     )
+    con.execute(
+        """create view metrics.topic_totals as
+           select topic_kind, topic_id, sum(papers) as papers, row_number() over (
+                      partition by topic_kind order by sum(papers) desc, topic_id) as rank_in_kind
+           from metrics.topic_trends group by topic_kind, topic_id"""
+    )
 
 
 def topics_in(path: Path) -> set[tuple[str, str]]:
@@ -214,7 +220,7 @@ def test_topic_trends_lists_watchlist_and_top_topics(
 ) -> None:
     topic_view(con)
     options = ReportOptions(top_topics=1, pinned_topics=(("openalex", "T1"),))
-    (path,) = warehouse.write_report_files(con, tmp_path, options)
+    path = warehouse.write_report_files(con, tmp_path, options)[1]
     assert topics_in(path) == {
         ("watchlist", "llm"),
         ("watchlist", "db"),
@@ -223,7 +229,7 @@ def test_topic_trends_lists_watchlist_and_top_topics(
         ("arxiv_category", "cs.AI"),
     }
     assert len(read(path)) == 1 + 5 * 2  # every month of each listed topic
-    (path,) = warehouse.write_report_files(con, tmp_path / "all", ReportOptions(top_topics=10))
+    path = warehouse.write_report_files(con, tmp_path / "all", ReportOptions(top_topics=10))[1]
     assert len(topics_in(path)) == 7
     # the view itself stays complete
     assert con.execute("select count(*) from metrics.topic_trends").fetchone() == (14,)
