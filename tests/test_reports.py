@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
     c = duckdb.connect()
-    c.execute("set TimeZone = 'UTC'")
+    c.execute("set TimeZone = 'America/New_York'")  # reports are UTC whatever the session's
     c.execute("create schema metrics")
     yield c
     c.close()
