@@ -610,7 +610,7 @@ def write_report_files(
     for view in views:
         columns = [
             (str(r[0]), str(r[1]))
-            for r in con.execute(f'describe {VIEW_SCHEMA}."{view}"').fetchall()
+            for r in con.execute(f"describe {VIEW_SCHEMA}.{reports.ident(view)}").fetchall()
         ]
         topics: list[tuple[str, str]] | None = None
         if view == "topic_trends" and "topic_totals" in views:
