@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from conftest import SHARED_FIXTURES
 
-from flows import warehouse
+from flows import cli, warehouse
 from flows.reports import ReportOptions
 from flows.watchlist import load_watchlist
 
@@ -247,3 +249,38 @@ def test_watchlist_reports_section(tmp_path: Path) -> None:
     assert ("arxiv_category", "cs.DC") in options.pinned_topics
     defaults = ReportOptions.from_watchlist(load_watchlist(ROOT / "watchlist.toml"))
     assert (defaults.top_topics, defaults.excel) == (20, False)
+
+
+def test_import_writes_reports_people_can_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`scholarflow import` with `[reports] excel = true`: group-readable files (umask 022),
+    a BOM, arXiv ids Excel keeps as text, UTC timestamps to the second; the per-run copy too."""
+    fixtures = SHARED_FIXTURES / "openalex"
+    if not fixtures.is_dir():
+        pytest.skip(f"recorded upstream payloads missing: {fixtures}")
+    wl = tmp_path / "watchlist.toml"
+    text = (ROOT / "watchlist.toml").read_text(encoding="utf-8")
+    wl.write_text(text + "\n[reports]\nexcel = true\n", encoding="utf-8")
+    wh = tmp_path / "wh" / "scholarflow.duckdb"
+    files = sorted(fixtures.glob("*works*.json"))
+    old = os.umask(0o022)
+    try:
+        args = ["import", "--watchlist", str(wl), "--warehouse", str(wh), "--overrides"]
+        code = cli.main([*args, str(ROOT / "overrides.toml"), "openalex", *map(str, files)])
+    finally:
+        os.umask(old)
+    assert code == 0, capsys.readouterr().err
+    out = wh.parent / "reports"
+    (run_dir,) = (out / "runs").iterdir()
+    written = sorted(out.glob("*.csv")) + sorted(run_dir.glob("*.csv"))
+    assert len(written) == 2 * len(list((ROOT / "sql").glob("*.sql")))
+    for path in written:
+        assert path.stat().st_mode & 0o777 == 0o644, path
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf"), path
+    papers = read(out / "papers.csv", "utf-8-sig")
+    arxiv = [r[papers[0].index("arxiv_id")] for r in papers[1:]]
+    assert "arXiv:2312.07559" in arxiv and not any(a[:1].isdigit() for a in arxiv)
+    coverage = read(out / "source_coverage.csv", "utf-8-sig")
+    stamp = coverage[1][coverage[0].index("last_changed_at")]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp), stamp
