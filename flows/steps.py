@@ -32,6 +32,7 @@ from flows.http import (
 )
 from flows.overrides import Overrides
 from flows.recording import Recorder, ReplayTransport
+from flows.reports import ReportOptions
 from flows.sources import SOURCES
 from flows.sources.base import FULL_PLAN, Fetched, FetchPlan, FetchReport, ScrapeDrift, SourceError
 from flows.validate import validated
@@ -548,7 +549,12 @@ def load_and_build(
                 _save_resume_state(con, ctx, reports)
                 warehouse.save_fetch_state(con, ctx.run_id, fetch_state_rows(reports))
             applied = _record(con, ctx, summaries, counts, snapshots)
-        paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
+        paths = warehouse.export_reports(
+            con,
+            settings.reports_dir(ctx.warehouse_path),
+            ctx.run_id,
+            ReportOptions.from_watchlist(ctx.watchlist),
+        )
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots, applied)
 
 
@@ -608,7 +614,12 @@ def build_only(ctx: RunContext) -> RunSummary:
                 )
             counts, snapshots = _build(con, ctx, model.observations_frame([]))
             applied = _record(con, ctx, [], counts, snapshots)
-        paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
+        paths = warehouse.export_reports(
+            con,
+            settings.reports_dir(ctx.warehouse_path),
+            ctx.run_id,
+            ReportOptions.from_watchlist(ctx.watchlist),
+        )
     return RunSummary(ctx.run_id, ctx.warehouse_path, [], paths, counts, snapshots, applied)
 
 

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -661,23 +662,61 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
     )
 
 
-def export_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, run_id: str | None) -> list[Path]:
-    """Every metrics view as CSV in out_dir, and a copy under out_dir/runs/<run_id>/."""
+def write_report_files(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    options: reports.ReportOptions = reports.DEFAULT_OPTIONS,
+) -> list[Path]:
+    """Every metrics view as `<view>.csv` in out_dir, written by DuckDB's COPY (see
+    flows/reports.py for the format and the safety rules). Each file is written under a
+    temporary name and renamed, so a reader sees the old file or the new one, never half."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     views = [
         r[0]
         for r in con.execute(
             "select view_name from duckdb_views() where schema_name = ? order by view_name",
             [VIEW_SCHEMA],
         ).fetchall()
+        if r[0] not in reports.NO_REPORT
     ]
     written = []
     for view in views:
-        cur = con.execute(f"select * from {VIEW_SCHEMA}.{view}")
-        columns = [d[0] for d in cur.description or []]
-        rows = cur.fetchall()
-        written.append(reports.write_csv(out_dir / f"{view}.csv", columns, rows))
-        if run_id:
-            reports.write_csv(out_dir / "runs" / run_id / f"{view}.csv", columns, rows)
+        columns = [
+            (str(r[0]), str(r[1]))
+            for r in con.execute(f"describe {VIEW_SCHEMA}.{reports.ident(view)}").fetchall()
+        ]
+        topics: list[tuple[str, str]] | None = None
+        if view == "topic_trends" and "topic_totals" in views:
+            rows = con.execute(reports.topics_query(options)).fetchall()
+            topics = sorted({(str(k), str(t)) for k, t in rows} | set(options.pinned_topics))
+        select = reports.report_query(view, columns, options, topics)
+        path = out_dir / f"{view}.csv"
+        tmp = out_dir / f".{view}.csv.{os.getpid()}.tmp"
+        try:
+            con.execute(f"copy ({select}) to {reports.literal(str(tmp))} ({reports.COPY_OPTIONS})")
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        written.append(path)
+    return written
+
+
+def export_reports(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    run_id: str | None,
+    options: reports.ReportOptions = reports.DEFAULT_OPTIONS,
+) -> list[Path]:
+    """Every metrics view as CSV in out_dir, and a copy under out_dir/runs/<run_id>/."""
+    written = write_report_files(con, out_dir, options)
+    if run_id:
+        run_dir = out_dir / "runs" / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for path in written:
+            tmp = run_dir / f".{path.name}.{os.getpid()}.tmp"
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, run_dir / path.name)
     return written
 
 

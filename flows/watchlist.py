@@ -388,6 +388,16 @@ class Profile(_Strict):
         return v
 
 
+class ReportsOptions(_Strict):
+    """[reports]: how the CSV reports are written (see the README's "Reports")."""
+
+    # topic_trends lists the watchlist's topics and this many source topics per kind (OpenAlex
+    # topic, arXiv category, S2 field), the largest by papers; metrics.topic_trends has them all.
+    top_topics: int = Field(default=20, ge=0, le=10_000)
+    # Excel flavour: UTF-8 BOM, new-style arXiv ids in *_id columns written as arXiv:<id>.
+    excel: bool = False
+
+
 class Watchlist(_Strict):
     contact_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     schedule: Schedule = Schedule()
@@ -400,6 +410,7 @@ class Watchlist(_Strict):
     limits: dict[str, HostLimit] = {}
     # Cost units a source may spend per UTC day (see the README's source table for units).
     budgets: dict[SourceSlug, float] = {}
+    reports: ReportsOptions = ReportsOptions()
 
     @field_validator("researchers")
     @classmethod

@@ -191,6 +191,25 @@ def test_topic_trends_zero_filled_and_consistent(con: duckdb.DuckDBPyConnection)
     assert isinstance(view[0]["month"], date)
 
 
+def test_topic_totals_add_up_the_trends(con: duckdb.DuckDBPyConnection) -> None:
+    """One row per topic of topic_trends, its papers and citations summed, ranked in its kind."""
+    totals = rows(con, "select * from metrics.topic_totals")
+    trends = rows(con, "select * from metrics.topic_trends")
+    expected: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in trends:
+        expected[(r["topic_kind"], r["topic_id"])][0] += r["papers"]
+        expected[(r["topic_kind"], r["topic_id"])][1] += r["citations"]
+    assert {(r["topic_kind"], r["topic_id"]): [r["papers"], r["citations"]] for r in totals} == (
+        expected
+    )
+    for kind in {r["topic_kind"] for r in totals}:
+        ranked = sorted(
+            (r for r in totals if r["topic_kind"] == kind), key=lambda r: r["rank_in_kind"]
+        )
+        assert [r["rank_in_kind"] for r in ranked] == list(range(1, len(ranked) + 1))
+        assert [r["papers"] for r in ranked] == sorted((r["papers"] for r in ranked), reverse=True)
+
+
 def test_papers_view_one_row_per_paper_with_best_citations(con: duckdb.DuckDBPyConnection) -> None:
     view = rows(con, "select * from metrics.papers")
     assert len(view) == len({r["paper_id"] for r in view})
@@ -265,6 +284,8 @@ REPORT_COLUMNS = {
     "i10_index h5_index",
     "field_impact": "author_id display_name works works_rated mean_fwci median_fwci "
     "median_citation_percentile works_top_10_percent works_top_1_percent",
+    "topic_totals": "topic_kind topic_id topic_name papers citations first_month last_month "
+    "rank_in_kind",
 }
 
 

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from conftest import demo_context, run_demo, shared_fixture_dir
 
-from flows import reports, steps, warehouse
+from flows import steps, warehouse
 
 
 def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
@@ -188,28 +188,6 @@ def test_lineage_columns_on_raw_tables(demo_warehouse: Path) -> None:
         ).fetchone()
         assert linked == (0,), f"{t}: records must point at an archived response"
     con.close()
-
-
-@pytest.mark.parametrize("value", ['=HYPERLINK("x")', "+1+2", "-cmd", "@SUM(A1)", "\tx", "\rx"])
-def test_csv_neutralises_formula_like_text(value: str) -> None:
-    text = reports.render_csv(["title", "n"], [[value, -3]])
-    row = list(csv.reader(text.splitlines()))[1]
-    assert row[0].startswith("'") and row[0][1:].strip("\r") == value.strip("\r")
-    assert row[1] == "-3"  # numbers stay numbers
-
-
-def test_csv_is_rfc4180(tmp_path: Path) -> None:
-    out = reports.write_csv(
-        tmp_path / "r.csv", ["a", "b"], [['x, "y"', None], ["line\nbreak", 1.5]]
-    )
-    raw = out.read_bytes()
-    assert raw.startswith(b"a,b\r\n")
-    assert b'"x, ""y""",\r\n' in raw
-    assert list(csv.reader(raw.decode("utf-8").splitlines(keepends=True))) == [
-        ["a", "b"],
-        ['x, "y"', ""],
-        ["line\nbreak", "1.5"],
-    ]
 
 
 def test_reports_written_per_view_and_per_run(demo_warehouse: Path) -> None:
