@@ -13,8 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flows import digest, exports, html_report
-
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
     """Readers see the old file or the new one, never half of one."""
@@ -42,6 +40,10 @@ def _prune(directory: Path, keep: set[str]) -> None:
 
 def write_outputs(con: Any, out_dir: Path, run_id: str) -> list[Path]:
     """digest.md, index.html, charts/ and exports/ for run `run_id`, into `out_dir`."""
+    # imported here: matplotlib and networkx take a second to import, which every CLI
+    # command that loads flows.steps (status, explain, --help) would otherwise pay
+    from flows import digest, exports, html_report
+
     written = [write_atomic(out_dir / "digest.md", digest.render_digest(con, run_id))]
     page, charts = html_report.render_report(con, run_id)
     chart_files = html_report.chart_files(charts)
