@@ -161,9 +161,7 @@ def _literal(value: Any) -> str:
         return "null"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    elif isinstance(value, date):
+    if isinstance(value, (datetime, date)):
         value = value.isoformat()
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -401,8 +399,11 @@ class Digest:
         if emerging:
             if s.lines:
                 s.lines.append("")
-            s.lines += ["Emerging (young and growing: median year ≥ last year, more works in the "
-                        "last two years than the two before):", ""]
+            s.lines += [
+                "Emerging (young and growing: median year ≥ last year, more works in the "
+                "last two years than the two before):",
+                "",
+            ]
             s.lines += _capped(
                 [
                     f"- {md(t['topic_name'])} ({code(t['topic_kind'] + ':' + t['topic_id'])}): "

@@ -15,14 +15,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import bibtexparser
 import networkx as nx
 import rispy
+from bibtexparser.entrypoint import write_string
+from bibtexparser.library import Library
 from bibtexparser.middlewares import LatexEncodingMiddleware
 from bibtexparser.model import Entry, Field
+from nameparser import HumanName
 
 from flows import warehouse
-from nameparser import HumanName
 
 # Words that mark a venue as a journal; anything else with a venue is taken for a conference
 # (the warehouse keeps no work type, and the watched fields publish mostly at conferences).
@@ -111,7 +112,9 @@ def vosviewer_files(graph: nx.Graph) -> tuple[str, str]:
             ]
         )
     net = csv.writer(net_buf, delimiter="\t", lineterminator="\n")
-    rows = sorted((*sorted((ids[u], ids[v])), data["weight"]) for u, v, data in graph.edges(data=True))
+    rows = sorted(
+        (*sorted((ids[u], ids[v])), data["weight"]) for u, v, data in graph.edges(data=True)
+    )
     net.writerows(rows)
     return map_buf.getvalue(), net_buf.getvalue()
 
@@ -172,7 +175,7 @@ class Name:
     suffix: str = ""
 
     def inverted(self) -> str:
-        """"Family, Given" (BibTeX, RIS); with a suffix "Family, Suffix, Given" as BibTeX reads it."""
+        """ "Family, Given" (BibTeX, RIS); with a suffix "Family, Suffix, Given" as BibTeX reads it."""
         return ", ".join(p for p in (self.family, self.suffix, self.given) if p)
 
 
@@ -199,13 +202,15 @@ def bibtex_text(works: list[Work]) -> str:
     """BibTeX through bibtexparser. Its LaTeX-encoding middleware escapes & % $ # _ { } and
     non-ASCII letters in the text fields, so titles from upstream cannot break the file; DOI, URL
     and eprint are added after it, verbatim (encoding them would turn `_` into `\\_`)."""
-    library = bibtexparser.Library()
+    library = Library()
     verbatim: dict[str, list[Field]] = {}
     for w in works:
         key = cite_key(w.paper_id)
         fields = [Field("title", w.title)]
         if w.authors:
-            fields.append(Field("author", " and ".join(split_name(a).inverted() for a in w.authors)))
+            fields.append(
+                Field("author", " and ".join(split_name(a).inverted() for a in w.authors))
+            )
         if w.year:
             fields.append(Field("year", str(w.year)))
         kind = w.kind
@@ -227,7 +232,7 @@ def bibtex_text(works: list[Work]) -> str:
     for entry in library.entries:
         for f in verbatim[entry.key]:
             entry.set_field(f)
-    text: str = bibtexparser.write_string(library)
+    text: str = write_string(library)
     return text
 
 

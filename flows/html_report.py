@@ -17,7 +17,7 @@ import html
 import io
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 import networkx as nx
@@ -33,7 +33,7 @@ CO_AUTHOR_GREY = "#b8b8b8"
 EDGE_GREY = "#d0d0d0"
 INK = "#303030"
 
-RC = {
+RC: dict[str, Any] = {
     "svg.fonttype": "none",  # text stays text in the SVG (smaller, selectable)
     "text.parse_math": False,  # names/titles with `$` are not mathtext
     "font.size": 10,
@@ -98,6 +98,11 @@ order by level, relative_difference desc, entity_id, source_b
 RUN_SQL = "select run_id, finished_at from main.runs where run_id = ?"
 
 
+def _rc(extra: dict[str, Any] | None = None) -> Any:
+    """The report's matplotlib settings, for the duration of a `with` block."""
+    return matplotlib.rc_context(cast(Any, {**RC, **(extra or {})}))
+
+
 def chart_colour(i: int) -> str:
     """A saturated colour per chart, hues spread by the golden ratio (distinct for any count
     the report draws, and never the greys used for axes, co-authors and edges)."""
@@ -118,14 +123,14 @@ class Chart:
 
 def _save(fig: Figure, key: str) -> tuple[bytes, bytes]:
     svg, png = io.BytesIO(), io.BytesIO()
-    with matplotlib.rc_context({**RC, "svg.hashsalt": f"scholarflow-{key}"}):
+    with _rc({"svg.hashsalt": f"scholarflow-{key}"}):
         fig.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
         fig.savefig(png, format="png", metadata={"Software": None}, bbox_inches="tight")
     return svg.getvalue(), png.getvalue()
 
 
 def _figure(width: float, height: float, cols: int = 1) -> tuple[Figure, list[Any]]:
-    with matplotlib.rc_context(RC):
+    with _rc():
         fig = Figure(figsize=(width, height), layout="constrained")
         axes = [fig.add_subplot(1, cols, i + 1) for i in range(cols)]
     return fig, axes
@@ -144,7 +149,7 @@ def researcher_chart(
     by_year: list[dict[str, Any]],
     h_by_year: list[dict[str, Any]],
 ) -> Chart:
-    with matplotlib.rc_context(RC):
+    with _rc():
         fig, (left, right) = _figure(10, 3.4, cols=2)
         if by_year:
             years = [r["year"] for r in by_year]
@@ -159,7 +164,9 @@ def researcher_chart(
             right.step(years, [r["g_index"] for r in h_by_year], where="post", color="#9a9a9a")
             right.step(years, [r["h_index"] for r in h_by_year], where="post", color=colour, lw=2)
             right.legend(["g-index", "h-index"], loc="upper left", frameon=False)
-            right.set_title("h- and g-index at each year's end (best counts)", loc="left", fontsize=10)
+            right.set_title(
+                "h- and g-index at each year's end (best counts)", loc="left", fontsize=10
+            )
             right.set_xlabel("year")
             right.xaxis.get_major_locator().set_params(integer=True)
         else:
@@ -180,7 +187,7 @@ def researcher_chart(
 
 
 def topic_chart(key: str, name: str, colour: str, months: list[dict[str, Any]]) -> Chart:
-    with matplotlib.rc_context(RC):
+    with _rc():
         fig, (ax,) = _figure(10, 3.0)
         if months:
             starts = [r["period_start"] for r in months]
@@ -242,10 +249,8 @@ def network_chart(key: str, colour: str, graph: nx.Graph) -> tuple[Chart, int]:
     left_out = graph.number_of_nodes() - len(keep)
     sub = nx.Graph()
     sub.add_nodes_from((n, graph.nodes[n]) for n in sorted(keep))
-    sub.add_edges_from(
-        sorted((u, v, d) for u, v, d in graph.subgraph(keep).edges(data=True))
-    )
-    with matplotlib.rc_context({**RC, "axes.grid": False}):
+    sub.add_edges_from(sorted((u, v, d) for u, v, d in graph.subgraph(keep).edges(data=True)))
+    with _rc({"axes.grid": False}):
         fig, (ax,) = _figure(10, 7.5)
         ax.set_axis_off()
         if sub.number_of_nodes():
@@ -287,7 +292,11 @@ def network_chart(key: str, colour: str, graph: nx.Graph) -> tuple[Chart, int]:
         else:
             _no_data(ax, "no co-authorships yet")
         svg, png = _save(fig, key)
-    more = f" {left_out} further co-authors are left out of the picture (all in the exports)." if left_out else ""
+    more = (
+        f" {left_out} further co-authors are left out of the picture (all in the exports)."
+        if left_out
+        else ""
+    )
     return (
         Chart(
             key,
@@ -319,7 +328,7 @@ def _cell(value: Any, numeric: bool = False) -> str:
 
 def _table(columns: list[tuple[str, str, bool]], rows: list[dict[str, Any]]) -> str:
     head = "".join(
-        f'<th{" class=n" if num else ""}>{html.escape(label)}</th>' for _c, label, num in columns
+        f"<th{' class=n' if num else ''}>{html.escape(label)}</th>" for _c, label, num in columns
     )
     body = "".join(
         "<tr>" + "".join(_cell(r[c], num) for c, _label, num in columns) + "</tr>" for r in rows
@@ -498,4 +507,3 @@ def chart_files(charts: list[Chart]) -> dict[str, bytes]:
         files[f"{c.key}.svg"] = c.svg
         files[f"{c.key}.png"] = c.png
     return files
-
