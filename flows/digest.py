@@ -181,7 +181,8 @@ def _signed(n: int) -> str:
     return f"+{n}" if n > 0 else str(n)
 
 
-def _capped(lines: list[str], limit: int = MAX_ITEMS) -> list[str]:
+def _capped(lines: list[str], limit: int | None = None) -> list[str]:
+    limit = MAX_ITEMS if limit is None else limit
     if len(lines) <= limit:
         return lines
     return [*lines[:limit], f"- … and {len(lines) - limit} more"]
