@@ -49,7 +49,9 @@ def _run(run_id: str, day: int, status: str, stats: dict[str, Any]) -> dict[str,
     }
 
 
-def build_tiny(path: Path, demo: Path, *, runs: int = 2, watched_name: str = "Ada Lovelace") -> Path:
+def build_tiny(
+    path: Path, demo: Path, *, runs: int = 2, watched_name: str = "Ada Lovelace"
+) -> Path:
     """The tiny warehouse at `path` (with only run r1 when runs=1)."""
     con = duckdb.connect(str(path))
     try:
@@ -99,7 +101,15 @@ def build_tiny(path: Path, demo: Path, *, runs: int = 2, watched_name: str = "Ad
             [{"author_id": a, "display_name": n, "is_watched": w} for a, n, w in people],
         )
         papers = [
-            ("p1", "Analytical Engines", 2020, R1, "10.1000/ae_1", "2001.00001", "Journal of Engines"),
+            (
+                "p1",
+                "Analytical Engines",
+                2020,
+                R1,
+                "10.1000/ae_1",
+                "2001.00001",
+                "Journal of Engines",
+            ),
             ("p2", "Notes on Bernoulli Numbers", 2021, R1, None, None, "arXiv"),
             ("p3", TRICKY_TITLE, 2025, R2, "10.1000/fast_serving", "2501.00003", "OSDI"),
             ("p4", "Loops", 2025, R2, None, None, "SOSP"),
@@ -177,7 +187,12 @@ def build_tiny(path: Path, demo: Path, *, runs: int = 2, watched_name: str = "Ad
             con,
             "paper_citations",
             [
-                {"paper_id": p, "source": "openalex", "cited_by_count": n, "source_work_id": f"W{p}"}
+                {
+                    "paper_id": p,
+                    "source": "openalex",
+                    "cited_by_count": n,
+                    "source_work_id": f"W{p}",
+                }
                 for p, n in latest.items()
             ],
         )
@@ -193,7 +208,12 @@ def build_tiny(path: Path, demo: Path, *, runs: int = 2, watched_name: str = "Ad
             con,
             "paper_topics",
             [
-                {"paper_id": p, "topic_id": "engines", "topic_name": "Engines", "topic_kind": "watchlist"}
+                {
+                    "paper_id": p,
+                    "topic_id": "engines",
+                    "topic_name": "Engines",
+                    "topic_kind": "watchlist",
+                }
                 for p in sorted(held)
             ],
         )

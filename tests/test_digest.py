@@ -82,7 +82,9 @@ def test_first_run_says_so_instead_of_listing_everything(
     assert "None: all 1 sources finished" in section(text, "Sources that failed or stopped early")
 
 
-def test_long_lists_are_capped(tiny: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_lists_are_capped(
+    tiny: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(digest, "MAX_ITEMS", 1)
     new = section(digest.render_digest(tiny, R2), "New works by watched researchers")
     assert new.strip().splitlines()[-1] == "- … and 1 more"
@@ -111,7 +113,9 @@ def test_demo_run_writes_the_digest(demo_warehouse: Path) -> None:
     text = path.read_text(encoding="utf-8")
     with duckdb.connect(str(demo_warehouse), read_only=True) as con:
         (run_id,) = con.execute("select max(run_id) from runs").fetchone() or ("",)
-        watched = [r[0] for r in con.execute("select author_id from authors where is_watched").fetchall()]
+        watched = [
+            r[0] for r in con.execute("select author_id from authors where is_watched").fetchall()
+        ]
     assert text.startswith(f"# Run digest: `{run_id}`")
     assert "first run: no previous run to compare" in text
     for author_id in watched:

@@ -53,7 +53,8 @@ def test_demo_network_graphml_matches_the_view(
         assert graph.edges[a, b]["weight"] == works
         assert graph.edges[a, b]["years"] == years
     authors = dict(
-        ((r[0], (r[1], r[2])) for r in rows(con, "select author_id, display_name, is_watched from authors"))
+        (r[0], (r[1], r[2]))
+        for r in rows(con, "select author_id, display_name, is_watched from authors")
     )
     for node, data in graph.nodes(data=True):
         assert (data["name"], data["is_watched"]) == authors[node]
