@@ -13,6 +13,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import networkx as nx
@@ -179,6 +180,7 @@ class Name:
         return ", ".join(p for p in (self.family, self.suffix, self.given) if p)
 
 
+@lru_cache(maxsize=65_536)  # co-authors recur across works and all three formats
 def split_name(raw: str) -> Name:
     """Family and given names of an author string ("Ludwig van Beethoven", "Zhuo, Danyang")."""
     human = HumanName(raw)

@@ -124,8 +124,11 @@ class Chart:
 def _save(fig: Figure, key: str) -> tuple[bytes, bytes]:
     svg, png = io.BytesIO(), io.BytesIO()
     with _rc({"svg.hashsalt": f"scholarflow-{key}"}):
-        fig.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
-        fig.savefig(png, format="png", metadata={"Software": None}, bbox_inches="tight")
+        # lay out once, then keep that layout for both files (else each save lays out again)
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+        fig.savefig(svg, format="svg", metadata={"Date": None})
+        fig.savefig(png, format="png", metadata={"Software": None})
     return svg.getvalue(), png.getvalue()
 
 
