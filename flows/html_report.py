@@ -224,7 +224,12 @@ def packed_layout(graph: nx.Graph) -> dict[Any, tuple[float, float]]:
     cell = 2.4
     for i, comp in enumerate(comps):
         radius = max(0.25, min(1.0, math.sqrt(len(comp)) / 6))
-        sub = graph.subgraph(comp)
+        # a fresh graph in sorted order: subgraph views iterate a set, whose order changes
+        # with PYTHONHASHSEED, and the layout depends on node order
+        sub = nx.Graph()
+        sub.add_nodes_from(comp)
+        pairs = sorted(tuple(sorted(e)) for e in graph.subgraph(comp).edges)
+        sub.add_edges_from((u, v, graph.edges[u, v]) for u, v in pairs)
         if len(comp) == 1:
             local = {comp[0]: (0.0, 0.0)}
         else:

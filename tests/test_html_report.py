@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -95,15 +96,29 @@ def test_upstream_text_is_escaped(tmp_path: Path, demo_warehouse: Path) -> None:
 
 
 def test_rebuilding_rewrites_identical_files(tmp_path: Path, demo_warehouse: Path) -> None:
+    """Two renders of the same warehouse, the second in another process with another string
+    hash seed (set iteration order changes with it), write byte-identical files."""
     with duckdb.connect(str(demo_warehouse), read_only=True) as con:
         (run_id,) = con.execute("select max(run_id) from runs").fetchone() or ("",)
         first = outputs.write_outputs(con, tmp_path / "a", run_id)
-        second = outputs.write_outputs(con, tmp_path / "b", run_id)
-    assert [p.relative_to(tmp_path / "a") for p in first] == [
-        p.relative_to(tmp_path / "b") for p in second
-    ]
-    for a, b in zip(first, second, strict=True):
-        assert a.read_bytes() == b.read_bytes(), a.name
+    code = (
+        "import sys, duckdb; from pathlib import Path; from flows import outputs; "
+        "con = duckdb.connect(sys.argv[1], read_only=True); "
+        "outputs.write_outputs(con, Path(sys.argv[2]), sys.argv[3])"
+    )
+    for seed in ("1", "2"):
+        out = tmp_path / f"b{seed}"
+        subprocess.run(
+            [sys.executable, "-c", code, str(demo_warehouse), str(out), run_id],
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=300,
+        )
+        second = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+        assert second == sorted(p.relative_to(tmp_path / "a") for p in first)
+        for rel in second:
+            assert (out / rel).read_bytes() == (tmp_path / "a" / rel).read_bytes(), rel
 
 
 def _need_browser() -> None:
