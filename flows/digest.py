@@ -442,7 +442,7 @@ class Digest:
         quarantined = self.rows(s, QUARANTINE_SQL, [self.run_id])
         for q in quarantined:
             s.lines.append(
-                f"- {code(q['source'])}: {q['records']} {md(q['entity'])} record(s) quarantined "
+                f"- {code(q['source'])}: {q['records']} {md(q['entity'])} record(s) newly quarantined "
                 f"(e.g. {md(q['example_reason'])})"
             )
         if not s.lines:

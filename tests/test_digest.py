@@ -52,7 +52,7 @@ def test_second_run_digest_names_what_changed(tiny: duckdb.DuckDBPyConnection) -
     failed = section(text, "Sources that failed or stopped early")
     assert "`openalex`: 1 error(s); first: openalex: HTTP 500" in failed
     assert "`semantic_scholar`: stopped early: daily budget spent" in failed
-    assert "`dblp`: 1 publications record(s) quarantined (e.g. missing title)" in failed
+    assert "`dblp`: 1 publications record(s) newly quarantined (e.g. missing title)" in failed
     assert "`arxiv`" not in failed
 
     topics = section(text, "Rising topics")
