@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from flows import __version__, settings, warehouse
+from flows import __version__, outputs, settings, warehouse
 from flows.http import (
     DEFAULT_LIMITS,
     UNKNOWN_HOST,
@@ -549,13 +549,18 @@ def load_and_build(
                 _save_resume_state(con, ctx, reports)
                 warehouse.save_fetch_state(con, ctx.run_id, fetch_state_rows(reports))
             applied = _record(con, ctx, summaries, counts, snapshots)
-        paths = warehouse.export_reports(
-            con,
-            settings.reports_dir(ctx.warehouse_path),
-            ctx.run_id,
-            ReportOptions.from_watchlist(ctx.watchlist),
-        )
+        paths = _publish_reports(con, ctx)
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots, applied)
+
+
+def _publish_reports(con: Any, ctx: RunContext) -> list[Path]:
+    """The CSV reports, then what people read beside them (digest.md, index.html, charts/,
+    exports/). Returns the top-level files (charts and exports sit in folders beside them)."""
+    out = settings.reports_dir(ctx.warehouse_path)
+    paths = warehouse.export_reports(
+        con, out, ctx.run_id, ReportOptions.from_watchlist(ctx.watchlist)
+    )
+    return paths + [p for p in outputs.write_outputs(con, out, ctx.run_id) if p.parent == out]
 
 
 def _record(
@@ -614,12 +619,7 @@ def build_only(ctx: RunContext) -> RunSummary:
                 )
             counts, snapshots = _build(con, ctx, model.observations_frame([]))
             applied = _record(con, ctx, [], counts, snapshots)
-        paths = warehouse.export_reports(
-            con,
-            settings.reports_dir(ctx.warehouse_path),
-            ctx.run_id,
-            ReportOptions.from_watchlist(ctx.watchlist),
-        )
+        paths = _publish_reports(con, ctx)
     return RunSummary(ctx.run_id, ctx.warehouse_path, [], paths, counts, snapshots, applied)
 
 
