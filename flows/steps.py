@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from flows import __version__, settings, warehouse
+from flows import __version__, publish, settings, warehouse
 from flows.http import (
     DEFAULT_LIMITS,
     UNKNOWN_HOST,
@@ -53,6 +53,17 @@ class RunContext:
     wait_seconds: float = 0.0
     # overrides.toml, validated (no entries when the file is absent)
     overrides: Overrides = field(default_factory=Overrides)
+    # set once this run's `runs` row (succeeded, partial or failed) is committed
+    recorded: bool = False
+
+
+class AfterCommitError(RuntimeError):
+    """The run was committed, but a later step (publishing the warehouse or the reports)
+    failed or was interrupted: the message says what was committed and what was not."""
+
+    def __init__(self, message: str, interrupted: bool = False) -> None:
+        super().__init__(message)
+        self.interrupted = interrupted
 
 
 @dataclass
@@ -382,10 +393,12 @@ def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str,
 def load_and_build(
     ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
 ) -> RunSummary:
-    """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run."""
-    summaries = []
-    with warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con:
-        with warehouse.transaction(con):
+    """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run;
+    then publish the warehouse and the run's report set."""
+    summaries: list[SourceSummary] = []
+    with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
+        con = w.con
+        with _failure_recorded(w, ctx, summaries, usage), warehouse.transaction(con):
             for rep in reports:
                 warehouse.archive_responses(con, ctx.run_id, rep.items)
                 stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
@@ -418,8 +431,110 @@ def load_and_build(
             if ctx.mode == "live":
                 _save_resume_state(con, ctx, reports)
             applied = _record(con, ctx, summaries, counts, snapshots)
-        paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
+        ctx.recorded = True
+        paths = _publish(w, ctx)
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots, applied)
+
+
+def _publish(w: warehouse.Writer, ctx: RunContext) -> list[Path]:
+    """After the commit: write the run's report set, publish the warehouse, then switch the
+    reports to the new set. Readers see the previous warehouse and reports or the new ones;
+    a failure here says what is committed and published and what is not."""
+    root = settings.reports_dir(ctx.warehouse_path)
+    sealed = False
+    try:
+        staged = publish.stage_reports(root, ctx.run_id)
+        warehouse.write_report_files(w.con, staged)
+        publish.seal_reports(root, ctx.run_id, staged)
+        sealed = True
+        w.publish()
+        return publish.switch_reports(root, ctx.run_id, ctx.watchlist.reports.keep_runs)
+    except BaseException as exc:
+        if not w.published:  # the data is committed: publish it even if the reports failed
+            with contextlib.suppress(Exception):
+                w.publish()
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        what = "interrupted" if interrupted else f"failed: {exc}"
+        if w.published:
+            done = (
+                f"run {ctx.run_id} is committed and the warehouse {ctx.warehouse_path} is published"
+            )
+        else:
+            done = (
+                f"run {ctx.run_id} is committed but not published: {ctx.warehouse_path} still "
+                "shows the previous run until the next run publishes it"
+            )
+        step = "switching" if sealed else "writing"
+        raise AfterCommitError(
+            f"{done}; {step} its reports {what}, so {root}/ still holds the previous run's reports",
+            interrupted=interrupted,
+        ) from exc
+
+
+@contextlib.contextmanager
+def _failure_recorded(
+    w: warehouse.Writer,
+    ctx: RunContext,
+    summaries: list[SourceSummary],
+    usage: Mapping[str, Usage],
+) -> Iterator[None]:
+    """A run that fails before its commit rolls its data back, then records its `runs` row
+    (status failed, the error, what each source did) and the requests it spent, in a
+    transaction of their own; leaving the writer publishes that trace."""
+    try:
+        yield
+    except BaseException as exc:
+        _record_failure(w.con, ctx, exc, summaries, usage)
+        raise
+
+
+def _record_failure(
+    con: Any,
+    ctx: RunContext,
+    exc: BaseException,
+    summaries: list[SourceSummary],
+    usage: Mapping[str, Usage],
+) -> None:
+    if ctx.recorded or isinstance(exc, warehouse.WarehouseBusy):
+        return
+    error = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+    done = {s.source for s in summaries}
+    sources = [s.__dict__ for s in summaries] + [
+        {"source": src, "requests": u.requests, "cost_units": u.cost_units}
+        for src, u in usage.items()
+        if src not in done
+    ]
+    spent = {s: u for s, u in usage.items() if u.requests or u.cost_units}
+    try:
+        with warehouse.transaction(con):
+            if spent and ctx.mode == "live":  # spent upstream: today's budget stays true
+                warehouse.record_usage(
+                    con,
+                    [
+                        _usage_row(ctx, s, u, f"run failed: {type(exc).__name__}")
+                        for s, u in spent.items()
+                    ],
+                )
+            warehouse.record_run(
+                con,
+                {
+                    "run_id": ctx.run_id,
+                    "command": ctx.command,
+                    "mode": ctx.mode,
+                    "started_at": ctx.started_at,
+                    "finished_at": datetime.now(UTC),
+                    "status": "failed",
+                    "sources": sorted({*done, *usage}),
+                    "watchlist_sha256": ctx.watchlist_sha256,
+                    "stats": {"sources": sources},
+                    "overrides_sha256": ctx.overrides.sha256,
+                    "version": __version__,
+                    "error": error[:2000],
+                },
+            )
+        ctx.recorded = True
+    except Exception as inner:  # never hide the run's own failure
+        log.error("could not record the failed run %s: %s", ctx.run_id, inner)
 
 
 def _record(
@@ -470,15 +585,22 @@ def override_stats(con: Any, overrides: Overrides) -> dict[str, Any]:
 
 def build_only(ctx: RunContext) -> RunSummary:
     """Rebuild the model, views and reports from what the warehouse already holds."""
-    with warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con:
-        with warehouse.transaction(con):
+    layout = publish.Layout(ctx.warehouse_path)
+    if not ctx.warehouse_path.exists() and not layout.private.exists():
+        raise warehouse.WarehouseEmpty(
+            f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
+        )
+    with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
+        con = w.con
+        with _failure_recorded(w, ctx, [], {}), warehouse.transaction(con):
             if not warehouse.has_data(con):
                 raise warehouse.WarehouseEmpty(
                     f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
                 )
             counts, snapshots = _build(con, ctx, model.observations_frame([]))
             applied = _record(con, ctx, [], counts, snapshots)
-        paths = warehouse.export_reports(con, settings.reports_dir(ctx.warehouse_path), ctx.run_id)
+        ctx.recorded = True
+        paths = _publish(w, ctx)
     return RunSummary(ctx.run_id, ctx.warehouse_path, [], paths, counts, snapshots, applied)
 
 
@@ -504,24 +626,17 @@ def ingest(
 
 @contextlib.contextmanager
 def spend_recorded_on_failure(ctx: RunContext, client: HttpClient) -> Iterator[None]:
-    """A run that fails (network gone, nothing to build, a crash in the build) rolls its load
-    back, but the requests it made were spent upstream: book them in the usage ledger in a
-    transaction of their own, so today's budget stays true."""
+    """A run that fails before its load (network gone, a crash while fetching) records its
+    `runs` row (failed, the error, requests per source) and, for live runs, the requests it
+    spent upstream in the usage ledger, in a transaction of its own. A failure inside the
+    load is recorded there (with what each source loaded)."""
     try:
         yield
     except BaseException as exc:
-        spent = {s: u for s, u in client.usage.items() if u.requests or u.cost_units}
-        if spent and ctx.mode == "live":
+        if not ctx.recorded and not isinstance(exc, warehouse.WarehouseBusy):
             try:
-                rows = [
-                    _usage_row(ctx, s, u, f"run failed: {type(exc).__name__}")
-                    for s, u in spent.items()
-                ]
-                with (
-                    warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con,
-                    warehouse.transaction(con),
-                ):
-                    warehouse.record_usage(con, rows)
+                with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
+                    _record_failure(w.con, ctx, exc, [], dict(client.usage))
             except Exception as inner:  # never hide the run's own failure
-                log.error("could not record this run's usage: %s", inner)
+                log.error("could not record the failed run %s: %s", ctx.run_id, inner)
         raise

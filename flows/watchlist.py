@@ -312,6 +312,12 @@ class Profile(_Strict):
     url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
 
 
+class ReportsOptions(_Strict):
+    """[reports]: how many runs' report sets to keep under reports/runs/."""
+
+    keep_runs: int = Field(default=10, ge=1, le=10_000)
+
+
 class Watchlist(_Strict):
     contact_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     schedule: Schedule = Schedule()
@@ -323,6 +329,7 @@ class Watchlist(_Strict):
     limits: dict[str, HostLimit] = {}
     # Cost units a source may spend per UTC day (see the README's source table for units).
     budgets: dict[SourceSlug, float] = {}
+    reports: ReportsOptions = ReportsOptions()
 
     @field_validator("researchers")
     @classmethod
