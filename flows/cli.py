@@ -207,9 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return _dispatch(args, ctx)
-    except KeyboardInterrupt:
-        print("interrupted: the warehouse is unchanged", file=sys.stderr)
+    except KeyboardInterrupt:  # before the commit (after it: AfterCommitError)
+        print(
+            "interrupted: nothing was committed, the warehouse data is unchanged", file=sys.stderr
+        )
         return 130
+    except steps.AfterCommitError as exc:  # says what was committed and what was not
+        print(f"{'interrupted' if exc.interrupted else 'error'}: {exc}", file=sys.stderr)
+        return 130 if exc.interrupted else EXIT_FAILED
     except Exception as exc:  # report what failed in one line; --verbose shows the trace
         if args.verbose:
             logging.getLogger("scholarflow").exception("failed")
