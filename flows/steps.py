@@ -484,8 +484,16 @@ def _failure_recorded(
     try:
         yield
     except BaseException as exc:
-        _record_failure(w.con, ctx, exc, summaries, usage)
+        if _worth_recording(ctx, w.fresh, usage):
+            w.keep = _record_failure(w.con, ctx, exc, summaries, usage)
         raise
+
+
+def _worth_recording(ctx: RunContext, fresh: bool, usage: Mapping[str, Usage]) -> bool:
+    """A failed run is recorded in an existing warehouse; it creates one only to book the
+    requests a live run spent upstream (today's budget must stay true)."""
+    spent = any(u.requests or u.cost_units for u in usage.values())
+    return not fresh or (ctx.mode == "live" and spent)
 
 
 def _record_failure(
@@ -494,9 +502,10 @@ def _record_failure(
     exc: BaseException,
     summaries: list[SourceSummary],
     usage: Mapping[str, Usage],
-) -> None:
+) -> bool:
+    """Whether the failure was recorded."""
     if ctx.recorded or isinstance(exc, warehouse.WarehouseBusy):
-        return
+        return False
     error = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
     done = {s.source for s in summaries}
     sources = [s.__dict__ for s in summaries] + [
@@ -533,8 +542,10 @@ def _record_failure(
                 },
             )
         ctx.recorded = True
+        return True
     except Exception as inner:  # never hide the run's own failure
         log.error("could not record the failed run %s: %s", ctx.run_id, inner)
+        return False
 
 
 def _record(
@@ -585,8 +596,7 @@ def override_stats(con: Any, overrides: Overrides) -> dict[str, Any]:
 
 def build_only(ctx: RunContext) -> RunSummary:
     """Rebuild the model, views and reports from what the warehouse already holds."""
-    layout = publish.Layout(ctx.warehouse_path)
-    if not ctx.warehouse_path.exists() and not layout.private.exists():
+    if not warehouse.Writer.exists(ctx.warehouse_path):
         raise warehouse.WarehouseEmpty(
             f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
         )
@@ -633,10 +643,15 @@ def spend_recorded_on_failure(ctx: RunContext, client: HttpClient) -> Iterator[N
     try:
         yield
     except BaseException as exc:
-        if not ctx.recorded and not isinstance(exc, warehouse.WarehouseBusy):
+        fresh = not warehouse.Writer.exists(ctx.warehouse_path)
+        if (
+            not ctx.recorded
+            and not isinstance(exc, warehouse.WarehouseBusy)
+            and _worth_recording(ctx, fresh, client.usage)
+        ):
             try:
                 with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
-                    _record_failure(w.con, ctx, exc, [], dict(client.usage))
+                    w.keep = _record_failure(w.con, ctx, exc, [], dict(client.usage))
             except Exception as inner:  # never hide the run's own failure
                 log.error("could not record the failed run %s: %s", ctx.run_id, inner)
         raise

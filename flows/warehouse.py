@@ -156,6 +156,8 @@ class Writer:
         self.kept: Path | None = None  # where a file changed by another program was kept
         self._stack = contextlib.ExitStack()
         self._con: duckdb.DuckDBPyConnection | None = None
+        self.fresh = False  # no warehouse existed: a failure leaves none behind...
+        self.keep = False  # ...unless it recorded something that must stay (spent budget)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -165,6 +167,7 @@ class Writer:
 
     def __enter__(self) -> Writer:
         self._stack.enter_context(exclusive(self.path, self.wait_seconds))
+        self.fresh = not self.exists(self.path)
         try:
             self._prepare()
             try:
@@ -179,6 +182,11 @@ class Writer:
             self._stack.close()
             raise
         return self
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        """A warehouse is there: published, or committed in the writer copy only."""
+        return path.exists() or publish.Layout(path).private.exists()
 
     def _prepare(self) -> None:
         """Bring the private copy in line with the published file before writing."""
@@ -255,6 +263,11 @@ class Writer:
         try:
             if exc_type is None:
                 self.publish()
+            elif self.fresh and not self.keep:  # a failed first run leaves no empty warehouse
+                if self._con is not None:
+                    self._con.close()
+                    self._con = None
+                publish.reset_private(self.layout)
             elif self._con is not None:
                 try:
                     self.publish()
