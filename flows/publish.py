@@ -223,7 +223,11 @@ def publish_file(layout: Layout, run_id: str | None, keep_aside: str | None = No
     """Copy the private copy (checkpointed and closed by the caller) over the published file,
     atomically. With `keep_aside` (why), the file being replaced is kept under a new name
     first (a hard link: no copy), with its pending .wal, and a warning says where."""
-    copy_durably(layout.private, layout.incoming)
+    try:
+        copy_durably(layout.private, layout.incoming)
+    except BaseException:
+        layout.incoming.unlink(missing_ok=True)  # e.g. disk full: leave no half copy behind
+        raise
     new = State(
         published=identity(layout.incoming),  # a rename keeps inode, size and mtime
         previous=identity(layout.published),
