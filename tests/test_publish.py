@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -378,3 +379,83 @@ def test_a_failure_before_the_commit_changes_no_data_and_is_recorded(
         con.close()
     assert (status, error) == ("failed", "RuntimeError: view broke")
     assert _counts(built) == (runs + 1, papers)
+
+
+# ---------------------------------------------------------------- killed while publishing
+
+
+def _die_at(path: str, where: str) -> None:
+    """Child process: build, and die hard (no cleanup, as kill -9) at one publishing step."""
+    from flows import publish as pub
+    from flows import warehouse as wh
+
+    def dying(real: Any, before: bool = True) -> Any:
+        def f(*args: Any, **kwargs: Any) -> Any:
+            if before:
+                os._exit(9)
+            out = real(*args, **kwargs)
+            os._exit(9)
+            return out
+
+        return f
+
+    if where == "writing reports":
+        real_write = wh.write_report_files
+
+        def half(con: Any, out: Path) -> list[Path]:
+            written = real_write(con, out)
+            written[-1].write_text("trunc")
+            os._exit(9)
+
+        wh.write_report_files = half  # type: ignore[assignment]
+    elif where == "copying the warehouse":
+        real_copy = pub.copy_durably
+
+        def torn(src: Path, dst: Path) -> None:
+            real_copy(src, dst)
+            with open(dst, "r+b") as fh:
+                fh.truncate(dst.stat().st_size // 2)
+            os._exit(9)
+
+        pub.copy_durably = torn  # type: ignore[assignment]
+    elif where == "after the warehouse, before the reports":
+        pub.switch_reports = dying(pub.switch_reports)  # type: ignore[assignment]
+    elif where == "after the reports switched":
+        pub.prune_runs = dying(pub.prune_runs)  # type: ignore[assignment]
+    steps.build_only(demo_context(Path(path)))
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "writing reports",
+        "copying the warehouse",
+        "after the warehouse, before the reports",
+        "after the reports switched",
+    ],
+)
+def test_killed_while_publishing_leaves_one_runs_warehouse_and_reports(
+    built: Path, where: str
+) -> None:
+    import multiprocessing
+
+    reports = built.parent / "reports"
+    runs, papers = _counts(built)
+    proc = multiprocessing.get_context("spawn").Process(target=_die_at, args=(str(built), where))
+    proc.start()
+    proc.join(300)
+    assert proc.exitcode == 9
+    now, _ = _counts(built)  # opens; old state, or the new one once the file was renamed
+    assert now == (runs + 1 if where.startswith("after") else runs)
+    (current,) = _resolved(reports)  # every report from one run...
+    con = duckdb.connect(str(built), read_only=True)
+    ids = {r[0] for r in con.execute("select run_id from runs").fetchall()}
+    con.close()
+    assert current.name in ids  # ...that the published warehouse holds
+    assert {p.stem for p in current.glob("*.csv")} == {p.stem for p in (ROOT / "sql").glob("*.sql")}
+    assert not list(built.parent.glob(".*.incoming")) or where == "copying the warehouse"
+    # the next run publishes everything: the killed run's commit too
+    nxt = steps.build_only(demo_context(built))
+    assert _counts(built) == (runs + 2, papers)
+    assert _resolved(reports) == {(reports / "runs" / nxt.run_id).resolve()}
+    assert not list((reports / "runs").glob(".*"))
