@@ -441,20 +441,21 @@ def _publish(w: warehouse.Writer, ctx: RunContext) -> list[Path]:
     reports to the new set. Readers see the previous warehouse and reports or the new ones;
     a failure here says what is committed and published and what is not."""
     root = settings.reports_dir(ctx.warehouse_path)
-    sealed = False
+    step = "writing its reports"
     try:
         staged = publish.stage_reports(root, ctx.run_id)
         warehouse.write_report_files(w.con, staged)
         publish.seal_reports(root, ctx.run_id, staged)
-        sealed = True
+        step = "publishing the warehouse"
         w.publish()
+        step = "switching to its reports"
         return publish.switch_reports(root, ctx.run_id, ctx.watchlist.reports.keep_runs)
     except BaseException as exc:
         if not w.published:  # the data is committed: publish it even if the reports failed
             with contextlib.suppress(Exception):
                 w.publish()
         interrupted = isinstance(exc, KeyboardInterrupt)
-        what = "interrupted" if interrupted else f"failed: {exc}"
+        what = "was interrupted" if interrupted else f"failed: {exc}"
         if w.published:
             done = (
                 f"run {ctx.run_id} is committed and the warehouse {ctx.warehouse_path} is published"
@@ -464,9 +465,8 @@ def _publish(w: warehouse.Writer, ctx: RunContext) -> list[Path]:
                 f"run {ctx.run_id} is committed but not published: {ctx.warehouse_path} still "
                 "shows the previous run until the next run publishes it"
             )
-        step = "switching" if sealed else "writing"
         raise AfterCommitError(
-            f"{done}; {step} its reports {what}, so {root}/ still holds the previous run's reports",
+            f"{done}; {step} {what}, so {root}/ still holds the previous run's reports",
             interrupted=interrupted,
         ) from exc
 
@@ -535,7 +535,8 @@ def _record_failure(
                     "status": "failed",
                     "sources": sorted({*done, *usage}),
                     "watchlist_sha256": ctx.watchlist_sha256,
-                    "stats": {"sources": sources},
+                    # what each source did before the failure, all of it rolled back
+                    "stats": {"sources": sources, "rolled_back": True},
                     "overrides_sha256": ctx.overrides.sha256,
                     "version": __version__,
                     "error": error[:2000],

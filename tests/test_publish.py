@@ -459,3 +459,23 @@ def test_killed_while_publishing_leaves_one_runs_warehouse_and_reports(
     assert _counts(built) == (runs + 2, papers)
     assert _resolved(reports) == {(reports / "runs" / nxt.run_id).resolve()}
     assert not list((reports / "runs").glob(".*"))
+
+
+def test_a_warehouse_that_cannot_be_published_is_said_and_published_next_run(
+    built: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs, papers = _counts(built)
+    current = os.readlink(built.parent / "reports" / "current")
+
+    def full(src: Path, dst: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(publish, "copy_durably", full)
+    assert _cli(built, "build") == 1
+    err = capsys.readouterr().err
+    assert "is committed but not published" in err and "publishing the warehouse failed" in err
+    assert _counts(built) == (runs, papers)  # readers still see the previous run, whole
+    assert os.readlink(built.parent / "reports" / "current") == current  # and its reports
+    monkeypatch.undo()
+    assert _cli(built, "build") == 0
+    assert _counts(built) == (runs + 2, papers)
