@@ -331,3 +331,24 @@ def test_a_new_source_column_is_added_to_an_existing_raw_table(tmp_path: Path) -
     with warehouse.reader(path) as con:
         cols = {r[0] for r in con.execute("describe raw_crossref__works").fetchall()}
     assert "institution_name" in cols
+
+
+def test_wait_takes_the_lock_once_the_other_run_ends(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "w.duckdb"
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_run_lock, args=(str(path), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        threading.Timer(1.0, release.set).start()
+        with warehouse.writer(path, wait_seconds=60) as con:  # --wait 60
+            con.execute("create table t as select 1 as x")
+        assert release.is_set()
+    finally:
+        release.set()
+        holder.join(60)
+    with warehouse.reader(path) as con:
+        assert warehouse.query(con, "select x from t") == [(1,)]
