@@ -4,13 +4,14 @@
 
 1. Kill trials: `scholarflow ingest --demo --source arxiv` is started against a built
    warehouse and killed with SIGKILL at a random moment (half uniform over 0.3-1.0 x the
-   quickest unkilled run's duration, half over 0.7-1.0, where a run commits and publishes). After each kill: the published warehouse must open and hold either the
-   state before or after that run (all views, one more run or none), carry no stray .wal, and
+   quickest unkilled run's duration, half over 0.7-1.0, where a run commits and publishes).
+   After each kill the published warehouse must open and hold the state before or after
+   that run (all views; one more run, or none), with no .wal beside it (counted), and
    every `reports/<view>.csv` must equal the files of one complete `reports/runs/<id>/` set
    from a run the warehouse recorded; no incomplete set may be visible. With --baseline SRC
    (a checkout of an earlier version, e.g. `git archive <commit> | tar -x -C SRC`) the same
    trials run against that source in the same process, for the before/after figures.
-2. Copy cost: seconds to publish (durable copy + rename) DuckDB files of the given sizes, ; the baseline is a plain `shutil.copyfile` without fsync.
+2. Copy cost: seconds to publish (durable copy + rename) DuckDB files of the given sizes; the baseline is a plain `shutil.copyfile` without fsync.
 
 Measured 2026-12-03 (2 shared cores): 80 trials, 48 killed, 0 wrong; baseline b111804 80
 trials, 74 killed, 7 left an incomplete report set visible, 20 left a .wal beside the file.
