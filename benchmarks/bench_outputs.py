@@ -110,7 +110,7 @@ def main() -> None:
             con = duckdb.connect(str(db), read_only=True)
             run_id = con.execute("select max(run_id) from runs").fetchone()[0]  # type: ignore[index]
             t0, c0 = time.perf_counter(), time.process_time()
-            warehouse.export_reports(con, root / label / "csv", None)
+            warehouse.write_report_files(con, root / label / "csv")
             t_csv, c_csv = time.perf_counter() - t0, time.process_time() - c0
             t0, c0 = time.perf_counter(), time.process_time()
             written = outputs.write_outputs(con, root / label / "out", run_id)

@@ -12,7 +12,7 @@
 3. One small new file (new works plus a few with changed counts) imported into that warehouse.
 4. Baseline in the same run: plain DuckDB `read_json` of the same pages flattened into works,
    authorships, topics and counts_by_year tables (a subprocess too).
-5. The report writer alone on the built warehouse (`warehouse.export_reports`), and the rows of
+5. The report writer alone on the built warehouse (`warehouse.write_report_files`), and the rows of
    the report set (reports/*.csv, header excluded; the per-run copy not counted).
 
 Prints a table, then ONE JSON line. `--root` runs another checkout's code (e.g. an older commit
@@ -386,7 +386,7 @@ from pathlib import Path
 from flows import warehouse
 con = duckdb.connect(sys.argv[1], read_only=True)
 t0 = time.perf_counter()
-warehouse.export_reports(con, Path(sys.argv[2]), None)
+warehouse.write_report_files(con, Path(sys.argv[2]))
 print(time.perf_counter() - t0)
 """
 
@@ -461,7 +461,7 @@ def main() -> None:
         ("DuckDB read_json flatten (baseline)", f"{baseline:.1f} s, peak RSS {base_rss:.0f} MB"),
         ("  ratio (baseline / import)", f"{result['ratio_to_baseline']:.3f}x"),
         ("one small file (50 works) after", f"{incremental:.1f} s ({incremental / seconds:.0%})"),
-        ("report writer alone (export_reports)", f"{export_seconds:.2f} s"),
+        ("report writer alone (write_report_files)", f"{export_seconds:.2f} s"),
         ("report rows (reports/*.csv)", f"{rows} ({rows / args.works:.2f} per work)"),
         ("load average before / after", f"{load_before[0]:.1f} / {load_after[0]:.1f}"),
         ("work directory", str(base)),

@@ -321,9 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         summary = _dispatch(args, ctx)
-    except KeyboardInterrupt:
-        print("interrupted: the warehouse is unchanged", file=sys.stderr)
+    except KeyboardInterrupt:  # before the commit (after it: AfterCommitError)
+        print(
+            "interrupted: nothing was committed, the warehouse data is unchanged", file=sys.stderr
+        )
         return EXIT_INTERRUPTED
+    except steps.AfterCommitError as exc:  # says what was committed and what was not
+        if exc.interrupted:
+            print(f"interrupted: {safe(str(exc))}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return _fail(args, EXIT_FAILED, str(exc), exc)
     except _Failure as exc:
         return _fail(args, exc.code, str(exc), exc.__cause__)
     except Exception as exc:  # report what failed in one line; -v shows the trace

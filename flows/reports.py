@@ -131,9 +131,6 @@ REPORT_ROWS: dict[str, str] = {
     "citations_per_author_as_of": "qualify dense_rank() over (order by as_of_at desc) <= 24 "
     "order by as_of_at, author_id, source",
 }
-# Views with no report of their own: paper_best_citations is the papers report's
-# citations_best / citations_best_source columns, one row per paper again.
-NO_REPORT = frozenset({"paper_best_citations"})
 
 
 def _source(view: str, topics: Sequence[tuple[str, str]] | None) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from flows import __version__, outputs, settings, warehouse
+from flows import __version__, outputs, publish, settings, warehouse
 from flows.http import (
     DEFAULT_LIMITS,
     UNKNOWN_HOST,
@@ -58,6 +58,17 @@ class RunContext:
     overrides: Overrides = field(default_factory=Overrides)
     # Per source, what it already holds (live runs; see plan_fetches). Absent: fetch everything.
     plans: dict[str, FetchPlan] = field(default_factory=dict)
+    # set once this run's `runs` row (succeeded, partial or failed) is committed
+    recorded: bool = False
+
+
+class AfterCommitError(RuntimeError):
+    """The run was committed, but a later step (publishing the warehouse or the reports)
+    failed or was interrupted: the message says what was committed and what was not."""
+
+    def __init__(self, message: str, interrupted: bool = False) -> None:
+        super().__init__(message)
+        self.interrupted = interrupted
 
 
 @dataclass
@@ -510,11 +521,13 @@ def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str,
 def load_and_build(
     ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
 ) -> RunSummary:
-    """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run."""
+    """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run;
+    then publish the warehouse and the run's report set."""
     reports = validated(reports)  # every later path sees only records that fit their tables
-    summaries = []
-    with warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con:
-        with warehouse.transaction(con):
+    summaries: list[SourceSummary] = []
+    with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
+        con = w.con
+        with _failure_recorded(w, ctx, summaries, usage), warehouse.transaction(con):
             for rep in reports:
                 warehouse.archive_responses(con, ctx.run_id, rep.items)
                 stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
@@ -549,18 +562,124 @@ def load_and_build(
                 _save_resume_state(con, ctx, reports)
                 warehouse.save_fetch_state(con, ctx.run_id, fetch_state_rows(reports))
             applied = _record(con, ctx, summaries, counts, snapshots)
-        paths = _publish_reports(con, ctx)
+        ctx.recorded = True
+        paths = _publish(w, ctx)
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots, applied)
 
 
-def _publish_reports(con: Any, ctx: RunContext) -> list[Path]:
-    """The CSV reports, then what people read beside them (digest.md, index.html, charts/,
-    exports/). Returns the top-level files (charts and exports sit in folders beside them)."""
-    out = settings.reports_dir(ctx.warehouse_path)
-    paths = warehouse.export_reports(
-        con, out, ctx.run_id, ReportOptions.from_watchlist(ctx.watchlist)
-    )
-    return paths + [p for p in outputs.write_outputs(con, out, ctx.run_id) if p.parent == out]
+def _publish(w: warehouse.Writer, ctx: RunContext) -> list[Path]:
+    """After the commit: write the run's report set, publish the warehouse, then switch the
+    reports to the new set. Readers see the previous warehouse and reports or the new ones;
+    a failure here says what is committed and published and what is not."""
+    root = settings.reports_dir(ctx.warehouse_path)
+    step = "writing its reports"
+    try:
+        staged = publish.stage_reports(root, ctx.run_id)
+        warehouse.write_report_files(w.con, staged, ReportOptions.from_watchlist(ctx.watchlist))
+        # what people read beside the CSVs: digest.md, index.html, charts/, exports/
+        outputs.write_outputs(w.con, staged, ctx.run_id)
+        publish.seal_reports(root, ctx.run_id, staged)
+        step = "publishing the warehouse"
+        w.publish()
+        step = "switching to its reports"
+        return publish.switch_reports(root, ctx.run_id, ctx.watchlist.reports.keep_runs)
+    except BaseException as exc:
+        if not w.published:  # the data is committed: publish it even if the reports failed
+            with contextlib.suppress(Exception):
+                w.publish()
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        what = "was interrupted" if interrupted else f"failed: {exc}"
+        if w.published:
+            done = (
+                f"run {ctx.run_id} is committed and the warehouse {ctx.warehouse_path} is published"
+            )
+        else:
+            done = (
+                f"run {ctx.run_id} is committed but not published: {ctx.warehouse_path} still "
+                "shows the previous run until the next run publishes it"
+            )
+        raise AfterCommitError(
+            f"{done}; {step} {what}, so {root}/ still holds the previous run's reports",
+            interrupted=interrupted,
+        ) from exc
+
+
+@contextlib.contextmanager
+def _failure_recorded(
+    w: warehouse.Writer,
+    ctx: RunContext,
+    summaries: list[SourceSummary],
+    usage: Mapping[str, Usage],
+) -> Iterator[None]:
+    """A run that fails before its commit rolls its data back, then records its `runs` row
+    (status failed, the error, what each source did) and the requests it spent, in a
+    transaction of their own; leaving the writer publishes that trace."""
+    try:
+        yield
+    except BaseException as exc:
+        if _worth_recording(ctx, w.fresh, usage):
+            w.keep = _record_failure(w.con, ctx, exc, summaries, usage)
+        raise
+
+
+def _worth_recording(ctx: RunContext, fresh: bool, usage: Mapping[str, Usage]) -> bool:
+    """A failed run is recorded in an existing warehouse; it creates one only to book the
+    requests a live run spent upstream (today's budget must stay true)."""
+    spent = any(u.requests or u.cost_units for u in usage.values())
+    return not fresh or (ctx.mode == "live" and spent)
+
+
+def _record_failure(
+    con: Any,
+    ctx: RunContext,
+    exc: BaseException,
+    summaries: list[SourceSummary],
+    usage: Mapping[str, Usage],
+) -> bool:
+    """Whether the failure was recorded."""
+    if ctx.recorded or isinstance(exc, warehouse.WarehouseBusy):
+        return False
+    error = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+    done = {s.source for s in summaries}
+    sources = [s.__dict__ for s in summaries] + [
+        {"source": src, "requests": u.requests, "cost_units": u.cost_units}
+        for src, u in usage.items()
+        if src not in done
+    ]
+    spent = {s: u for s, u in usage.items() if u.requests or u.cost_units}
+    try:
+        with warehouse.transaction(con):
+            if spent and ctx.mode == "live":  # spent upstream: today's budget stays true
+                warehouse.record_usage(
+                    con,
+                    [
+                        _usage_row(ctx, s, u, f"run failed: {type(exc).__name__}")
+                        for s, u in spent.items()
+                    ],
+                )
+            warehouse.record_run(
+                con,
+                {
+                    "run_id": ctx.run_id,
+                    "command": ctx.command,
+                    "mode": ctx.mode,
+                    "started_at": ctx.started_at,
+                    "finished_at": datetime.now(UTC),
+                    "status": "failed",
+                    "sources": sorted({*done, *usage}),
+                    "watchlist_sha256": ctx.watchlist_sha256,
+                    # what each source did before the failure, all of it rolled back
+                    "stats": {"sources": sources, "rolled_back": True},
+                    "overrides_sha256": ctx.overrides.sha256,
+                    "version": __version__,
+                    "error": error[:2000],
+                },
+            )
+        ctx.recorded = True
+        return True
+    except Exception as inner:  # never hide the run's own failure
+        log.error("could not record the failed run %s: %s", ctx.run_id, inner)
+        return False
 
 
 def _record(
@@ -611,15 +730,21 @@ def override_stats(con: Any, overrides: Overrides) -> dict[str, Any]:
 
 def build_only(ctx: RunContext) -> RunSummary:
     """Rebuild the model, views and reports from what the warehouse already holds."""
-    with warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con:
-        with warehouse.transaction(con):
+    if not warehouse.Writer.exists(ctx.warehouse_path):
+        raise warehouse.WarehouseEmpty(
+            f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
+        )
+    with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
+        con = w.con
+        with _failure_recorded(w, ctx, [], {}), warehouse.transaction(con):
             if not warehouse.has_data(con):
                 raise warehouse.WarehouseEmpty(
                     f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
                 )
             counts, snapshots = _build(con, ctx, model.observations_frame([]))
             applied = _record(con, ctx, [], counts, snapshots)
-        paths = _publish_reports(con, ctx)
+        ctx.recorded = True
+        paths = _publish(w, ctx)
     return RunSummary(ctx.run_id, ctx.warehouse_path, [], paths, counts, snapshots, applied)
 
 
@@ -649,24 +774,22 @@ def ingest(
 
 @contextlib.contextmanager
 def spend_recorded_on_failure(ctx: RunContext, client: HttpClient) -> Iterator[None]:
-    """A run that fails (network gone, a crash in the build) rolls its load
-    back, but the requests it made were spent upstream: book them in the usage ledger in a
-    transaction of their own, so today's budget stays true."""
+    """A run that fails before its load (network gone, a crash while fetching) records its
+    `runs` row (failed, the error, requests per source) and, for live runs, the requests it
+    spent upstream in the usage ledger, in a transaction of its own. A failure inside the
+    load is recorded there (with what each source loaded)."""
     try:
         yield
     except BaseException as exc:
-        spent = {s: u for s, u in client.usage.items() if u.requests or u.cost_units}
-        if spent and ctx.mode == "live":
+        fresh = not warehouse.Writer.exists(ctx.warehouse_path)
+        if (
+            not ctx.recorded
+            and not isinstance(exc, warehouse.WarehouseBusy)
+            and _worth_recording(ctx, fresh, client.usage)
+        ):
             try:
-                rows = [
-                    _usage_row(ctx, s, u, f"run failed: {type(exc).__name__}")
-                    for s, u in spent.items()
-                ]
-                with (
-                    warehouse.writer(ctx.warehouse_path, ctx.wait_seconds) as con,
-                    warehouse.transaction(con),
-                ):
-                    warehouse.record_usage(con, rows)
+                with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
+                    w.keep = _record_failure(w.con, ctx, exc, [], dict(client.usage))
             except Exception as inner:  # never hide the run's own failure
-                log.error("could not record this run's usage: %s", inner)
+                log.error("could not record the failed run %s: %s", ctx.run_id, inner)
         raise

@@ -1,22 +1,20 @@
 """The DuckDB boundary: the only module that talks to the warehouse file.
 
 Writes happen inside one transaction per command (archive responses, upsert raw tables, rebuild
-the model, append snapshots, record the run), so a crash leaves the previous warehouse intact.
-A lock file beside the database keeps a second writer out with a clear message, and the database
-is opened only for that short write, so users can query it while a run is fetching.
+the model, append snapshots, record the run), in a private copy of the warehouse that only
+scholarflow opens; `Writer` then publishes it over `warehouse/scholarflow.duckdb` in one rename
+(`flows.publish`). Clients holding the published file (read-only or read-write) never block a
+run and keep the snapshot they opened; new connections see the new one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gzip
 import hashlib
 import json
+import logging
 import os
-import shutil
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,11 +24,15 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from flows import catalog, reports
+from flows import catalog, publish, reports
 from flows.http import mask_secret_values, mask_secrets
+from flows.publish import WarehouseBusy as WarehouseBusy
+from flows.publish import exclusive as exclusive
 from flows.sources import ENTITY_KEYS, raw_table
 from flows.sources.base import Fetched, Quarantined, SourceError
 from transforms.schemas import raw_schema, record_problem
+
+log = logging.getLogger("scholarflow")
 
 VIEW_SCHEMA = "metrics"
 
@@ -125,12 +127,10 @@ create table if not exists fetch_state (
     updated_at timestamptz not null,
     primary key (source, entry)
 );
+-- why a failed run failed (null for runs that finished); added with failed-run records
+alter table runs add column if not exists error varchar;
 create schema if not exists metrics;
 """
-
-
-class WarehouseBusy(RuntimeError):
-    """Another writer holds the warehouse."""
 
 
 class WarehouseEmpty(RuntimeError):
@@ -147,85 +147,177 @@ class LoadStats:
     quarantined: int = 0
 
 
-_held: dict[Path, int] = {}
-_held_lock = threading.Lock()
+def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("set TimeZone = 'UTC'")
+    return con
 
 
-@contextlib.contextmanager
-def exclusive(path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
-    """The run lock: one scholarflow run per warehouse, held from the first request to the last
-    write, so two runs neither write at once nor double the load on the sources. Re-entrant
-    within a process (a run's tasks take it again around their write)."""
-    key = path.resolve()
-    with _held_lock:
-        if _held.get(key):
-            _held[key] += 1
-            reentered = True
-        else:
-            reentered = False
-    if reentered:
+class Writer:
+    """Write access: the run lock, then a connection to the private writer copy, which no user
+    opens (so a client holding the published file never blocks a run). Leaving publishes what
+    was committed, also after a failure (a failed run's trace); uncommitted work is rolled
+    back by DuckDB and never published."""
+
+    def __init__(self, path: Path, wait_seconds: float = 0.0, run_id: str | None = None):
+        self.path = path
+        self.layout = publish.Layout(path)
+        self.wait_seconds = wait_seconds
+        self.run_id = run_id
+        self.published = False  # this writer replaced the published file
+        self.kept: Path | None = None  # where a file changed by another program was kept
+        self._stack = contextlib.ExitStack()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self.fresh = False  # no warehouse existed: a failure leaves none behind...
+        self.keep = False  # ...unless it recorded something that must stay (spent budget)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise RuntimeError("the warehouse writer is closed")
+        return self._con
+
+    def __enter__(self) -> Writer:
+        self._stack.enter_context(exclusive(self.path, self.wait_seconds))
+        self.fresh = not self.exists(self.path)
         try:
-            yield
-        finally:
-            with _held_lock:
-                _held[key] -= 1
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(path.name + ".lock")
-    with lock_path.open("a+") as lock:
-        deadline = time.monotonic() + wait_seconds
-        while True:
+            self._prepare()
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    lock.seek(0)
-                    holder = lock.read().strip() or "unknown process"
-                    raise WarehouseBusy(
-                        f"warehouse {path} is being written by another scholarflow run ({holder}); "
-                        "wait for it to finish or pass --wait SECONDS"
-                    ) from None
-                time.sleep(0.2)
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")
-        lock.flush()
-        with _held_lock:
-            _held[key] = 1
+                self._con = _connect(self.layout.private)
+            except duckdb.IOException as exc:
+                raise WarehouseBusy(
+                    f"cannot open {self.layout.private} for writing: another program has it "
+                    f"open ({exc}); it is scholarflow's private copy, open {self.path} instead"
+                ) from None
+            self._con.execute(CORE_DDL)
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        """A warehouse is there: published, or committed in the writer copy only."""
+        return path.exists() or publish.Layout(path).private.exists()
+
+    def _prepare(self) -> None:
+        """Bring the private copy in line with the published file before writing."""
+        lay = self.layout
+        state = publish.State.read(lay)
+        if state is not None and not lay.published.exists():
+            publish.reset_private(lay)  # the user removed the warehouse: start afresh
+        lay.private_dir.mkdir(parents=True, exist_ok=True)
+        if lay.published.exists() and not lay.private.exists():
+            self._adopt()
+
+    def _adopt(self) -> None:
+        """First write since the private copy existed (an earlier version's warehouse): take
+        the published file as it is. A read-only connection held meanwhile keeps writers out,
+        so the copy cannot be torn."""
+        lay = self.layout
         try:
-            yield
+            held = _connect(lay.published, read_only=True)
+        except duckdb.IOException as exc:
+            raise WarehouseBusy(
+                f"cannot take over {lay.published} for the first time: another program has it "
+                f"open for writing ({exc}); close it once and run again"
+            ) from None
+        try:
+            tmp = lay.private.with_name(lay.private.name + ".adopt")
+            publish.copy_durably(lay.published, tmp)
+            if lay.wal(lay.published).exists():  # changes a crashed client never checkpointed
+                publish.copy_durably(lay.wal(lay.published), lay.wal(tmp))
+            os.replace(tmp, lay.private)
+            if lay.wal(tmp).exists():
+                os.replace(lay.wal(tmp), lay.wal(lay.private))
         finally:
-            with _held_lock:
-                del _held[key]
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            held.close()
+        publish.State(published=publish.identity(lay.published)).write(lay)
+
+    def _foreign_objects(self) -> str:
+        """Why the published file counts as changed by another program, naming the tables and
+        views in it that the private copy does not have."""
+        lay = self.layout
+        if lay.wal(lay.published).exists():
+            opened = "holds unsaved changes (a .wal file)"
+        else:
+            opened = "was changed by another program since the last run"
+        try:
+            con = _connect(lay.published, read_only=True)
+        except duckdb.Error:
+            return f"{opened} and is open for writing there"
+        try:
+            theirs = set(_catalog(con))
+        finally:
+            con.close()
+        mine = set(_catalog(self.con)) if self._con is not None else set()
+        extra = sorted(theirs - mine)
+        return f"{opened}; objects scholarflow did not create: {', '.join(extra) or 'none'}"
+
+    def publish(self) -> bool:
+        """Checkpoint and close the private copy, then publish it if it changed since the last
+        publish. Idempotent; returns whether the published file was replaced."""
+        lay = self.layout
+        if self._con is not None:
+            reason = None
+            state = publish.State.read(lay)
+            if publish.changed_outside(lay, state):
+                reason = self._foreign_objects()
+            self._con.execute("checkpoint")  # no stray .wal: the copy is the whole database
+            self._con.close()
+            self._con = None
+            if publish.private_changed(lay, state) or not lay.published.exists():
+                self.kept = publish.publish_file(lay, self.run_id, reason)
+                self.published = True
+        return self.published
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                self.publish()
+            elif self.fresh and not self.keep:  # a failed first run leaves no empty warehouse
+                if self._con is not None:
+                    self._con.close()
+                    self._con = None
+                publish.reset_private(self.layout)
+            elif self._con is not None:
+                try:
+                    self.publish()
+                except Exception as inner:  # never hide the error that got us here
+                    log.error("could not publish %s: %s", self.path, inner)
+        finally:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+            self._stack.close()
+
+
+def _catalog(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """User-visible tables and views of the connection's own database."""
+    rows = con.execute(
+        """select schema_name || '.' || table_name from duckdb_tables()
+           where database_name = current_database() and not internal and not temporary
+           union all
+           select schema_name || '.' || view_name from duckdb_views()
+           where database_name = current_database() and not internal and not temporary"""
+    ).fetchall()
+    return sorted(str(r[0]) for r in rows)
 
 
 @contextlib.contextmanager
 def writer(path: Path, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Exclusive write access: the run lock, then the database (which DuckDB locks too)."""
-    with exclusive(path, wait_seconds):
-        try:
-            con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            raise WarehouseBusy(
-                f"cannot open {path} for writing: another program has it open ({exc})"
-            ) from None
-        try:
-            con.execute("set TimeZone = 'UTC'")
-            con.execute(CORE_DDL)
-            yield con
-        finally:
-            con.close()
+    """A connection for writing; what it commits is published when the block ends."""
+    with Writer(path, wait_seconds) as w:
+        yield w.con
 
 
 @contextlib.contextmanager
 def reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The published warehouse, read-only: the snapshot published when it was opened."""
     if not path.exists():
         raise WarehouseEmpty(f"no warehouse at {path}: run `scholarflow run` first")
-    con = duckdb.connect(str(path), read_only=True)
+    con = _connect(path, read_only=True)
     try:
-        con.execute("set TimeZone = 'UTC'")
         yield con
     finally:
         con.close()
@@ -492,13 +584,16 @@ def record_usage(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> 
 
 
 def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open for one read before a run; another program writing it must not make the run believe
-    nothing was spent today (fail closed)."""
+    """Open for one read before a run, under the run lock: the private copy when there is one
+    (it holds every commit, published or not, and no other program opens it), else the
+    published file. Fail closed: a run must not believe nothing was spent today."""
+    private = publish.Layout(path).private
+    target = private if private.exists() else path
     try:
-        return duckdb.connect(str(path), read_only=True)
+        return duckdb.connect(str(target), read_only=True)
     except duckdb.IOException as exc:
         raise WarehouseBusy(
-            f"cannot read {path}: another program has it open for writing ({exc})"
+            f"cannot read {target}: another program has it open for writing ({exc})"
         ) from None
 
 
@@ -645,7 +740,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
         """insert into runs by name select
              ? as run_id, ? as command, ? as mode, ? as started_at, ? as finished_at, ? as status,
              ? as sources, ? as watchlist_sha256, ? as stats, ? as scholarflow_version,
-             ? as overrides_sha256""",
+             ? as overrides_sha256, ? as error""",
         [
             run["run_id"],
             run["command"],
@@ -658,6 +753,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
             mask_secrets(json.dumps(run.get("stats", {}), sort_keys=True, default=str)),
             run.get("version"),
             run.get("overrides_sha256"),
+            run.get("error"),
         ],
     )
 
@@ -677,7 +773,6 @@ def write_report_files(
             "select view_name from duckdb_views() where schema_name = ? order by view_name",
             [VIEW_SCHEMA],
         ).fetchall()
-        if r[0] not in reports.NO_REPORT
     ]
     written = []
     for view in views:
@@ -699,24 +794,6 @@ def write_report_files(
             tmp.unlink(missing_ok=True)
             raise
         written.append(path)
-    return written
-
-
-def export_reports(
-    con: duckdb.DuckDBPyConnection,
-    out_dir: Path,
-    run_id: str | None,
-    options: reports.ReportOptions = reports.DEFAULT_OPTIONS,
-) -> list[Path]:
-    """Every metrics view as CSV in out_dir, and a copy under out_dir/runs/<run_id>/."""
-    written = write_report_files(con, out_dir, options)
-    if run_id:
-        run_dir = out_dir / "runs" / run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for path in written:
-            tmp = run_dir / f".{path.name}.{os.getpid()}.tmp"
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, run_dir / path.name)
     return written
 
 

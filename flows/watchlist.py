@@ -396,6 +396,8 @@ class ReportsOptions(_Strict):
     top_topics: int = Field(default=20, ge=0, le=10_000)
     # Excel flavour: UTF-8 BOM, new-style arXiv ids in *_id columns written as arXiv:<id>.
     excel: bool = False
+    # complete report sets kept under reports/runs/<run_id>/ (unchanged files are hard links)
+    keep_runs: int = Field(default=10, ge=1, le=10_000)
 
 
 class Watchlist(_Strict):

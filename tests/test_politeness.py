@@ -625,6 +625,9 @@ def test_a_failed_run_still_books_what_it_spent(
         ledger = con.execute(
             "select source, requests, cost_units, stopped_reason from usage_ledger"
         ).fetchall()
-        assert con.execute("select count(*) from runs").fetchall() == [(0,)]  # rolled back
+        # no data loaded; the failed run leaves its trace (issue 11)
+        ((status, error),) = con.execute("select status, error from runs").fetchall()
+        assert status == "failed" and error.startswith("FetchError")
+        assert con.execute("select count(*) from raw_responses").fetchall() == [(0,)]
     # the author (free) and 2 list pages were served; the third page never reached the host
     assert ledger == [("openalex", 3, 2.0, "run failed: FetchError")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -81,7 +82,6 @@ def test_changed_record_is_updated_not_duplicated(tmp_path: Path) -> None:
 
 def _one_work_file(tmp_path: Path, cited_by_count: int) -> tuple[Path, str]:
     """Take one demo OpenAlex work, change its count, save it as a single-entity response."""
-    import json
 
     from flows.settings import DEMO_RECORDING
 
@@ -113,7 +113,20 @@ def test_failure_inside_the_transaction_leaves_previous_warehouse(
     monkeypatch.setattr(warehouse, "create_views", boom)
     with pytest.raises(RuntimeError, match="simulated"):
         run_demo(path)
-    assert fingerprint(path) == before
+    after = fingerprint(path)
+    # the data is as before; the failed run left its trace in `runs` only
+    assert {k: v for k, v in after.items() if k != "main.runs"} == {
+        k: v for k, v in before.items() if k != "main.runs"
+    }
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("select status, error, stats from runs order by started_at").fetchall()
+    finally:
+        con.close()
+    assert [r[0] for r in rows] == ["succeeded", "failed"]
+    assert "RuntimeError: simulated failure" in rows[1][1]
+    sources = {s["source"]: s for s in json.loads(rows[1][2])["sources"]}
+    assert sources["arxiv"]["records"] > 0  # what each source did before the failure
 
 
 def _die_mid_load(path: str) -> None:
@@ -260,7 +273,6 @@ def test_run_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:
 
 def test_record_that_does_not_fit_the_schema_is_quarantined(tmp_path: Path) -> None:
     """A value of the wrong type is neither nulled nor fatal: that record is quarantined."""
-    import json
 
     work = json.loads(
         (shared_fixture_dir("openalex") / "bvitamins__work_W2741809807.json").read_text(
@@ -321,3 +333,24 @@ def test_build_reads_raw_tables_loaded_before_a_field_was_added(
         rated = con.execute("select count(fwci) from papers").fetchone()[0]  # type: ignore[index]
         papers = con.execute("select count(*) from papers").fetchone()[0]  # type: ignore[index]
     assert rated == 0 and papers > 60
+
+
+def test_wait_takes_the_lock_once_the_other_run_ends(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "w.duckdb"
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_run_lock, args=(str(path), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        threading.Timer(1.0, release.set).start()
+        with warehouse.writer(path, wait_seconds=60) as con:  # --wait 60
+            con.execute("create table t as select 1 as x")
+        assert release.is_set()
+    finally:
+        release.set()
+        holder.join(60)
+    with warehouse.reader(path) as con:
+        assert warehouse.query(con, "select x from t") == [(1,)]
