@@ -81,6 +81,7 @@ def test_the_scheduler_starts_the_served_deployment_and_the_run_fills_the_wareho
                     "the server's scheduler created no flow run:\n" + server_log(home)
                 ) from None
             created_after = time.monotonic() - started
+            print(f"scheduler created the first run {created_after:.0f} s after serve started")
             run = wait_for(a_finished_run, 240, "a scheduled run finished")
         finally:
             os.killpg(serve.pid, signal.SIGTERM)
@@ -90,10 +91,9 @@ def test_the_scheduler_starts_the_served_deployment_and_the_run_fills_the_wareho
         assert run["state"]["type"] == "COMPLETED", (run["state"], log[-3000:])
         # made by the server's scheduler from the deployment's schedule, not by a client
         assert run["auto_scheduled"] is True
-        assert run["created_by"] is None
+        assert run["created_by"]["type"] == "SCHEDULE", run["created_by"]
         assert run["deployment_id"] == deployment["id"]
         assert {r["auto_scheduled"] for r in scheduled_runs()} == {True}
-        print(f"scheduler created the first run {created_after:.0f} s after serve started")
         assert first
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
