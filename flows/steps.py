@@ -375,7 +375,7 @@ def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str,
     warehouse.replace_tables(con, tables)
     snaps = model.citation_snapshot_rows(observed, tables["work_xref"].lazy(), ctx.run_id).collect()
     appended = warehouse.append_snapshots(con, snaps)
-    warehouse.create_views(con, settings.SQL_DIR)
+    warehouse.create_views(con, settings.sql_dir())
     return {n: t.height for n, t in tables.items()}, appended
 
 

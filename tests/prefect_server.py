@@ -37,8 +37,18 @@ def prefect_server(home: Path, **settings: str) -> Iterator[dict[str, str]]:
     }
     log = (home / "server.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-        + ["--port", str(port), "--no-ui"],
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-ui",
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

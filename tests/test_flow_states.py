@@ -42,9 +42,18 @@ def _run(
     env: dict[str, str], tmp_path: Path, unreachable: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     proc = subprocess.run(
-        [sys.executable, "-c", _RUN_WITH_UNREACHABLE_HOSTS, unreachable, "run", "--demo"]
-        + ["--watchlist", str(ROOT / "watchlist.toml")]
-        + ["--warehouse", str(tmp_path / "wh" / "s.duckdb")],
+        [
+            sys.executable,
+            "-c",
+            _RUN_WITH_UNREACHABLE_HOSTS,
+            unreachable,
+            "run",
+            "--demo",
+            "--watchlist",
+            str(ROOT / "watchlist.toml"),
+            "--warehouse",
+            str(tmp_path / "wh" / "s.duckdb"),
+        ],
         cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -45,8 +45,17 @@ def test_the_scheduler_starts_the_served_deployment_and_the_run_fills_the_wareho
         started = time.monotonic()
         serve_log = (tmp_path / "serve.log").open("wb")
         serve = subprocess.Popen(
-            [sys.executable, "-m", "flows", "serve", "--demo", "--watchlist", str(wl)]
-            + ["--warehouse", str(warehouse)],
+            [
+                sys.executable,
+                "-m",
+                "flows",
+                "serve",
+                "--demo",
+                "--watchlist",
+                str(wl),
+                "--warehouse",
+                str(warehouse),
+            ],
             cwd=work,
             env={**env, "PYTHONPATH": str(ROOT)},
             stdout=serve_log,
