@@ -299,13 +299,17 @@ def build_deployment(
     record: Path | None,
     overrides: Path | None = None,
 ) -> Any:
-    """A deployment of the flow on the watchlist's cron schedule."""
+    """A deployment of the flow on the watchlist's cron schedule. Its entry point is the
+    module path, so a work pool's worker loads the flow from the installed package."""
+    from prefect.types.entrypoint import EntrypointType
     from prefect.schedules import Cron
 
     wl = load_watchlist(watchlist)
     return scholarflow_flow.to_deployment(
         name="scheduled",
         schedules=[Cron(wl.schedule.cron, timezone=wl.schedule.timezone)],
+        # Paths given to `serve` are made absolute at registration: the server keeps them for
+        # runs that start in another working directory (a worker's temporary one).
         parameters={
             "watchlist": str(watchlist.resolve()),
             "warehouse": str(warehouse.resolve()),
@@ -316,6 +320,7 @@ def build_deployment(
         },
         description="scholarflow: fetch the watchlist's sources and rebuild the warehouse",
         tags=["scholarflow"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
 
 
@@ -329,7 +334,8 @@ def serve(
     overrides: Path | None = None,
 ) -> None:
     """Without a work pool: a long-lived process that runs the flow on schedule. With one:
-    register the deployment on the Prefect server; that pool's workers run it."""
+    register the deployment on the Prefect server; that pool's workers run it from the
+    installed package (no source directory is stored)."""
     from prefect.settings import get_current_settings
 
     if not get_current_settings().api.url:
@@ -338,27 +344,18 @@ def serve(
             "scholarflow serve needs a long-lived Prefect server: start one with "
             "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
+    deployment = build_deployment(watchlist, warehouse, mode, replay, record, overrides)
     if work_pool is None:
         from prefect import serve as prefect_serve
 
-        prefect_serve(build_deployment(watchlist, warehouse, mode, replay, record, overrides))
+        prefect_serve(deployment)
         return
-    from prefect.schedules import Cron
+    from prefect import deploy
 
-    from flows.settings import PROJECT_ROOT
-
-    wl = load_watchlist(watchlist)
-    deployment = build_deployment(watchlist, warehouse, mode, replay, record, overrides)
-    remote: Any = scholarflow_flow.from_source(
-        source=str(PROJECT_ROOT), entrypoint="flows/pipeline.py:scholarflow_flow"
-    )
-    remote.deploy(
-        name=deployment.name,
+    deploy(
+        deployment,
         work_pool_name=work_pool,
-        parameters=deployment.parameters,
-        schedules=[Cron(wl.schedule.cron, timezone=wl.schedule.timezone)],
-        tags=deployment.tags,
-        description=deployment.description,
         build=False,
         push=False,
+        print_next_steps_message=False,
     )
