@@ -4,11 +4,15 @@ Sources fail alone: one unreachable host makes the run partial, all unreachable 
 
 from __future__ import annotations
 
+import http.server
+import json
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 import pytest
@@ -131,8 +135,6 @@ def test_one_unreachable_source_makes_a_partial_run_prefect_can_see(
 
 
 def _rows(data: Any) -> list[dict[str, Any]]:
-    import json
-
     return json.loads(data) if isinstance(data, str) else list(data)
 
 
@@ -146,3 +148,69 @@ def test_every_source_unreachable_fails_the_run_fast_with_the_demo_hint(
     assert "No network? Run offline on the bundled recording with --demo" in proc.stderr
     assert run["state"]["type"] == "FAILED"
     assert not (tmp_path / "wh" / "s.duckdb").exists()
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        self.received.append(self.rfile.read(int(self.headers["content-length"])))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.flow
+def test_the_documented_automation_notifies_on_a_partial_run(
+    server: dict[str, str], tmp_path: Path
+) -> None:
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{hook.server_address[1]}/hook"
+        block = subprocess.run(
+            [sys.executable, "-c", _WEBHOOK_BLOCK, url],
+            env=server,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        text = (ROOT / "automations" / "notify-failed-or-partial.yaml").read_text(encoding="utf-8")
+        automation = tmp_path / "automation.yaml"
+        automation.write_text(text.replace("BLOCK_DOCUMENT_ID", block), encoding="utf-8")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "automation",
+                "create",
+                "--from-file",
+                str(automation),
+            ],
+            env=server,
+            capture_output=True,
+            check=True,
+        )
+        proc, run = _run(server, tmp_path, "api.crossref.org")
+        assert proc.returncode == 3
+        deadline = time.monotonic() + 120
+        while not _Hook.received and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _Hook.received, "no notification within 120 s"
+        message = json.loads(_Hook.received[0])["text"]
+        assert message == f"{run['name']} ended Partial: crossref: 1 error(s)"
+    finally:
+        hook.shutdown()
+
+
+_WEBHOOK_BLOCK = """
+import sys
+from prefect.blocks.notifications import CustomWebhookNotificationBlock
+block = CustomWebhookNotificationBlock(
+    name="test-hook", url=sys.argv[1], method="POST", json_data={"text": "{{body}}"}
+)
+print(block.save("scholarflow-test-hook", overwrite=True))
+"""
