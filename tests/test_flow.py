@@ -40,9 +40,11 @@ def test_real_flow_run_on_the_demo_recording(tmp_path: Path) -> None:
     flows = db.execute(
         "select f.name, r.state_type from flow_run r join flow f on f.id = r.flow_id"
     ).fetchall()
+    (run_name,) = db.execute("select name from flow_run").fetchone()
     tasks = dict(db.execute("select name, state_type from task_run").fetchall())
     db.close()
     assert flows == [("scholarflow", "COMPLETED")]
+    assert run_name.startswith("scholarflow-demo-20"), run_name  # what ran, and when
     from flows.watchlist import load_watchlist
 
     enabled = load_watchlist(ROOT / "watchlist.toml").sources.enabled
