@@ -301,8 +301,8 @@ def build_deployment(
 ) -> Any:
     """A deployment of the flow on the watchlist's cron schedule. Its entry point is the
     module path, so a work pool's worker loads the flow from the installed package."""
-    from prefect.types.entrypoint import EntrypointType
     from prefect.schedules import Cron
+    from prefect.types.entrypoint import EntrypointType
 
     wl = load_watchlist(watchlist)
     return scholarflow_flow.to_deployment(
