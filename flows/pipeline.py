@@ -11,6 +11,7 @@ import contextlib
 import logging
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,22 +225,33 @@ def publish_artifacts(summary: steps.RunSummary) -> None:
     )
 
 
+_api_log = threading.Lock()
+_api_log_users = 0
+
+
 @contextlib.contextmanager
 def logs_to_prefect() -> Iterator[None]:
     """The project's `scholarflow` logger (per-request and per-source lines) also goes to the
-    flow run's page, for this run only: Prefect's API handler links each record to the flow or
-    task run of the thread that logged it. (PREFECT_LOGGING_EXTRA_LOGGERS=scholarflow would do
-    it process-wide, and then warn for every line logged outside a run.)"""
+    flow run's page while a run is in progress: Prefect's API handler links each record to the
+    flow or task run of the thread that logged it. (PREFECT_LOGGING_EXTRA_LOGGERS=scholarflow
+    would do it process-wide, and then warn for every line logged outside a run.) Counted, as
+    `serve` may run several flow runs in one process."""
+    global _api_log_users
     logger = logging.getLogger("scholarflow")
-    if any(isinstance(h, APILogHandler) for h in logger.handlers):
-        yield  # the user configured it already (PREFECT_LOGGING_EXTRA_LOGGERS)
-        return
-    handler = APILogHandler()
-    logger.addHandler(handler)
+    with _api_log:
+        if _api_log_users == 0 and not any(isinstance(h, APILogHandler) for h in logger.handlers):
+            logger.addHandler(_API_HANDLER)
+        _api_log_users += 1
     try:
         yield
     finally:
-        logger.removeHandler(handler)
+        with _api_log:
+            _api_log_users -= 1
+            if _api_log_users == 0:
+                logger.removeHandler(_API_HANDLER)
+
+
+_API_HANDLER = APILogHandler()
 
 
 def run_flow(
