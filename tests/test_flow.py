@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -195,3 +196,59 @@ def test_prefect_deploy_registers_the_versioned_deployment(
     ]
     assert deployment["parameters"] == {"watchlist": "watchlist.toml", "mode": "live"}
     assert str(ROOT) not in json.dumps(deployment)
+
+
+@pytest.mark.flow
+def test_a_worker_runs_the_versioned_deployment_in_scholarflow_home(
+    server: dict[str, str], tmp_path: Path
+) -> None:
+    """What prefect.yaml promises: a process worker loads the flow from the installed package
+    and runs it in SCHOLARFLOW_HOME, with the watchlist and warehouse found there."""
+    env = dict(server)
+    api(env, "POST", "/work_pools/", json={"name": "scholarflow-pool", "type": "process"})
+    deploy = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert deploy.returncode == 0, deploy.stderr[-2000:]
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(ROOT / "watchlist.toml", home / "watchlist.toml")
+    deployment = api(env, "GET", "/deployments/name/scholarflow/scheduled")
+    run = api(
+        env,
+        "POST",
+        f"/deployments/{deployment['id']}/create_flow_run",
+        json={"parameters": {"mode": "demo"}},  # offline; the rest from prefect.yaml
+    )
+    worker_env = {k: v for k, v in env.items() if k != "SCHOLARFLOW_WAREHOUSE"}
+    worker = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "worker",
+            "start",
+            "--pool",
+            "scholarflow-pool",
+            "--type",
+            "process",
+            "--run-once",
+        ],
+        cwd=tmp_path,
+        env={**worker_env, "SCHOLARFLOW_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    final = api(env, "GET", f"/flow_runs/{run['id']}")
+    assert final["state"]["type"] == "COMPLETED", (final["state"], worker.stderr[-3000:])
+    con = duckdb.connect(str(home / "warehouse" / "scholarflow.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from metrics.papers").fetchone()[0] >= 60  # type: ignore[index]
+    finally:
+        con.close()
