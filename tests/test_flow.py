@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 import yaml
 from conftest import ROOT
@@ -149,6 +150,14 @@ def test_temporary_server_gets_time_to_start_on_a_slow_machine() -> None:
     assert out.stdout.strip() == b"45", out.stderr[-2000:]
 
 
+def _work_pool(env: dict[str, str], name: str) -> None:
+    """A process work pool of that name (the module's server may have it already)."""
+    try:
+        api(env, "GET", f"/work_pools/{name}")
+    except httpx.HTTPStatusError:
+        api(env, "POST", "/work_pools/", json={"name": name, "type": "process"})
+
+
 def _prefect_yaml() -> dict[str, object]:
     loaded: dict[str, object] = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     return loaded
@@ -172,8 +181,7 @@ def test_prefect_deploy_registers_the_versioned_deployment(
     server: dict[str, str], tmp_path: Path
 ) -> None:
     env = dict(server)
-    pool = {"name": "scholarflow-pool", "type": "process"}
-    api(env, "POST", "/work_pools/", json=pool)
+    _work_pool(env, "scholarflow-pool")
     proc = subprocess.run(
         [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
         cwd=ROOT,
@@ -205,7 +213,7 @@ def test_a_worker_runs_the_versioned_deployment_in_scholarflow_home(
     """What prefect.yaml promises: a process worker loads the flow from the installed package
     and runs it in SCHOLARFLOW_HOME, with the watchlist and warehouse found there."""
     env = dict(server)
-    api(env, "POST", "/work_pools/", json={"name": "scholarflow-pool", "type": "process"})
+    _work_pool(env, "scholarflow-pool")
     deploy = subprocess.run(
         [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
         cwd=ROOT,
