@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SQL_DIR = PROJECT_ROOT / "sql"
+# The views: `sql/` at the top of a checkout (also what an editable install uses), installed
+# from a wheel as the data package `flows/sql/` (see pyproject.toml).
+_PACKAGED_SQL = Path(__file__).resolve().parent / "sql"
+SQL_DIR = _PACKAGED_SQL if _PACKAGED_SQL.is_dir() else PROJECT_ROOT / "sql"
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DEMO_RECORDING = DEMO_DIR / "recording"
 DEFAULT_WATCHLIST = Path("watchlist.toml")
@@ -23,6 +26,21 @@ SECRET_ENV = {
     "hf_papers": "HF_TOKEN",  # optional: a higher Hugging Face rate limit
     "crossref": "CROSSREF_PLUS_TOKEN",  # optional: Crossref Metadata Plus
 }
+
+
+class MissingViews(RuntimeError):
+    """The SQL view files are not where they should be (an incomplete installation)."""
+
+
+def sql_dir() -> Path:
+    """The directory of the view files; an error if it is missing or holds none, rather than
+    a warehouse built without its views and reports."""
+    if not any(SQL_DIR.glob("*.sql")):
+        raise MissingViews(
+            f"no SQL view files in {SQL_DIR}: this installation of scholarflow is incomplete "
+            "(reinstall it; from a checkout, `sql/` must be beside `flows/`)"
+        )
+    return SQL_DIR
 
 
 def warehouse_path(cli_value: str | None = None) -> Path:

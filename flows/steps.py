@@ -511,8 +511,8 @@ def _build(con: Any, ctx: RunContext, observed: pl.LazyFrame) -> tuple[dict[str,
     warehouse.replace_tables(con, tables)
     snaps = model.citation_snapshot_rows(observed, tables["work_xref"].lazy(), ctx.run_id).collect()
     appended = warehouse.append_snapshots(con, snaps)
-    warehouse.create_views(con, settings.SQL_DIR)
-    undocumented = warehouse.apply_comments(con, settings.SQL_DIR)
+    warehouse.create_views(con, settings.sql_dir())
+    undocumented = warehouse.apply_comments(con, settings.sql_dir())
     if undocumented:
         log.debug("%d warehouse objects have no description in flows/catalog.toml", undocumented)
     return {n: t.height for n, t in tables.items()}, appended

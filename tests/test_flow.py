@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
-import signal
-import socket
+import shutil
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import httpx
 import pytest
+import yaml
 from conftest import ROOT
+from prefect_server import api, prefect_server
 
 
 @pytest.mark.flow
@@ -41,9 +42,11 @@ def test_real_flow_run_on_the_demo_recording(tmp_path: Path) -> None:
     flows = db.execute(
         "select f.name, r.state_type from flow_run r join flow f on f.id = r.flow_id"
     ).fetchall()
+    (run_name,) = db.execute("select name from flow_run").fetchone()
     tasks = dict(db.execute("select name, state_type from task_run").fetchall())
     db.close()
     assert flows == [("scholarflow", "COMPLETED")]
+    assert run_name.startswith("scholarflow-demo-20"), run_name  # what ran, and when
     from flows.watchlist import load_watchlist
 
     enabled = load_watchlist(ROOT / "watchlist.toml").sources.enabled
@@ -98,102 +101,14 @@ def test_serve_refuses_without_a_prefect_server(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A real, long-lived Prefect server on a free loopback port (what `serve` needs)."""
-    home = tmp_path_factory.mktemp("prefect-server")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("prefect server did not start in 120 s")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with prefect_server(tmp_path_factory.mktemp("prefect-server")) as env:
         yield env
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
 
 
-def _api(env: dict[str, str], method: str, path: str, **kw: Any) -> Any:
-    # The Prefect server answers 503 while its SQLite database is locked by a concurrent
-    # writer (here: `serve` registering its deployment and scheduling runs); Prefect's own
-    # client retries those, so this test client does too instead of failing on contention.
-    for attempt in range(8):
-        response = httpx.request(method, env["PREFECT_API_URL"] + path, timeout=10, **kw)
-        if response.status_code not in {429, 502, 503} or attempt == 7:
-            break
-        time.sleep(float(response.headers.get("Retry-After", 0.5 * 2**attempt)))
-    response.raise_for_status()
-    return response.json()
-
-
-@pytest.mark.flow
-def test_served_deployment_is_scheduled_and_runs(
-    prefect_server: dict[str, str], tmp_path: Path
-) -> None:
-    env = {**prefect_server, "SCHOLARFLOW_WAREHOUSE": str(tmp_path / "wh" / "s.duckdb")}
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "flows", "serve", "--demo"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deployment = _wait_for(
-            lambda: _api(env, "GET", "/deployments/name/scholarflow/scheduled"), 90
-        )
-        (schedule,) = deployment["schedules"]
-        assert schedule["schedule"]["cron"] == "0 6 * * 1"
-        assert schedule["schedule"]["timezone"] == "UTC"
-        assert deployment["parameters"]["mode"] == "demo"
-        # a run of the deployment (as the schedule would start it) is executed by `serve`
-        run = _api(env, "POST", f"/deployments/{deployment['id']}/create_flow_run", json={})
-        final = _wait_for(lambda: _terminal(_api(env, "GET", f"/flow_runs/{run['id']}")), 180)
-        assert final["state"]["type"] == "COMPLETED", final["state"]
-    finally:
-        os.killpg(serve.pid, signal.SIGTERM)
-        serve.wait(30)
-    con = duckdb.connect(str(tmp_path / "wh" / "s.duckdb"), read_only=True)
-    try:
-        assert con.execute("select count(*) from metrics.papers").fetchone()[0] >= 60  # type: ignore[index]
-    finally:
-        con.close()
-
-
-def test_work_pool_deployment_is_registered(prefect_server: dict[str, str], tmp_path: Path) -> None:
-    env = dict(prefect_server)
-    _api(env, "POST", "/work_pools/", json={"name": "scholarflow-test-pool", "type": "process"})
+def test_work_pool_deployment_is_registered(server: dict[str, str], tmp_path: Path) -> None:
+    env = dict(server)
+    api(env, "POST", "/work_pools/", json={"name": "scholarflow-test-pool", "type": "process"})
     proc = subprocess.run(
         [
             sys.executable,
@@ -213,31 +128,13 @@ def test_work_pool_deployment_is_registered(prefect_server: dict[str, str], tmp_
         timeout=180,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    deployment = _api(env, "GET", "/deployments/name/scholarflow/scheduled")
+    deployment = api(env, "GET", "/deployments/name/scholarflow/scheduled")
     assert deployment["work_pool_name"] == "scholarflow-test-pool"
-    assert deployment["entrypoint"] == "flows/pipeline.py:scholarflow_flow"
+    # loaded from the installed package: no source directory of this machine is stored
+    assert deployment["entrypoint"] == "flows.pipeline.scholarflow_flow"
+    assert deployment["path"] in (None, ".")
+    assert not deployment["pull_steps"]
     assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["0 6 * * 1"]
-
-
-def _terminal(run: dict[str, Any]) -> dict[str, Any] | None:
-    return (
-        run
-        if run["state"] and run["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-        else None
-    )
-
-
-def _wait_for(probe: Callable[[], Any], seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            result = probe()
-        except httpx.HTTPStatusError:
-            result = None
-        if result:
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"condition not met within {seconds} s")
 
 
 def test_temporary_server_gets_time_to_start_on_a_slow_machine() -> None:
@@ -251,3 +148,115 @@ def test_temporary_server_gets_time_to_start_on_a_slow_machine() -> None:
     env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "45"  # a user's own value wins
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True)
     assert out.stdout.strip() == b"45", out.stderr[-2000:]
+
+
+def _work_pool(env: dict[str, str], name: str) -> None:
+    """A process work pool of that name (the module's server may have it already)."""
+    try:
+        api(env, "GET", f"/work_pools/{name}")
+    except httpx.HTTPStatusError:
+        api(env, "POST", "/work_pools/", json={"name": name, "type": "process"})
+
+
+def _prefect_yaml() -> dict[str, object]:
+    loaded: dict[str, object] = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_versioned_deployment_config_names_no_machine_path() -> None:
+    config = _prefect_yaml()
+    text = json.dumps(config)
+    assert str(ROOT) not in text and "/home/" not in text and "/Users/" not in text
+    (deployment,) = config["deployments"]  # type: ignore[misc]
+    assert deployment["entrypoint"] == "flows.pipeline.scholarflow_flow"
+    # the schedule in prefect.yaml is the watchlist's
+    schedule = tomllib.loads((ROOT / "watchlist.toml").read_text(encoding="utf-8"))["schedule"]
+    assert deployment["schedules"] == [{"cron": schedule["cron"], "timezone": schedule["timezone"]}]
+    from prefect.flows import load_flow_from_entrypoint
+
+    assert load_flow_from_entrypoint(deployment["entrypoint"]).name == "scholarflow"
+
+
+def test_prefect_deploy_registers_the_versioned_deployment(
+    server: dict[str, str], tmp_path: Path
+) -> None:
+    env = dict(server)
+    _work_pool(env, "scholarflow-pool")
+    proc = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    deployment = api(env, "GET", "/deployments/name/scholarflow/scheduled")
+    assert deployment["work_pool_name"] == "scholarflow-pool"
+    assert deployment["entrypoint"] == "flows.pipeline.scholarflow_flow"
+    # resolved on the worker when a run starts, not here
+    assert deployment["pull_steps"] == [
+        {
+            "prefect.deployments.steps.set_working_directory": {
+                "directory": "{{ $SCHOLARFLOW_HOME }}"
+            }
+        }
+    ]
+    assert deployment["parameters"] == {"watchlist": "watchlist.toml", "mode": "live"}
+    assert str(ROOT) not in json.dumps(deployment)
+
+
+@pytest.mark.flow
+def test_a_worker_runs_the_versioned_deployment_in_scholarflow_home(
+    server: dict[str, str], tmp_path: Path
+) -> None:
+    """What prefect.yaml promises: a process worker loads the flow from the installed package
+    and runs it in SCHOLARFLOW_HOME, with the watchlist and warehouse found there."""
+    env = dict(server)
+    _work_pool(env, "scholarflow-pool")
+    deploy = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert deploy.returncode == 0, deploy.stderr[-2000:]
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(ROOT / "watchlist.toml", home / "watchlist.toml")
+    deployment = api(env, "GET", "/deployments/name/scholarflow/scheduled")
+    run = api(
+        env,
+        "POST",
+        f"/deployments/{deployment['id']}/create_flow_run",
+        json={"parameters": {"mode": "demo"}},  # offline; the rest from prefect.yaml
+    )
+    worker_env = {k: v for k, v in env.items() if k != "SCHOLARFLOW_WAREHOUSE"}
+    worker = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "worker",
+            "start",
+            "--pool",
+            "scholarflow-pool",
+            "--type",
+            "process",
+            "--run-once",
+        ],
+        cwd=tmp_path,
+        env={**worker_env, "SCHOLARFLOW_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    final = api(env, "GET", f"/flow_runs/{run['id']}")
+    assert final["state"]["type"] == "COMPLETED", (final["state"], worker.stderr[-3000:])
+    con = duckdb.connect(str(home / "warehouse" / "scholarflow.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from metrics.papers").fetchone()[0] >= 60  # type: ignore[index]
+    finally:
+        con.close()
