@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 
 from transforms import normalize as norm
+from transforms import persons
 from transforms.overrides import match_refs, overrides_frame, work_refs
 from transforms.schemas import FLAG_SCHEMA, flag_rows
 from transforms.staging import raw_frame
@@ -719,20 +720,10 @@ def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) 
 # --- authorships ----------------------------------------------------------------------------------
 
 
-def _assign(
-    staged: pl.LazyFrame,
-    xref: pl.LazyFrame,
-    researchers: pl.LazyFrame,
-    crosswalk: pl.LazyFrame,
-    overrides: pl.LazyFrame | None,
-    works: pl.LazyFrame | None,
-    mentions: pl.LazyFrame | None = None,
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    full, initials = _researcher_keys(researchers, overrides)
-    orcids = _researcher_orcids(researchers, overrides)
-    # entry id: stable whatever order the lazy joins produce rows in
-    mentions = _eager(
-        (mentions if mentions is not None else _mentions(staged, xref)).with_columns(
+def _with_mid(mentions: pl.LazyFrame) -> pl.LazyFrame:
+    """Mentions with `mid`, an entry id stable whatever order the lazy joins produce rows in."""
+    return _eager(
+        mentions.with_columns(
             mid=pl.concat_str(
                 "source",
                 "source_work_id",
@@ -742,7 +733,17 @@ def _assign(
         )
     )
 
-    # 1. crosswalked source id
+
+def _candidates(
+    mentions: pl.LazyFrame,
+    crosswalk: pl.LazyFrame,
+    full: pl.LazyFrame,
+    initials: pl.LazyFrame,
+    orcids: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """Each mention with the watched researcher it may be, by 1. crosswalked source id
+    (rid_id), 2. ORCID (rid_orcid), 3. full name unambiguous among watched researchers
+    (rid_name), 4. initials only (rid_init: candidates, n_init: researchers sharing them)."""
     xw = crosswalk.select(
         "source",
         "source_author_id",
@@ -752,9 +753,7 @@ def _assign(
         ),
         conf_id="confidence",
     )
-    # 2. ORCID on the entry
     by_orcid = orcids.select("orcid", rid_orcid="researcher_id").unique("orcid", keep="first")
-    # 3. full name, unambiguous among watched researchers
     name_hit = (
         mentions.select("mid", key="full_keys")
         .explode("key")
@@ -768,26 +767,26 @@ def _assign(
         .filter(pl.col("k") == 1)
         .drop("k")
     )
-    # 4. initials only: candidates and how many researchers share the initials
     init_hit = (
         mentions.filter(pl.col("initials_only"))
         .select("mid", ikey="initials_keys")
         .explode("ikey")
         .join(initials, on="ikey")
         .group_by("mid")
-        .agg(
-            rid_init=pl.col("researcher_id").unique().sort(),
-            n_init=pl.col("n").max(),
-        )
+        .agg(rid_init=pl.col("researcher_id").unique().sort(), n_init=pl.col("n").max())
     )
-    r_orcids = orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid"))
-    m = (
+    return (
         mentions.join(xw, on=["source", "source_author_id"], how="left")
         .join(by_orcid, on="orcid", how="left")
         .join(name_hit, on="mid", how="left")
         .join(init_hit, on="mid", how="left")
     )
-    # an entry's ORCID that is not the named researcher's: a namesake
+
+
+def _vetoes(m: pl.LazyFrame, crosswalk: pl.LazyFrame, orcids: pl.LazyFrame) -> pl.LazyFrame:
+    """name_conflict (the name must not credit: an ORCID that is not the researcher's, here or
+    on another record of the paper), id_conflict, orcid_clash."""
+    r_orcids = orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid"))
     m = (
         m.join(r_orcids.rename({"researcher_id": "rid_name"}), on="rid_name", how="left")
         .with_columns(
@@ -820,34 +819,45 @@ def _assign(
         .select("paper_id", "rid_name", veto=pl.lit(True))
         .unique()
     )
-    m = (
+    return (
         m.join(vetoed, on=["paper_id", "rid_name"], how="left")
         .with_columns(name_conflict=pl.col("name_conflict") | pl.col("veto").fill_null(False))
         .drop("knows", "veto")
     )
+
+
+def _credit(m: pl.LazyFrame) -> pl.LazyFrame:
+    """researcher_id, match_rule, match_confidence: id, then ORCID, then an unvetoed full name
+    off huge lists."""
     by_name_ok = pl.col("rid_name").is_not_null() & ~pl.col("name_conflict") & ~pl.col("huge")
-    m = m.with_columns(
+    has_id, has_orcid = pl.col("rid_id").is_not_null(), pl.col("rid_orcid").is_not_null()
+    name_conf = (
+        pl.when(pl.col("via") == "override_alias")
+        .then(pl.lit(CONFIDENCE["override_alias"]))
+        .otherwise(pl.lit(MATCH_CONFIDENCE["name"]))
+    )
+    return m.with_columns(
         researcher_id=pl.coalesce(
             "rid_id", "rid_orcid", pl.when(by_name_ok).then(pl.col("rid_name"))
         ),
-        match_rule=pl.when(pl.col("rid_id").is_not_null())
+        match_rule=pl.when(has_id)
         .then(pl.col("rule_id"))
-        .when(pl.col("rid_orcid").is_not_null())
+        .when(has_orcid)
         .then(pl.lit("orcid"))
         .when(by_name_ok)
         .then(pl.col("via")),
-        match_confidence=pl.when(pl.col("rid_id").is_not_null())
+        match_confidence=pl.when(has_id)
         .then(pl.col("conf_id"))
-        .when(pl.col("rid_orcid").is_not_null())
+        .when(has_orcid)
         .then(pl.lit(CONFIDENCE["orcid"]))
         .when(by_name_ok)
-        .then(
-            pl.when(pl.col("via") == "override_alias")
-            .then(pl.lit(CONFIDENCE["override_alias"]))
-            .otherwise(pl.lit(MATCH_CONFIDENCE["name"]))
-        ),
+        .then(name_conf),
     )
-    # evidence: the researcher credited on the paper by id, ORCID or full name in some record
+
+
+def _credit_initials(m: pl.LazyFrame) -> pl.LazyFrame:
+    """An initials-only mention of exactly one watched researcher is theirs when another record
+    of the paper credits them by id, ORCID or full name."""
     strong = (
         m.filter(pl.col("researcher_id").is_not_null())
         .select("paper_id", "researcher_id", e_source="source", e_work="source_work_id")
@@ -865,7 +875,7 @@ def _assign(
         .select("mid", ev=pl.lit(True))
         .unique()
     )
-    m = _eager(
+    return _eager(
         m.join(evidenced, on="mid", how="left")
         .with_columns(ev=pl.col("ev").fill_null(False))
         .with_columns(
@@ -879,12 +889,33 @@ def _assign(
         )
     )
 
-    # flags of entries that were not credited
+
+def _on_record() -> dict[str, pl.Expr]:
+    return {"source": pl.col("source"), "source_id": pl.col("source_work_id")}
+
+
+def _mention_flags(m: pl.LazyFrame) -> pl.LazyFrame:
+    """Flags (with paper_id) of entries that were not credited: namesakes and id conflicts,
+    names on huge lists, initials shared by several researchers or without other evidence."""
     uncredited = m.filter(pl.col("researcher_id").is_null())
     where = pl.format(
         "paper {}, entry {} '{}'", pl.col("paper_id"), pl.col("position"), pl.col("raw_name")
     )
-    mention_flags = pl.concat(
+    conflict_detail = (
+        pl.when(pl.col("id_conflict") & ~pl.col("orcid_clash"))
+        .then(
+            pl.format(
+                "{}: filed under author {} (ORCID {}), not the researcher's id",
+                where,
+                pl.col("source_author_id"),
+                pl.col("orcid"),
+            )
+        )
+        .when(pl.col("orcid").is_not_null())
+        .then(pl.format("{}: ORCID {} is not the researcher's", where, pl.col("orcid")))
+        .otherwise(pl.format("{}: another record of this paper names someone else", where))
+    )
+    return pl.concat(
         [
             _flags(
                 uncredited.filter(pl.col("rid_name").is_not_null() & pl.col("name_conflict")),
@@ -895,20 +926,8 @@ def _assign(
                 .then(pl.lit("source_id_conflict"))
                 .otherwise(pl.lit("namesake_on_paper")),
                 entity_id=pl.col("rid_name"),
-                source=pl.col("source"),
-                source_id=pl.col("source_work_id"),
-                detail=pl.when(pl.col("id_conflict") & ~pl.col("orcid_clash"))
-                .then(
-                    pl.format(
-                        "{}: filed under author {} (ORCID {}), not the researcher's id",
-                        where,
-                        pl.col("source_author_id"),
-                        pl.col("orcid"),
-                    )
-                )
-                .when(pl.col("orcid").is_not_null())
-                .then(pl.format("{}: ORCID {} is not the researcher's", where, pl.col("orcid")))
-                .otherwise(pl.format("{}: another record of this paper names someone else", where)),
+                detail=conflict_detail,
+                **_on_record(),
             ),
             _flags(
                 uncredited.filter(
@@ -917,40 +936,42 @@ def _assign(
                 keep=("paper_id",),
                 kind=pl.lit("huge_author_list"),
                 entity_id=pl.coalesce("rid_name", pl.col("rid_init").list.first()),
-                source=pl.col("source"),
-                source_id=pl.col("source_work_id"),
                 detail=pl.format(
                     "{}: {} names on the list, credited by id or ORCID only",
                     where,
                     pl.col("n_listed"),
                 ),
+                **_on_record(),
             ),
             _flags(
                 uncredited.filter(pl.col("n_init") > 1).explode("rid_init"),
                 keep=("paper_id",),
                 kind=pl.lit("initials_collision"),
                 entity_id=pl.col("rid_init"),
-                source=pl.col("source"),
-                source_id=pl.col("source_work_id"),
                 detail=pl.format(
                     "{}: initials shared by {} watched researchers", where, pl.col("n_init")
                 ),
+                **_on_record(),
             ),
             _flags(
                 uncredited.filter((pl.col("n_init") == 1) & ~pl.col("huge")),
                 keep=("paper_id",),
                 kind=pl.lit("initials_only"),
                 entity_id=pl.col("rid_init").list.first(),
-                source=pl.col("source"),
-                source_id=pl.col("source_work_id"),
                 detail=pl.format("{}: initials only and no other evidence on the paper", where),
+                **_on_record(),
             ),
         ]
     )
 
-    # overrides: not_author removes the credit on the named works, every run
+
+def _not_author(
+    m: pl.LazyFrame, overrides: pl.LazyFrame | None, records: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(mentions, flags): not_author overrides remove the credit on the named works, every run;
+    `removed_rid` keeps whom, so the initials carry cannot bring the credit back."""
     refs = work_refs(_overrides(overrides, "not_author"))
-    named = match_refs(refs, _records(xref, works))
+    named = match_refs(refs, records)
     removed = named.select("paper_id", "researcher_id", "line").unique()
     unmatched = refs.join(named.select("line", "ref").unique(), on=["line", "ref"], how="anti")
     credited_before = (
@@ -958,7 +979,7 @@ def _assign(
         .select("paper_id", "researcher_id", had=pl.lit(True))
         .unique()
     )
-    override_flags = pl.concat(
+    flags = pl.concat(
         [
             _flags(
                 removed.join(credited_before, on=["paper_id", "researcher_id"], how="left"),
@@ -990,21 +1011,15 @@ def _assign(
             researcher_id=pl.when(pl.col("rm")).then(None).otherwise("researcher_id"),
             match_rule=pl.when(pl.col("rm")).then(None).otherwise("match_rule"),
             match_confidence=pl.when(pl.col("rm")).then(None).otherwise("match_confidence"),
-            # a removed credit must not come back through the initials carry below
             removed_rid=pl.when(pl.col("rm")).then(pl.col("researcher_id")),
         )
     )
+    return m, flags
 
-    # hits: the best evidence per paper and researcher, over all sources
-    hits = (
-        m.filter(pl.col("researcher_id").is_not_null())
-        .group_by("paper_id", "researcher_id")
-        .agg(
-            pl.col("match_rule").sort_by("match_confidence", descending=True).first(),
-            pl.col("match_confidence").max(),
-        )
-    )
-    # which list: not truncated, then source priority, then the longest
+
+def _chosen_lists(m: pl.LazyFrame) -> pl.LazyFrame:
+    """The mentions of each paper's authorship list: not truncated, then source priority, then
+    the longest."""
     lists = (
         m.group_by("paper_id", "source", "source_work_id")
         .agg(n=pl.col("n_listed").first(), marked=pl.col("marked").first())
@@ -1025,10 +1040,29 @@ def _assign(
         .group_by("paper_id", maintain_order=True)
         .agg(pl.col("source").first(), pl.col("source_work_id").first())
     )
-    chosen = m.join(lists, on=["paper_id", "source", "source_work_id"]).unique(
+    return m.join(lists, on=["paper_id", "source", "source_work_id"]).unique(
         ["paper_id", "position"], keep="first", maintain_order=True
     )
-    # an initials-only entry of the chosen list is the researcher found on the paper elsewhere
+
+
+def _hits(m: pl.LazyFrame) -> pl.LazyFrame:
+    """(paper_id, researcher_id, match_rule, match_confidence): the best evidence per paper and
+    researcher, over all sources."""
+    return (
+        m.filter(pl.col("researcher_id").is_not_null())
+        .group_by("paper_id", "researcher_id")
+        .agg(
+            pl.col("match_rule").sort_by("match_confidence", descending=True).first(),
+            pl.col("match_confidence").max(),
+        )
+    )
+
+
+def _carry_initials(
+    chosen: pl.LazyFrame, hits: pl.LazyFrame, initials: pl.LazyFrame
+) -> pl.LazyFrame:
+    """An initials-only entry of the chosen list is the researcher found on the paper elsewhere
+    (when exactly one such researcher has those initials)."""
     on_list = chosen.filter(pl.col("researcher_id").is_not_null()).select(
         "paper_id", "researcher_id"
     )
@@ -1053,28 +1087,27 @@ def _assign(
         )
         .filter(pl.col("k") == 1)
     )
-    chosen = chosen.join(carry, on="mid", how="left").with_columns(
+    return chosen.join(carry, on="mid", how="left").with_columns(
         researcher_id=pl.coalesce("researcher_id", "c_rid"),
         match_rule=pl.coalesce("match_rule", "c_rule"),
         match_confidence=pl.coalesce("match_confidence", "c_conf"),
     )
-    # a watched researcher found on the paper in another source but not on the chosen list
+
+
+def _authorship_rows(
+    chosen: pl.LazyFrame, hits: pl.LazyFrame, researchers: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Authorships: the chosen list (a watched researcher by their id, everyone else by their
+    person id), plus a "matched" row for a researcher found on the paper in another source's
+    list but not on the chosen one."""
     missing = hits.join(
         chosen.filter(pl.col("researcher_id").is_not_null()).select("paper_id", "researcher_id"),
         on=["paper_id", "researcher_id"],
         how="anti",
     ).join(researchers.select("researcher_id", "display_name"), on="researcher_id")
-    # an unwatched author is known by name key; a namesake of a watched researcher whose key is
-    # the researcher's id (not credited: other ORCID, huge list, override) must not merge into it
-    ids = researchers.select(name_key="researcher_id", clash=pl.lit(True))
-    chosen = chosen.join(ids, on="name_key", how="left").with_columns(
-        name_key=pl.when(pl.col("clash").fill_null(False))
-        .then("namesake:" + pl.col("name_key"))
-        .otherwise("name_key")
-    )
     listed = chosen.select(
         "paper_id",
-        author_id=pl.coalesce("researcher_id", "name_key"),
+        author_id=pl.coalesce("researcher_id", "person_id"),
         position=pl.col("position"),
         author_name=pl.col("display_name"),
         is_watched=pl.col("researcher_id").is_not_null(),
@@ -1094,17 +1127,125 @@ def _assign(
         match_rule="match_rule",
         match_confidence="match_confidence",
     ).unique(["paper_id", "author_id"])
-    authorships = (
+    return (
         pl.concat([listed, extra])
         .unique(["paper_id", "author_id"], keep="first", maintain_order=True)
         .sort("paper_id", pl.col("position").fill_null(10_000), "author_id")
     )
+
+
+def _persons(
+    m: pl.LazyFrame, raw: dict[str, pl.LazyFrame], crosswalk: pl.LazyFrame
+) -> pl.LazyFrame:
+    """(mid, person_id, person_rule) of every mention: `transforms.persons.cluster_mentions`."""
+    cols = (
+        "mid",
+        "paper_id",
+        "source",
+        "source_work_id",
+        "source_author_id",
+        "orcid",
+        "raw_name",
+        "name_key",
+        "full_keys",
+        "initials_keys",
+        "initials_only",
+    )
+    return persons.cluster_mentions(
+        m.select(cols).collect(),
+        _profiles(raw).select("source", "source_author_id", "orcid").collect(),
+        crosswalk.select("author_id", "source", "source_author_id").collect(),
+    ).lazy()
+
+
+def _credited_mentions(
+    mentions: pl.LazyFrame,
+    researchers: pl.LazyFrame,
+    crosswalk: pl.LazyFrame,
+    overrides: pl.LazyFrame | None,
+    records: pl.LazyFrame,
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """(mentions with researcher_id / match_rule / match_confidence, mention flags with
+    paper_id, override flags): every guard of the watched-researcher credit."""
+    full, initials = _researcher_keys(researchers, overrides)
+    orcids = _researcher_orcids(researchers, overrides)
+    m = _candidates(mentions, crosswalk, full, initials, orcids)
+    m = _credit_initials(_credit(_vetoes(m, crosswalk, orcids)))
+    flags = _mention_flags(m)
+    m, override_flags = _not_author(m, overrides, records)
+    return m, flags, override_flags
+
+
+def _assign(
+    staged: pl.LazyFrame,
+    xref: pl.LazyFrame,
+    researchers: pl.LazyFrame,
+    crosswalk: pl.LazyFrame,
+    overrides: pl.LazyFrame | None,
+    works: pl.LazyFrame | None,
+    mentions: pl.LazyFrame | None = None,
+    raw: dict[str, pl.LazyFrame] | None = None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """(authorships, flags, author_xref)."""
+    _, initials = _researcher_keys(researchers, overrides)
+    mentions = _with_mid(mentions if mentions is not None else _mentions(staged, xref))
+    m, mention_flags, override_flags = _credited_mentions(
+        mentions, researchers, crosswalk, overrides, _records(xref, works)
+    )
+    m = _eager(m.join(_persons(m, raw or {}, crosswalk), on="mid", how="left"))
+    hits = _hits(m)
+    chosen = _carry_initials(_chosen_lists(m), hits, initials)
+    authorships = _authorship_rows(chosen, hits, researchers)
     # entries flagged but the researcher is credited on the paper anyway: no longer a question
     credited = authorships.filter(pl.col("is_watched")).select("paper_id", entity_id="author_id")
-    mention_flags = mention_flags.join(credited, on=["paper_id", "entity_id"], how="anti").drop(
-        "paper_id"
+    mention_flags = mention_flags.join(credited, on=["paper_id", "entity_id"], how="anti")
+    carried = chosen.select("mid", c_rid="researcher_id", c_rule="match_rule")
+    return (
+        authorships,
+        pl.concat([mention_flags.drop("paper_id"), override_flags]),
+        _author_xref(m, carried),
     )
-    return authorships, pl.concat([mention_flags, override_flags])
+
+
+XREF_SCHEMA: dict[str, Any] = {
+    "author_id": pl.String,
+    "paper_id": pl.String,
+    "source": pl.String,
+    "source_work_id": pl.String,
+    "position": pl.Int32,
+    "source_author_id": pl.String,
+    "orcid": pl.String,
+    "author_name": pl.String,
+    "person_id": pl.String,
+    "rule": pl.String,
+}
+
+
+def _author_xref(m: pl.LazyFrame, carried: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per author entry of every source record: the person it is (author_id: the
+    watched researcher credited, else the person id) and why (rule: the credit's match_rule,
+    else the person rule: orcid, source_id, name_on_paper, name_only)."""
+    return (
+        m.join(carried, on="mid", how="left")
+        .with_columns(
+            rid=pl.coalesce("researcher_id", "c_rid"),
+            why=pl.coalesce("match_rule", "c_rule"),
+        )
+        .select(
+            author_id=pl.coalesce("rid", "person_id"),
+            paper_id="paper_id",
+            source="source",
+            source_work_id="source_work_id",
+            position="position",
+            source_author_id="source_author_id",
+            orcid="orcid",
+            author_name="display_name",
+            person_id="person_id",
+            rule=pl.coalesce("why", "person_rule"),
+        )
+        .select([pl.col(c).cast(t) for c, t in XREF_SCHEMA.items()])
+        .sort("paper_id", "source", "source_work_id", "position", nulls_last=True)
+    )
 
 
 def build_authorships(
@@ -1117,7 +1258,8 @@ def build_authorships(
 ) -> pl.LazyFrame:
     """One author list per paper, from the most complete source; watched researchers credited
     by crosswalked id (`author_ids` = the crosswalk), ORCID, full name or guarded initials, on
-    the list or (found on another source's list of the paper) as an extra "matched" row.
+    the list or (found on another source's list of the paper) as an extra "matched" row;
+    everyone else by person id (`transforms.persons`).
     `works` (staged works) gives not_author overrides their DOIs / arXiv ids."""
     return _assign(staged, xref, researchers, author_ids, overrides, works)[0]
 
@@ -1134,16 +1276,29 @@ def authorship_flags(
     return _assign(staged, xref, researchers, author_ids, overrides, works)[1]
 
 
+def _ids_of(source: str) -> pl.Expr:
+    return pl.col("source_author_id").filter(pl.col("source") == source).unique().sort()
+
+
 def build_authors(
-    authorships: pl.LazyFrame, researchers: pl.LazyFrame, author_ids: pl.LazyFrame
+    authorships: pl.LazyFrame,
+    researchers: pl.LazyFrame,
+    author_ids: pl.LazyFrame,
+    author_xref: pl.LazyFrame | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(authors, author_crosswalk). Watched researchers keep their watchlist name and id."""
+    """(authors, author_crosswalk): one row per person on an authorship list, and every watched
+    researcher, with their ids. Watched researchers keep their watchlist name and id."""
     crosswalk = author_ids.select([pl.col(c).cast(t) for c, t in CROSSWALK_SCHEMA.items()]).sort(
         "author_id", "source", "source_author_id"
     )
+    entries = (
+        author_xref
+        if author_xref is not None
+        else authorships.with_columns(orcid=pl.lit(None, pl.String))
+    )
     ids = pl.concat(
         [
-            authorships.filter(pl.col("source_author_id").is_not_null()).select(
+            entries.filter(pl.col("source_author_id").is_not_null()).select(
                 "author_id", "source", "source_author_id"
             ),
             crosswalk.select("author_id", "source", "source_author_id"),
@@ -1153,23 +1308,28 @@ def build_authors(
         display_name=pl.col("author_name").mode().sort().first(),
         n_papers=pl.col("paper_id").n_unique().cast(pl.Int32),
     )
-    watched = researchers.select("researcher_id", watch_name="display_name", orcid="orcid")
-    authors = counts.join(
-        watched, left_on="author_id", right_on="researcher_id", how="full", coalesce=True
-    ).select(
-        "author_id",
-        display_name=pl.coalesce("watch_name", "display_name"),
-        is_watched=pl.col("watch_name").is_not_null(),
-        orcid="orcid",
-        n_papers=pl.col("n_papers").fill_null(0),
+    orcids = entries.group_by("author_id").agg(p_orcid=pl.col("orcid").drop_nulls().min())
+    watched = researchers.select("researcher_id", watch_name="display_name", w_orcid="orcid")
+    authors = (
+        counts.join(
+            watched, left_on="author_id", right_on="researcher_id", how="full", coalesce=True
+        )
+        .join(orcids, on="author_id", how="left")
+        .select(
+            "author_id",
+            display_name=pl.coalesce("watch_name", "display_name"),
+            is_watched=pl.col("watch_name").is_not_null(),
+            orcid=pl.when(pl.col("watch_name").is_not_null())
+            .then(pl.col("w_orcid"))
+            .otherwise(pl.col("p_orcid")),
+            n_papers=pl.col("n_papers").fill_null(0),
+        )
     )
     by_author = ids.group_by("author_id").agg(
-        openalex_author_ids=pl.col("source_author_id")
-        .filter(pl.col("source") == "openalex")
-        .sort(),
-        s2_author_ids=pl.col("source_author_id")
-        .filter(pl.col("source") == "semantic_scholar")
-        .sort(),
+        openalex_author_ids=_ids_of("openalex"),
+        s2_author_ids=_ids_of("semantic_scholar"),
+        dblp_pids=_ids_of("dblp"),
+        scholar_feed_ids=_ids_of("scholar_feed"),
     )
     authors = authors.join(by_author, on="author_id", how="left").sort("author_id")
     return authors, crosswalk
@@ -1183,18 +1343,21 @@ def resolve_authors(
     overrides: pl.LazyFrame | None = None,
     works: pl.LazyFrame | None = None,
 ) -> dict[str, pl.LazyFrame]:
-    """The author side of the model: author_crosswalk, authorships, authors, author_profiles and
-    resolution_flags (entity "author"). The crosswalk is computed once (collected) and shared."""
+    """The author side of the model: author_crosswalk, author_xref, authorships, authors,
+    author_profiles and resolution_flags (entity "author"). The crosswalk is computed once
+    (collected) and shared."""
     mentions = _eager(_mentions(staged, xref))
     crosswalk, xw_flags = _crosswalk(raw, researchers, staged, xref, overrides, mentions)
     crosswalk = crosswalk.collect().lazy()
-    authorships, ship_flags = _assign(
-        staged, xref, researchers, crosswalk, overrides, works, mentions
+    authorships, ship_flags, author_xref = _assign(
+        staged, xref, researchers, crosswalk, overrides, works, mentions, raw
     )
     authorships = authorships.collect().lazy()
-    authors, crosswalk = build_authors(authorships, researchers, crosswalk)
+    author_xref = author_xref.collect().lazy()
+    authors, crosswalk = build_authors(authorships, researchers, crosswalk, author_xref)
     return {
         "author_crosswalk": crosswalk,
+        "author_xref": author_xref,
         "authorships": authorships,
         "authors": authors,
         "author_profiles": build_author_profiles(raw, crosswalk),
