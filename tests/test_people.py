@@ -147,9 +147,7 @@ def test_id_less_mention_with_two_same_name_id_people_on_the_paper_stays_its_own
         "openalex:A1",
         "openalex:A2",
     }
-    assert res["author_xref"].filter(pl.col("source") == "arxiv")["rule"].to_list() == [
-        "name_only"
-    ]
+    assert res["author_xref"].filter(pl.col("source") == "arxiv")["rule"].to_list() == ["name_only"]
 
 
 def test_id_less_namesakes_on_different_papers_are_not_merged() -> None:
@@ -244,3 +242,34 @@ def test_real_openalex_payloads_distinct_author_ids_stay_distinct_people() -> No
     assert oa_rows["author_id"].n_unique() == oa_rows["source_author_id"].n_unique()
     namesakes = coauthors(res).filter(pl.col("display_name") == first["display_name"])
     assert namesakes.height == 2
+
+
+def test_a_namesake_known_by_orcid_elsewhere_is_not_credited_by_name() -> None:
+    # A90 shows an ORCID (not the researcher's) on one paper only; on the other paper OpenAlex
+    # and arXiv give just the name. Before persons, that second paper was credited by name.
+    heat, soil = "Urban Heat Islands and Commuter Exposure", "Soil Moisture From Radar Data"
+    raws = {
+        "raw_openalex__works": raw(
+            "openalex",
+            "works",
+            [
+                oa("W9", heat, [("A90", "Danyang Zhuo", OTHER_ORCID)]),
+                oa("W10", soil, [("A90", "Danyang Zhuo")], doi="10.48550/arxiv.2601.00010"),
+            ],
+        ),
+        "raw_arxiv__entries": raw(
+            "arxiv", "entries", [arxiv("2601.00010", soil, ["Danyang Zhuo"])]
+        ),
+    }
+    res = resolve(raws, [ZHUO])
+    assert res["authors"].filter(pl.col("is_watched"))["n_papers"].to_list() == [0]
+    assert person_of(res, "arxiv", "2601.00010", 0) == f"orcid:{OTHER_ORCID}"
+    vetoed = res["resolution_flags"].filter(pl.col("detail").str.contains("holds other ids"))
+    assert sorted(vetoed["source"]) == ["arxiv", "openalex"]
+    # without the ORCID anywhere, A90 may be a split profile of the researcher: the name counts
+    raws["raw_openalex__works"] = raw(
+        "openalex", "works", [oa("W10", soil, [("A90", "Danyang Zhuo")])]
+    )
+    assert resolve(raws, [ZHUO])["authors"].filter(pl.col("is_watched"))["n_papers"].to_list() == [
+        1
+    ]

@@ -783,9 +783,46 @@ def _candidates(
     )
 
 
-def _vetoes(m: pl.LazyFrame, crosswalk: pl.LazyFrame, orcids: pl.LazyFrame) -> pl.LazyFrame:
-    """name_conflict (the name must not credit: an ORCID that is not the researcher's, here or
-    on another record of the paper), id_conflict, orcid_clash."""
+# crosswalk rules by which the sources themselves know a researcher's id
+_KNOWN_RULES = ("watchlist", "orcid", "override_alias")
+
+
+def _person_conflicts(
+    m: pl.LazyFrame, crosswalk: pl.LazyFrame, person_ids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """(mid, person_conflict): an entry named like a researcher whose person (its id cluster,
+    or the person it joined by name on the paper) holds an ORCID and ids of a kind the sources
+    know the researcher by (watchlist, ORCID, override), none of them the researcher's."""
+    r_ids = crosswalk.select(rid_name="author_id", kind="source", value="source_author_id")
+    known = (
+        crosswalk.filter(pl.col("rule").is_in(_KNOWN_RULES))
+        .select(rid_name="author_id", kind="source")
+        .unique()
+    )
+    held = (
+        m.filter(
+            pl.col("rid_name").is_not_null()
+            & pl.col("rid_id").is_null()
+            & pl.col("rid_orcid").is_null()
+        )
+        .select("mid", "rid_name", "person_id")
+        .join(person_ids, on="person_id")
+    )
+    shares = held.join(r_ids, on=["rid_name", "kind", "value"]).select("mid").unique()
+    # verified only: a person with an ORCID. Another id without one may be a split profile
+    # of the researcher (OpenAlex and S2 split people), which the name still credits.
+    verified = held.filter(pl.col("kind") == "orcid").select("mid").unique()
+    other = held.join(known, on=["rid_name", "kind"]).select("mid").unique()
+    other = other.join(verified, on="mid", how="semi")
+    return other.join(shares, on="mid", how="anti").with_columns(person_conflict=pl.lit(True))
+
+
+def _vetoes(
+    m: pl.LazyFrame, crosswalk: pl.LazyFrame, orcids: pl.LazyFrame, person_ids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """name_conflict (the name must not credit: an ORCID or a person that is not the
+    researcher's, here or on another record of the paper), id_conflict, orcid_clash,
+    person_conflict."""
     r_orcids = orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid"))
     m = (
         m.join(r_orcids.rename({"researcher_id": "rid_name"}), on="rid_name", how="left")
@@ -801,21 +838,26 @@ def _vetoes(m: pl.LazyFrame, crosswalk: pl.LazyFrame, orcids: pl.LazyFrame) -> p
     # verified: that beats a name. (Without an ORCID it may be a split profile: not a veto.)
     # The veto holds for every record of that paper.
     known_in = (
-        crosswalk.filter(pl.col("rule").is_in(["watchlist", "orcid", "override_alias"]))
+        crosswalk.filter(pl.col("rule").is_in(_KNOWN_RULES))
         .select(rid_name="author_id", source="source")
         .unique()
         .with_columns(knows=pl.lit(True))
     )
-    m = m.join(known_in, on=["rid_name", "source"], how="left").with_columns(
-        id_conflict=pl.col("knows").fill_null(False)
-        & pl.col("source_author_id").is_not_null()
-        & pl.col("orcid").is_not_null()
-        & pl.col("rid_id").is_null()
-        & pl.col("rid_orcid").is_null(),
-        orcid_clash=pl.col("name_conflict"),
+    m = (
+        m.join(known_in, on=["rid_name", "source"], how="left")
+        .join(_person_conflicts(m, crosswalk, person_ids), on="mid", how="left")
+        .with_columns(
+            id_conflict=pl.col("knows").fill_null(False)
+            & pl.col("source_author_id").is_not_null()
+            & pl.col("orcid").is_not_null()
+            & pl.col("rid_id").is_null()
+            & pl.col("rid_orcid").is_null(),
+            orcid_clash=pl.col("name_conflict"),
+            person_conflict=pl.col("person_conflict").fill_null(False),
+        )
     )
     vetoed = (
-        m.filter(pl.col("id_conflict") | pl.col("name_conflict"))
+        m.filter(pl.col("id_conflict") | pl.col("name_conflict") | pl.col("person_conflict"))
         .select("paper_id", "rid_name", veto=pl.lit(True))
         .unique()
     )
@@ -913,6 +955,12 @@ def _mention_flags(m: pl.LazyFrame) -> pl.LazyFrame:
         )
         .when(pl.col("orcid").is_not_null())
         .then(pl.format("{}: ORCID {} is not the researcher's", where, pl.col("orcid")))
+        .when(pl.col("person_conflict"))
+        .then(
+            pl.format(
+                "{}: person {} holds other ids than the researcher's", where, pl.col("person_id")
+            )
+        )
         .otherwise(pl.format("{}: another record of this paper names someone else", where))
     )
     return pl.concat(
@@ -1136,8 +1184,9 @@ def _authorship_rows(
 
 def _persons(
     m: pl.LazyFrame, raw: dict[str, pl.LazyFrame], crosswalk: pl.LazyFrame
-) -> pl.LazyFrame:
-    """(mid, person_id, person_rule) of every mention: `transforms.persons.cluster_mentions`."""
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """((mid, person_id, person_rule) of every mention, (person_id, kind, value) of every
+    person): `transforms.persons.cluster_mentions`."""
     cols = (
         "mid",
         "paper_id",
@@ -1151,11 +1200,12 @@ def _persons(
         "initials_keys",
         "initials_only",
     )
-    return persons.cluster_mentions(
+    assigned, person_ids = persons.cluster_mentions(
         m.select(cols).collect(),
         _profiles(raw).select("source", "source_author_id", "orcid").collect(),
         crosswalk.select("author_id", "source", "source_author_id").collect(),
-    ).lazy()
+    )
+    return assigned.lazy(), person_ids.lazy()
 
 
 def _credited_mentions(
@@ -1164,13 +1214,14 @@ def _credited_mentions(
     crosswalk: pl.LazyFrame,
     overrides: pl.LazyFrame | None,
     records: pl.LazyFrame,
+    person_ids: pl.LazyFrame,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """(mentions with researcher_id / match_rule / match_confidence, mention flags with
     paper_id, override flags): every guard of the watched-researcher credit."""
     full, initials = _researcher_keys(researchers, overrides)
     orcids = _researcher_orcids(researchers, overrides)
     m = _candidates(mentions, crosswalk, full, initials, orcids)
-    m = _credit_initials(_credit(_vetoes(m, crosswalk, orcids)))
+    m = _credit_initials(_credit(_vetoes(m, crosswalk, orcids, person_ids)))
     flags = _mention_flags(m)
     m, override_flags = _not_author(m, overrides, records)
     return m, flags, override_flags
@@ -1189,10 +1240,11 @@ def _assign(
     """(authorships, flags, author_xref)."""
     _, initials = _researcher_keys(researchers, overrides)
     mentions = _with_mid(mentions if mentions is not None else _mentions(staged, xref))
+    assigned, person_ids = _persons(mentions, raw or {}, crosswalk)
+    mentions = _eager(mentions.join(assigned, on="mid", how="left"))
     m, mention_flags, override_flags = _credited_mentions(
-        mentions, researchers, crosswalk, overrides, _records(xref, works)
+        mentions, researchers, crosswalk, overrides, _records(xref, works), person_ids
     )
-    m = _eager(m.join(_persons(m, raw or {}, crosswalk), on="mid", how="left"))
     hits = _hits(m)
     chosen = _carry_initials(_chosen_lists(m), hits, initials)
     authorships = _authorship_rows(chosen, hits, researchers)

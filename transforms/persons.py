@@ -196,13 +196,14 @@ def _rule() -> pl.Expr:
 
 def cluster_mentions(
     mentions: pl.DataFrame, profiles: pl.DataFrame, crosswalk: pl.DataFrame
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Mentions (mid, paper_id, source, source_work_id, source_author_id, orcid, raw_name,
     name_key, full_keys, initials_keys, initials_only) -> (mid, person_id, person_rule).
 
     person_rule: "orcid" (the mention carries an ORCID), "source_id" (its own id is, or shares
     an ORCID / profile / researcher with, the person's id), "name_on_paper" (joined by name to
-    a person on the same paper), "name_only" (no id and no one to join: a person of its own)."""
+    a person on the same paper), "name_only" (no id and no one to join: a person of its own).
+    Second frame: (person_id, kind, value), every id of every person."""
     ids = pl.concat([_mention_ids(mentions), _side_ids(profiles, crosswalk)]).unique()
     clusters = _id_clusters(ids)
     cluster_ids = clusters.join(ids, on="node").select("cluster", "kind", "value").unique()
@@ -212,9 +213,9 @@ def cluster_mentions(
         name_key=pl.coalesce("name_key", "raw_name"),
     )
     groups = _groups(holders, _name_links(holders, cluster_kinds), cluster_kinds)
-    strongest = _strongest(
-        groups.join(cluster_ids, left_on="holder", right_on="cluster").drop("holder")
-    )
+    group_ids = groups.join(cluster_ids, left_on="holder", right_on="cluster").drop("holder")
+    strongest = _strongest(group_ids)
+    person_ids = group_ids.join(strongest, on="group").select("person_id", "kind", "value").unique()
     # clusters that hold their person's id themselves (not only through a name link)
     holding = (
         cluster_ids.select("cluster", person_key=pl.concat_str("kind", "value", separator=_SEP))
@@ -222,7 +223,7 @@ def cluster_mentions(
         .select("cluster", has_person_id=pl.lit(True))
         .unique()
     )
-    return (
+    assigned = (
         holders.join(groups, on="holder")
         .join(strongest, on="group", how="left")
         .join(holding, on="cluster", how="left")
@@ -237,3 +238,4 @@ def cluster_mentions(
         )
         .select(list(PERSON_SCHEMA))
     )
+    return assigned, person_ids.sort("person_id", "kind", "value")
