@@ -992,7 +992,9 @@ def _mention_flags(m: pl.LazyFrame) -> pl.LazyFrame:
                 **_on_record(),
             ),
             _flags(
-                uncredited.filter(pl.col("n_init") > 1).explode("rid_init"),
+                # materialised: polars 2.1's streaming engine panics formatting strings
+                # right after this explode ("assertion failed: i < self.len()")
+                _eager(uncredited.filter(pl.col("n_init") > 1).explode("rid_init")),
                 keep=("paper_id",),
                 kind=pl.lit("initials_collision"),
                 entity_id=pl.col("rid_init"),
