@@ -355,16 +355,11 @@ def _mentions(staged: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
 # --- crosswalk ------------------------------------------------------------------------------------
 
 
-def _seed_links(
-    raw: dict[str, pl.LazyFrame],
-    researchers: pl.LazyFrame,
-    overrides: pl.LazyFrame | None,
-    staged_ids: pl.LazyFrame | None,
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(links, flags) of the rules that need no co-authorship: watchlist, override_alias,
-    orcid, name. Links: author_id, source, source_author_id, rule, confidence."""
-    full, _ = _researcher_keys(researchers, overrides)
-    orcids = _researcher_orcids(researchers, overrides)
+def _watchlist_links(
+    raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame, orcids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """(researcher_id, source, source_author_id, rule="watchlist"): the watchlist's own ids,
+    its ORCID and the profile pages (recipes), which name their researcher themselves."""
     explicit = pl.concat(
         [
             researchers.select("researcher_id", ids=column)
@@ -376,12 +371,15 @@ def _seed_links(
     watch_orcid = orcids.filter(pl.col("rule") == "watchlist").select(
         "researcher_id", source=pl.lit("orcid"), source_author_id="orcid"
     )
-    # profile pages (recipes) name their researcher themselves
     pages = _raw(raw, "profiles", "metrics").select(
         "researcher_id", source=pl.lit("profiles"), source_author_id="profile_url"
     )
-    watchlist = pl.concat([explicit, watch_orcid, pages]).with_columns(rule=pl.lit("watchlist"))
-    alias_ids = (
+    return pl.concat([explicit, watch_orcid, pages]).with_columns(rule=pl.lit("watchlist"))
+
+
+def _alias_links(overrides: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Links of `alias` overrides' "<source>:<id>" ids (rule "override_alias")."""
+    return (
         _overrides(overrides, "alias")
         .select("researcher_id", i="ids")
         .explode("i")
@@ -398,8 +396,12 @@ def _seed_links(
             .otherwise(pl.col("source_author_id"))
         )
     )
-    profiles = _profiles(raw)
-    # ids that come with an ORCID: source profiles and author entries on works
+
+
+def _orcid_links(
+    profiles: pl.LazyFrame, staged_ids: pl.LazyFrame | None, orcids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Source ids that come with a researcher's ORCID: source profiles and author entries."""
     with_orcid = pl.concat(
         [
             profiles.select("source", "source_author_id", "orcid"),
@@ -410,15 +412,27 @@ def _seed_links(
             ),
         ]
     ).drop_nulls()
-    by_orcid = with_orcid.join(orcids.select("orcid", "researcher_id"), on="orcid").select(
+    return with_orcid.join(orcids.select("orcid", "researcher_id"), on="orcid").select(
         "researcher_id", "source", "source_author_id", rule=pl.lit("orcid")
     )
-    strong = pl.concat([watchlist, alias_ids, by_orcid]).drop_nulls(
-        ["researcher_id", "source", "source_author_id"]
-    )
-    strong_ids = strong.select("source", "source_author_id").unique()
 
-    # name: a profile whose name (any spelling) has the full key of exactly one researcher
+
+def _orcid_conflict(orcids: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr]:
+    """(researcher_id, r_orcids) and the expression: a profile ORCID that is none of them."""
+    conflict = (
+        pl.col("orcid").is_not_null()
+        & pl.col("r_orcids").is_not_null()
+        & ~pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+    )
+    return orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")), conflict
+
+
+def _profile_name_links(
+    profiles: pl.LazyFrame, strong_ids: pl.LazyFrame, full: pl.LazyFrame, orcids: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(links, flags) of the name rule: a profile not linked otherwise whose name (any
+    spelling) has the full key of exactly one researcher, unless its ORCID conflicts, it is
+    implausible, or the source has several such profiles for the researcher."""
     named = (
         profiles.join(strong_ids, on=["source", "source_author_id"], how="anti")
         .select(
@@ -433,21 +447,13 @@ def _seed_links(
         .explode("name")
         .drop_nulls("name")
     )
+    r_orcids, conflict = _orcid_conflict(orcids)
     named = (
         named.join(_name_keys(named, "name"), on="name")
         .explode("full_keys")
         .join(full.filter(pl.col("n") == 1), left_on="full_keys", right_on="key")
         .unique(["source", "source_author_id", "researcher_id"])
-        .join(
-            orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")),
-            on="researcher_id",
-            how="left",
-        )
-    )
-    conflict = (
-        pl.col("orcid").is_not_null()
-        & pl.col("r_orcids").is_not_null()
-        & ~pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+        .join(r_orcids, on="researcher_id", how="left")
     )
     implausible = _implausible(pl.col("works_count"), pl.col("span_years"))
     # namesakes: one source returning several same-named profiles for one researcher
@@ -461,7 +467,7 @@ def _seed_links(
         .when(namesakes)
         .then(pl.lit("name_ambiguous"))
     )
-    by_name = named.filter(pl.col("why").is_null()).select(
+    links = named.filter(pl.col("why").is_null()).select(
         "researcher_id", "source", "source_author_id", rule=pl.lit("name")
     )
     flags = _flags(
@@ -478,30 +484,54 @@ def _seed_links(
             pl.col("span_years").cast(pl.String).fill_null("?"),
         ),
     )
-    # the watchlist's own ids are kept whatever they say, but a contradicting ORCID is flagged
-    id_conflicts = (
+    return links, flags
+
+
+def _watchlist_id_conflicts(
+    strong: pl.LazyFrame, profiles: pl.LazyFrame, orcids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """The watchlist's own ids are kept whatever they say, but a contradicting ORCID is
+    flagged."""
+    r_orcids, conflict = _orcid_conflict(orcids)
+    clashing = (
         strong.filter(pl.col("rule") == "watchlist")
         .join(profiles, on=["source", "source_author_id"])
-        .join(orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")), on="researcher_id")
+        .join(r_orcids, on="researcher_id")
         .filter(conflict)
     )
-    flags = pl.concat(
-        [
-            flags,
-            _flags(
-                id_conflicts,
-                kind=pl.lit("orcid_conflict"),
-                entity_id=pl.col("researcher_id"),
-                source=pl.col("source"),
-                source_id=pl.col("source_author_id"),
-                detail=pl.format(
-                    "watchlist id's profile '{}' has ORCID {}",
-                    pl.col("source_name"),
-                    pl.col("orcid"),
-                ),
-            ),
-        ]
+    return _flags(
+        clashing,
+        kind=pl.lit("orcid_conflict"),
+        entity_id=pl.col("researcher_id"),
+        source=pl.col("source"),
+        source_id=pl.col("source_author_id"),
+        detail=pl.format(
+            "watchlist id's profile '{}' has ORCID {}", pl.col("source_name"), pl.col("orcid")
+        ),
     )
+
+
+def _seed_links(
+    raw: dict[str, pl.LazyFrame],
+    researchers: pl.LazyFrame,
+    overrides: pl.LazyFrame | None,
+    staged_ids: pl.LazyFrame | None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(links, flags) of the rules that need no co-authorship: watchlist, override_alias,
+    orcid, name. Links: author_id, source, source_author_id, rule, confidence."""
+    full, _ = _researcher_keys(researchers, overrides)
+    orcids = _researcher_orcids(researchers, overrides)
+    profiles = _profiles(raw)
+    strong = pl.concat(
+        [
+            _watchlist_links(raw, researchers, orcids),
+            _alias_links(overrides),
+            _orcid_links(profiles, staged_ids, orcids),
+        ]
+    ).drop_nulls(["researcher_id", "source", "source_author_id"])
+    strong_ids = strong.select("source", "source_author_id").unique()
+    by_name, flags = _profile_name_links(profiles, strong_ids, full, orcids)
+    flags = pl.concat([flags, _watchlist_id_conflicts(strong, profiles, orcids)])
     links = pl.concat([strong, by_name]).with_columns(
         confidence=pl.col("rule").replace_strict(CONFIDENCE, return_dtype=pl.Float64),
         n_works=pl.lit(None, pl.Int32),
