@@ -73,9 +73,19 @@ def _side_ids(profiles: pl.DataFrame, crosswalk: pl.DataFrame) -> pl.DataFrame:
 
 
 def _id_clusters(ids: pl.DataFrame) -> pl.DataFrame:
-    """(node, cluster): nodes sharing any id, transitively."""
-    edges = ids.select("node", key=pl.concat_str("kind", "value", separator=_SEP))
-    return _components(edges).rename({"label": "cluster"})
+    """(node, cluster): nodes sharing any id, transitively. The graph's nodes are the ids; a
+    mention or profile with two ids or more links them (one with a single id links nothing,
+    which keeps the graph small). Cluster labels start with \x1d: never a mention id."""
+    keyed = ids.with_columns(id=pl.concat_str("kind", "value", separator=_SEP))
+    multi = keyed.filter(pl.col("id").n_unique().over("node") > 1)
+    edges = pl.concat(
+        [
+            multi.select(node="id", key="node"),
+            keyed.select(node="id", key="\x1dself" + pl.col("id")).unique(),
+        ]
+    )
+    labels = _components(edges).select(id="node", cluster="\x1d" + pl.col("label"))
+    return keyed.join(labels, on="id").select("node", "cluster").unique("node")
 
 
 def _paper_keys(holders: pl.DataFrame) -> pl.DataFrame:
@@ -145,9 +155,15 @@ def _groups(
 ) -> pl.DataFrame:
     """(holder, group): components of the name links; a group whose id clusters hold two ids
     of one kind (a chain across papers) falls back to its holders."""
-    nodes = holders.select(node="holder").unique()
-    edges = pl.concat([links, nodes.with_columns(key="self" + _SEP + pl.col("node"))])
-    grouped = _components(edges).rename({"node": "holder", "label": "group"})
+    # only holders with a link need the components; every other holder is its own group
+    linked = _components(links).rename({"node": "holder", "label": "group"})
+    alone = (
+        holders.select("holder")
+        .unique()
+        .join(linked, on="holder", how="anti")
+        .with_columns(group=pl.col("holder"))
+    )
+    grouped = pl.concat([linked, alone])
     conflicted = (
         grouped.join(cluster_kinds, left_on="holder", right_on="cluster")
         .group_by("group", "kind")
