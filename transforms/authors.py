@@ -15,6 +15,11 @@ Entity resolution of people, in three steps:
   a watched researcher is credited by crosswalked id, ORCID or full name; an initials-only
   mention only when exactly one watched researcher has those initials and the paper is theirs by
   other evidence; names on huge author lists do not count; `not_author` overrides always win.
+- People (`transforms.persons`): every author entry is clustered on its source ids and ORCID,
+  names joining entries only on one paper; everyone not credited as a watched researcher is
+  known by their person id, and `author_xref` says which person each entry is and why. An
+  entry whose person holds an ORCID and ids of a kind a researcher is known by, none theirs,
+  is not that researcher by name.
 Everything doubtful lands in `resolution_flags` (entity "author") instead of being merged.
 """
 
