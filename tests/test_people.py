@@ -273,3 +273,27 @@ def test_a_namesake_known_by_orcid_elsewhere_is_not_credited_by_name() -> None:
     assert resolve(raws, [ZHUO])["authors"].filter(pl.col("is_watched"))["n_papers"].to_list() == [
         1
     ]
+
+
+def test_person_ids_do_not_depend_on_record_order() -> None:
+    records = [
+        oa("W1", "Protein Folding With Graphs", [("A1", "Wei Zhang"), ("A5", "Ann Lee")]),
+        oa("W2", "Tax Policy In Rural Markets", [("A2", "Wei Zhang", ORCID)]),
+    ]
+    papers = [
+        s2("p1", "Protein Folding With Graphs", [("77", "W. Zhang"), (None, "Ann Lee")]),
+        s2("p2", "Tax Policy In Rural Markets", [("88", "Wei Zhang")]),
+    ]
+
+    def xref(order: int) -> list[tuple[Any, ...]]:
+        res = resolve(
+            {
+                "raw_openalex__works": raw("openalex", "works", records[::order]),
+                "raw_semantic_scholar__papers": raw("semantic_scholar", "papers", papers[::order]),
+            }
+        )
+        return sorted(res["author_xref"].select("source_work_id", "position", "author_id").rows())
+
+    forward = xref(1)
+    assert forward == xref(-1)
+    assert ("p1", 0, "openalex:A1") in forward and ("p2", 0, f"orcid:{ORCID}") in forward
