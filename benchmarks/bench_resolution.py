@@ -111,7 +111,13 @@ def synthetic(
     works: dict[str, list[Any]] = {c: [] for c in WORK_COLUMNS}
     auth: dict[str, list[Any]] = {c: [] for c in AUTHORSHIP_COLUMNS}
     truth: dict[str, list[Any]] = {"source": [], "source_work_id": [], "true_work": []}
-    listed_by: dict[str, list[Any]] = {"source": [], "source_work_id": [], "person": [], "name": []}
+    listed_by: dict[str, list[Any]] = {
+        "source": [],
+        "source_work_id": [],
+        "position": [],
+        "person": [],
+        "name": [],
+    }
     t = 0
     n = 0
     while n < n_records:
@@ -195,6 +201,7 @@ def synthetic(
                 auth["orcid"].append(_orcid(person) if s in ("openalex", "crossref") else None)
                 listed_by["source"].append(s)
                 listed_by["source_work_id"].append(sid)
+                listed_by["position"].append(pos)
                 listed_by["person"].append(person)
                 listed_by["name"].append(people[person])
             truth["source"].append(s)
@@ -214,6 +221,7 @@ def synthetic(
         schema={
             "source": pl.String,
             "source_work_id": pl.String,
+            "position": pl.Int32,
             "person": pl.Int64,
             "name": pl.String,
         },
@@ -266,6 +274,62 @@ def watched(people: pl.DataFrame, n: int = 120) -> list[dict[str, object]]:
     return rows
 
 
+def watched_namesakes(people: pl.DataFrame, n: int = 30) -> list[dict[str, object]]:
+    """`n` watched researchers who share their name with someone else in the population,
+    identified by OpenAlex id (half) or by ORCID (S2 id when they have none): their namesakes'
+    papers must not be credited to them."""
+    names = people.unique(["person", "name"]).group_by("name").agg(pl.len().alias("holders"))
+    pool = (
+        people.group_by("person", "name")
+        .agg(pl.len().alias("works"))
+        .join(names, on="name")
+        .filter((pl.col("holders") > 1) & (pl.col("works") >= 2))
+        .sort("person")
+        .head(n)
+    )
+    rows: list[dict[str, object]] = []
+    for i, (person, name) in enumerate(pool.select("person", "name").iter_rows()):
+        row: dict[str, object] = {"researcher_id": f"r{person}", "display_name": name}
+        if i % 2 == 0:
+            row["openalex_ids"] = [_author_id("openalex", person)]
+        elif _orcid(person):
+            row["orcid"] = _orcid(person)
+        else:
+            row["s2_ids"] = [_author_id("semantic_scholar", person)]
+        rows.append(row)
+    return rows
+
+
+def coauthor_pairs(
+    author_xref: pl.DataFrame, people: pl.DataFrame, watched_ids: list[str]
+) -> dict[str, float]:
+    """Pairwise precision and recall over every author entry of every record: two entries are
+    a true pair when they are the same synthetic person, a predicted pair when they got the
+    same author_id (watched researchers included, as the warehouse shows them). The
+    "unwatched" figures leave out entries of watched people and entries credited to one: the
+    clustering of everyone else on its own."""
+    joined = author_xref.join(
+        people.select("source", "source_work_id", "position", "person"),
+        on=["source", "source_work_id", "position"],
+    )
+    watched = pl.Series(watched_ids, dtype=pl.String)
+    unwatched = joined.filter(
+        ~pl.col("author_id").is_in(watched)
+        & ~("r" + pl.col("person").cast(pl.String)).is_in(watched)
+    )
+    out: dict[str, float] = {
+        "coauthor_entries": joined.height,
+        "true_people": joined["person"].n_unique(),
+        "assigned_people": joined["author_id"].n_unique(),
+    }
+    for prefix, frame in (("coauthor", joined), ("unwatched", unwatched)):
+        tp = _pairs(frame, "person", "author_id")
+        pred, true = _pairs(frame, "author_id"), _pairs(frame, "person")
+        out[f"{prefix}_precision"] = tp / pred if pred else 1.0
+        out[f"{prefix}_recall"] = tp / true if true else 1.0
+    return out
+
+
 def author_pairs(
     authorships: pl.DataFrame,
     xref: pl.DataFrame,
@@ -275,7 +339,10 @@ def author_pairs(
     """Pairwise (paper, watched researcher) precision and recall of the credited authorships.
     A researcher belongs on a paper when some record of the paper lists them (in full or by
     initials): a name every source left off (a truncated list) is not the resolver's to find."""
-    ids = pl.DataFrame({"author_id": [str(r["researcher_id"]) for r in researchers]})
+    ids = pl.DataFrame(
+        {"author_id": [str(r["researcher_id"]) for r in researchers]},
+        schema={"author_id": pl.String},
+    )
     true = (
         people.with_columns(author_id="r" + pl.col("person").cast(pl.String))
         .join(ids, on="author_id")
@@ -283,7 +350,12 @@ def author_pairs(
         .select("paper_id", "author_id")
         .unique()
     )
-    pred = authorships.filter(pl.col("is_watched")).select("paper_id", "author_id").unique()
+    pred = (
+        authorships.filter(pl.col("is_watched"))
+        .join(ids, on="author_id")
+        .select("paper_id", "author_id")
+        .unique()
+    )
     tp = pred.join(true, on=["paper_id", "author_id"]).height
     p = tp / pred.height if pred.height else 1.0
     r = tp / true.height if true.height else 1.0
@@ -347,6 +419,7 @@ def child(directory: Path, choice: str, authors: bool) -> None:
     truth = pl.read_parquet(directory / "truth.parquet")
     people = pl.read_parquet(directory / "people.parquet")
     researchers = json.loads((directory / "researchers.json").read_text())
+    namesakes = set(json.loads((directory / "namesakes.json").read_text()))
     base = _vm("VmRSS")
     reset = False
     try:
@@ -395,21 +468,33 @@ def child(directory: Path, choice: str, authors: bool) -> None:
             "author_peak_kb": _vm("VmHWM"),
             "crosswalk": collected["author_crosswalk"].height,
             "author_flags": collected["resolution_flags"].height,
+            "authors_rows": collected["authors"].height,
         }
-        out |= author_pairs(collected["authorships"], xref, people, researchers)
+        unique = [r for r in researchers if r["researcher_id"] not in namesakes]
+        shared = [r for r in researchers if r["researcher_id"] in namesakes]
+        out |= author_pairs(collected["authorships"], xref, people, unique)
+        out |= {
+            f"namesake_{k}": v
+            for k, v in author_pairs(collected["authorships"], xref, people, shared).items()
+        }
+        out |= coauthor_pairs(
+            collected["author_xref"], people, [str(r["researcher_id"]) for r in researchers]
+        )
     print(json.dumps(out))
 
 
 def measure(n: int, choice: str) -> dict[str, Any]:
     works, authorships, truth, people = synthetic(n)
     researchers = watched(people)
+    namesakes = watched_namesakes(people)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         works.write_parquet(d / "works.parquet")
         authorships.write_parquet(d / "authorships.parquet")
         truth.write_parquet(d / "truth.parquet")
         people.write_parquet(d / "people.parquet")
-        (d / "researchers.json").write_text(json.dumps(researchers))
+        (d / "researchers.json").write_text(json.dumps(researchers + namesakes))
+        (d / "namesakes.json").write_text(json.dumps([r["researcher_id"] for r in namesakes]))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         authors = ["--authors"] if resolver_name(choice).startswith("transforms.works") else []
         proc = subprocess.run(
@@ -428,6 +513,7 @@ def measure(n: int, choice: str) -> dict[str, Any]:
         "authorships": authorships.height,
         "true_works": truth["true_work"].n_unique(),
         "watched": len(researchers),
+        "watched_namesakes": len(namesakes),
     }
     return result
 
@@ -464,6 +550,28 @@ def authors_at_scale(results: list[dict[str, Any]]) -> None:
         )
     print(
         "  peak MB: whole child process, works and authors; P / R over (paper, watched researcher)"
+    )
+    print("\n  quality side by side (pairwise precision / recall)")
+    print(
+        f"  {'works':>8} {'works P / R':>17} {'watched P / R':>17} {'watched w/ namesake':>19} "
+        f"{'co-authors P / R':>17} {'unwatched P / R':>17} {'people':>7} {'assigned':>9} "
+        f"{'authors':>8}"
+    )
+    for r in results:
+        print(
+            f"  {r['works']:>8} {r['precision']:>8.4f}/{r['recall']:.4f} "
+            f"{r['author_precision']:>8.4f}/{r['author_recall']:.4f} "
+            f"{r['namesake_author_precision']:>10.4f}/{r['namesake_author_recall']:.4f} "
+            f"{r['coauthor_precision']:>8.4f}/{r['coauthor_recall']:.4f} "
+            f"{r['unwatched_precision']:>8.4f}/{r['unwatched_recall']:.4f} "
+            f"{r['true_people']:>7} {r['assigned_people']:>9} {r['authors_rows']:>8}"
+        )
+    print(
+        "  watched: researchers with a unique name; w/ namesake: researchers (by OpenAlex id,\n"
+        "  ORCID or S2 id) sharing their name with others; co-authors: pairs of author entries\n"
+        "  (every record, every source) of one synthetic person vs one assigned author_id;\n"
+        "  unwatched: the same without watched people and credited entries; people: true\n"
+        "  persons; assigned: distinct author_ids over the entries; authors: rows of `authors`"
     )
 
 

@@ -115,7 +115,8 @@ def test_namesake_never_merges_into_the_researcher() -> None:
         )
     }
     res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
-    assert res["authorships"]["author_id"].to_list() == ["namesake:danyang-zhuo"]
+    # a person of their own, known by their ORCID
+    assert res["authorships"]["author_id"].to_list() == [f"orcid:{OTHER_ORCID}"]
     row = res["authors"].filter(pl.col("author_id") == "danyang-zhuo").row(0, named=True)
     assert row["n_papers"] == 0
 
@@ -481,7 +482,8 @@ def test_marker_entries_are_not_authors() -> None:
         )
     }
     ships = resolve(raws)["authorships"]
-    assert ships["author_id"].to_list() == ["ann-lee"]
+    # no id anywhere: a person known by name on this paper only
+    assert ships["author_id"].to_list() == ["name:ann-lee@arxiv:2601.00006"]
 
 
 # --- overrides ------------------------------------------------------------------------------------

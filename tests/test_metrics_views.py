@@ -113,7 +113,8 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCon
             )
     for run_id, at in RUNS.items():
         c.execute(
-            "insert into runs values (?, 'run', 'live', ?, ?, 'succeeded', [], null, null, '0', null)",
+            "insert into runs (run_id, command, mode, started_at, finished_at, status, sources, "
+            "scholarflow_version) values (?, 'run', 'live', ?, ?, 'succeeded', [], '0')",
             [run_id, at - DAY / 24, at],
         )
     c.executemany(

@@ -32,8 +32,9 @@ def wh(demo_warehouse: Path, tmp_path: Path) -> Path:
         )
         stats = {"sources": [{"source": "crossref", "errors": ["HTTP 503"], "stopped": None}]}
         con.execute(
-            "insert into runs values ('r-live', 'run', 'live', ?, ?, 'partial', ['crossref'], "
-            "'sha', ?, '0', null)",
+            "insert into runs (run_id, command, mode, started_at, finished_at, status, sources, "
+            "watchlist_sha256, stats, scholarflow_version) "
+            "values ('r-live', 'run', 'live', ?, ?, 'partial', ['crossref'], 'sha', ?, '0')",
             [now, now, json.dumps(stats)],
         )
     return path

@@ -15,6 +15,11 @@ Entity resolution of people, in three steps:
   a watched researcher is credited by crosswalked id, ORCID or full name; an initials-only
   mention only when exactly one watched researcher has those initials and the paper is theirs by
   other evidence; names on huge author lists do not count; `not_author` overrides always win.
+- People (`transforms.persons`): every author entry is clustered on its source ids and ORCID,
+  names joining entries only on one paper; everyone not credited as a watched researcher is
+  known by their person id, and `author_xref` says which person each entry is and why. An
+  entry whose person holds an ORCID and ids of a kind a researcher is known by, none theirs,
+  is not that researcher by name.
 Everything doubtful lands in `resolution_flags` (entity "author") instead of being merged.
 """
 
@@ -25,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from transforms import normalize as norm
+from transforms import persons
 from transforms.overrides import match_refs, overrides_frame, work_refs
 from transforms.schemas import FLAG_SCHEMA, flag_rows
 from transforms.staging import raw_frame
@@ -364,16 +370,11 @@ def _mentions(staged: pl.LazyFrame, xref: pl.LazyFrame) -> pl.LazyFrame:
 # --- crosswalk ------------------------------------------------------------------------------------
 
 
-def _seed_links(
-    raw: dict[str, pl.LazyFrame],
-    researchers: pl.LazyFrame,
-    overrides: pl.LazyFrame | None,
-    staged_ids: pl.LazyFrame | None,
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(links, flags) of the rules that need no co-authorship: watchlist, override_alias,
-    orcid, name. Links: author_id, source, source_author_id, rule, confidence."""
-    full, _ = _researcher_keys(researchers, overrides)
-    orcids = _researcher_orcids(researchers, overrides)
+def _watchlist_links(
+    raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame, orcids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """(researcher_id, source, source_author_id, rule="watchlist"): the watchlist's own ids,
+    its ORCID and the profile pages (recipes), which name their researcher themselves."""
     explicit = pl.concat(
         [
             researchers.select("researcher_id", ids=column)
@@ -385,12 +386,15 @@ def _seed_links(
     watch_orcid = orcids.filter(pl.col("rule") == "watchlist").select(
         "researcher_id", source=pl.lit("orcid"), source_author_id="orcid"
     )
-    # profile pages (recipes) name their researcher themselves
     pages = _raw(raw, "profiles", "metrics").select(
         "researcher_id", source=pl.lit("profiles"), source_author_id="profile_url"
     )
-    watchlist = pl.concat([explicit, watch_orcid, pages]).with_columns(rule=pl.lit("watchlist"))
-    alias_ids = (
+    return pl.concat([explicit, watch_orcid, pages]).with_columns(rule=pl.lit("watchlist"))
+
+
+def _alias_links(overrides: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Links of `alias` overrides' "<source>:<id>" ids (rule "override_alias")."""
+    return (
         _overrides(overrides, "alias")
         .select("researcher_id", i="ids")
         .explode("i")
@@ -407,8 +411,12 @@ def _seed_links(
             .otherwise(pl.col("source_author_id"))
         )
     )
-    profiles = _profiles(raw)
-    # ids that come with an ORCID: source profiles and author entries on works
+
+
+def _orcid_links(
+    profiles: pl.LazyFrame, staged_ids: pl.LazyFrame | None, orcids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Source ids that come with a researcher's ORCID: source profiles and author entries."""
     with_orcid = pl.concat(
         [
             profiles.select("source", "source_author_id", "orcid"),
@@ -419,15 +427,27 @@ def _seed_links(
             ),
         ]
     ).drop_nulls()
-    by_orcid = with_orcid.join(orcids.select("orcid", "researcher_id"), on="orcid").select(
+    return with_orcid.join(orcids.select("orcid", "researcher_id"), on="orcid").select(
         "researcher_id", "source", "source_author_id", rule=pl.lit("orcid")
     )
-    strong = pl.concat([watchlist, alias_ids, by_orcid]).drop_nulls(
-        ["researcher_id", "source", "source_author_id"]
-    )
-    strong_ids = strong.select("source", "source_author_id").unique()
 
-    # name: a profile whose name (any spelling) has the full key of exactly one researcher
+
+def _orcid_conflict(orcids: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr]:
+    """(researcher_id, r_orcids) and the expression: a profile ORCID that is none of them."""
+    conflict = (
+        pl.col("orcid").is_not_null()
+        & pl.col("r_orcids").is_not_null()
+        & ~pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+    )
+    return orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")), conflict
+
+
+def _profile_name_links(
+    profiles: pl.LazyFrame, strong_ids: pl.LazyFrame, full: pl.LazyFrame, orcids: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(links, flags) of the name rule: a profile not linked otherwise whose name (any
+    spelling) has the full key of exactly one researcher, unless its ORCID conflicts, it is
+    implausible, or the source has several such profiles for the researcher."""
     named = (
         profiles.join(strong_ids, on=["source", "source_author_id"], how="anti")
         .select(
@@ -442,21 +462,13 @@ def _seed_links(
         .explode("name")
         .drop_nulls("name")
     )
+    r_orcids, conflict = _orcid_conflict(orcids)
     named = (
         named.join(_name_keys(named, "name"), on="name")
         .explode("full_keys")
         .join(full.filter(pl.col("n") == 1), left_on="full_keys", right_on="key")
         .unique(["source", "source_author_id", "researcher_id"])
-        .join(
-            orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")),
-            on="researcher_id",
-            how="left",
-        )
-    )
-    conflict = (
-        pl.col("orcid").is_not_null()
-        & pl.col("r_orcids").is_not_null()
-        & ~pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+        .join(r_orcids, on="researcher_id", how="left")
     )
     implausible = _implausible(pl.col("works_count"), pl.col("span_years"))
     # namesakes: one source returning several same-named profiles for one researcher
@@ -470,7 +482,7 @@ def _seed_links(
         .when(namesakes)
         .then(pl.lit("name_ambiguous"))
     )
-    by_name = named.filter(pl.col("why").is_null()).select(
+    links = named.filter(pl.col("why").is_null()).select(
         "researcher_id", "source", "source_author_id", rule=pl.lit("name")
     )
     flags = _flags(
@@ -487,30 +499,54 @@ def _seed_links(
             pl.col("span_years").cast(pl.String).fill_null("?"),
         ),
     )
-    # the watchlist's own ids are kept whatever they say, but a contradicting ORCID is flagged
-    id_conflicts = (
+    return links, flags
+
+
+def _watchlist_id_conflicts(
+    strong: pl.LazyFrame, profiles: pl.LazyFrame, orcids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """The watchlist's own ids are kept whatever they say, but a contradicting ORCID is
+    flagged."""
+    r_orcids, conflict = _orcid_conflict(orcids)
+    clashing = (
         strong.filter(pl.col("rule") == "watchlist")
         .join(profiles, on=["source", "source_author_id"])
-        .join(orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")), on="researcher_id")
+        .join(r_orcids, on="researcher_id")
         .filter(conflict)
     )
-    flags = pl.concat(
-        [
-            flags,
-            _flags(
-                id_conflicts,
-                kind=pl.lit("orcid_conflict"),
-                entity_id=pl.col("researcher_id"),
-                source=pl.col("source"),
-                source_id=pl.col("source_author_id"),
-                detail=pl.format(
-                    "watchlist id's profile '{}' has ORCID {}",
-                    pl.col("source_name"),
-                    pl.col("orcid"),
-                ),
-            ),
-        ]
+    return _flags(
+        clashing,
+        kind=pl.lit("orcid_conflict"),
+        entity_id=pl.col("researcher_id"),
+        source=pl.col("source"),
+        source_id=pl.col("source_author_id"),
+        detail=pl.format(
+            "watchlist id's profile '{}' has ORCID {}", pl.col("source_name"), pl.col("orcid")
+        ),
     )
+
+
+def _seed_links(
+    raw: dict[str, pl.LazyFrame],
+    researchers: pl.LazyFrame,
+    overrides: pl.LazyFrame | None,
+    staged_ids: pl.LazyFrame | None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(links, flags) of the rules that need no co-authorship: watchlist, override_alias,
+    orcid, name. Links: author_id, source, source_author_id, rule, confidence."""
+    full, _ = _researcher_keys(researchers, overrides)
+    orcids = _researcher_orcids(researchers, overrides)
+    profiles = _profiles(raw)
+    strong = pl.concat(
+        [
+            _watchlist_links(raw, researchers, orcids),
+            _alias_links(overrides),
+            _orcid_links(profiles, staged_ids, orcids),
+        ]
+    ).drop_nulls(["researcher_id", "source", "source_author_id"])
+    strong_ids = strong.select("source", "source_author_id").unique()
+    by_name, flags = _profile_name_links(profiles, strong_ids, full, orcids)
+    flags = pl.concat([flags, _watchlist_id_conflicts(strong, profiles, orcids)])
     links = pl.concat([strong, by_name]).with_columns(
         confidence=pl.col("rule").replace_strict(CONFIDENCE, return_dtype=pl.Float64),
         n_works=pl.lit(None, pl.Int32),
@@ -729,6 +765,531 @@ def watched_author_ids(raw: dict[str, pl.LazyFrame], researchers: pl.LazyFrame) 
 # --- authorships ----------------------------------------------------------------------------------
 
 
+def _with_mid(mentions: pl.LazyFrame) -> pl.LazyFrame:
+    """Mentions with `mid`, an entry id stable whatever order the lazy joins produce rows in."""
+    return _eager(
+        mentions.with_columns(
+            mid=pl.concat_str(
+                "source",
+                "source_work_id",
+                pl.col("position").cast(pl.String).fill_null("?"),
+                separator="\x1f",
+            )
+        )
+    )
+
+
+def _candidates(
+    mentions: pl.LazyFrame,
+    crosswalk: pl.LazyFrame,
+    full: pl.LazyFrame,
+    initials: pl.LazyFrame,
+    orcids: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """Each mention with the watched researcher it may be, by 1. crosswalked source id
+    (rid_id), 2. ORCID (rid_orcid), 3. full name unambiguous among watched researchers
+    (rid_name), 4. initials only (rid_init: candidates, n_init: researchers sharing them)."""
+    xw = crosswalk.select(
+        "source",
+        "source_author_id",
+        rid_id="author_id",
+        rule_id=pl.col("rule").replace(
+            {"watchlist": "watchlist_id", "coauthored_works": "crosswalk", "name": "crosswalk"}
+        ),
+        conf_id="confidence",
+    )
+    by_orcid = (
+        orcids.select("orcid", rid_orcid="researcher_id")
+        .sort("orcid", "rid_orcid")
+        .unique("orcid", keep="first", maintain_order=True)
+    )
+    name_hit = (
+        mentions.select("mid", key="full_keys")
+        .explode("key")
+        .join(full.filter(pl.col("n") == 1), on="key")
+        .group_by("mid")
+        .agg(
+            rid_name=pl.col("researcher_id").first(),
+            via=pl.col("via").min(),
+            k=pl.col("researcher_id").n_unique(),
+        )
+        .filter(pl.col("k") == 1)
+        .drop("k")
+    )
+    init_hit = (
+        mentions.filter(pl.col("initials_only"))
+        .select("mid", ikey="initials_keys")
+        .explode("ikey")
+        .join(initials, on="ikey")
+        .group_by("mid")
+        .agg(rid_init=pl.col("researcher_id").unique().sort(), n_init=pl.col("n").max())
+    )
+    return (
+        mentions.join(xw, on=["source", "source_author_id"], how="left")
+        .join(by_orcid, on="orcid", how="left")
+        .join(name_hit, on="mid", how="left")
+        .join(init_hit, on="mid", how="left")
+    )
+
+
+# crosswalk rules by which the sources themselves know a researcher's id
+_KNOWN_RULES = ("watchlist", "orcid", "override_alias")
+
+
+def _person_conflicts(
+    m: pl.LazyFrame, crosswalk: pl.LazyFrame, person_ids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """(mid, person_conflict): an entry named like a researcher whose person (its id cluster,
+    or the person it joined by name on the paper) holds an ORCID and ids of a kind the sources
+    know the researcher by (watchlist, ORCID, override), none of them the researcher's."""
+    r_ids = crosswalk.select(rid_name="author_id", kind="source", value="source_author_id")
+    known = (
+        crosswalk.filter(pl.col("rule").is_in(_KNOWN_RULES))
+        .select(rid_name="author_id", kind="source")
+        .unique()
+    )
+    held = (
+        m.filter(
+            pl.col("rid_name").is_not_null()
+            & pl.col("rid_id").is_null()
+            & pl.col("rid_orcid").is_null()
+        )
+        .select("mid", "rid_name", "person_id")
+        .join(person_ids, on="person_id")
+    )
+    shares = held.join(r_ids, on=["rid_name", "kind", "value"]).select("mid").unique()
+    # verified only: a person with an ORCID. Another id without one may be a split profile
+    # of the researcher (OpenAlex and S2 split people), which the name still credits.
+    verified = held.filter(pl.col("kind") == "orcid").select("mid").unique()
+    other = held.join(known, on=["rid_name", "kind"]).select("mid").unique()
+    other = other.join(verified, on="mid", how="semi")
+    return other.join(shares, on="mid", how="anti").with_columns(person_conflict=pl.lit(True))
+
+
+def _vetoes(
+    m: pl.LazyFrame, crosswalk: pl.LazyFrame, orcids: pl.LazyFrame, person_ids: pl.LazyFrame
+) -> pl.LazyFrame:
+    """name_conflict (the name must not credit: an ORCID or a person that is not the
+    researcher's, here or on another record of the paper), id_conflict, orcid_clash,
+    person_conflict."""
+    r_orcids = orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid"))
+    m = (
+        m.join(r_orcids.rename({"researcher_id": "rid_name"}), on="rid_name", how="left")
+        .with_columns(
+            name_conflict=pl.col("orcid").is_not_null()
+            & pl.col("r_orcids").is_not_null()
+            & ~pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+        )
+        .drop("r_orcids")
+    )
+    # a source that knows the researcher's own id (watchlist, ORCID, override) and files this
+    # same-named entry under another author id that carries an ORCID says it is someone else,
+    # verified: that beats a name. (Without an ORCID it may be a split profile: not a veto.)
+    # The veto holds for every record of that paper.
+    known_in = (
+        crosswalk.filter(pl.col("rule").is_in(_KNOWN_RULES))
+        .select(rid_name="author_id", source="source")
+        .unique()
+        .with_columns(knows=pl.lit(True))
+    )
+    m = (
+        m.join(known_in, on=["rid_name", "source"], how="left")
+        .join(_person_conflicts(m, crosswalk, person_ids), on="mid", how="left")
+        .with_columns(
+            id_conflict=pl.col("knows").fill_null(False)
+            & pl.col("source_author_id").is_not_null()
+            & pl.col("orcid").is_not_null()
+            & pl.col("rid_id").is_null()
+            & pl.col("rid_orcid").is_null(),
+            orcid_clash=pl.col("name_conflict"),
+            person_conflict=pl.col("person_conflict").fill_null(False),
+        )
+    )
+    vetoed = (
+        m.filter(pl.col("id_conflict") | pl.col("name_conflict") | pl.col("person_conflict"))
+        .select("paper_id", "rid_name", veto=pl.lit(True))
+        .unique()
+    )
+    return (
+        m.join(vetoed, on=["paper_id", "rid_name"], how="left")
+        .with_columns(name_conflict=pl.col("name_conflict") | pl.col("veto").fill_null(False))
+        .drop("knows", "veto")
+    )
+
+
+def _credit(m: pl.LazyFrame) -> pl.LazyFrame:
+    """researcher_id, match_rule, match_confidence: id, then ORCID, then an unvetoed full name
+    off huge lists."""
+    by_name_ok = pl.col("rid_name").is_not_null() & ~pl.col("name_conflict") & ~pl.col("huge")
+    has_id, has_orcid = pl.col("rid_id").is_not_null(), pl.col("rid_orcid").is_not_null()
+    name_conf = (
+        pl.when(pl.col("via") == "override_alias")
+        .then(pl.lit(CONFIDENCE["override_alias"]))
+        .otherwise(pl.lit(MATCH_CONFIDENCE["name"]))
+    )
+    return m.with_columns(
+        researcher_id=pl.coalesce(
+            "rid_id", "rid_orcid", pl.when(by_name_ok).then(pl.col("rid_name"))
+        ),
+        match_rule=pl.when(has_id)
+        .then(pl.col("rule_id"))
+        .when(has_orcid)
+        .then(pl.lit("orcid"))
+        .when(by_name_ok)
+        .then(pl.col("via")),
+        match_confidence=pl.when(has_id)
+        .then(pl.col("conf_id"))
+        .when(has_orcid)
+        .then(pl.lit(CONFIDENCE["orcid"]))
+        .when(by_name_ok)
+        .then(name_conf),
+    )
+
+
+def _credit_initials(m: pl.LazyFrame) -> pl.LazyFrame:
+    """An initials-only mention of exactly one watched researcher is theirs when another record
+    of the paper credits them by id, ORCID or full name."""
+    strong = (
+        m.filter(pl.col("researcher_id").is_not_null())
+        .select("paper_id", "researcher_id", e_source="source", e_work="source_work_id")
+        .unique()
+    )
+    single = m.filter(
+        pl.col("researcher_id").is_null() & (pl.col("n_init") == 1) & ~pl.col("huge")
+    ).with_columns(cand=pl.col("rid_init").list.first())
+    evidenced = (
+        single.join(strong, left_on=["paper_id", "cand"], right_on=["paper_id", "researcher_id"])
+        .filter(
+            (pl.col("e_source") != pl.col("source"))
+            | (pl.col("e_work") != pl.col("source_work_id"))
+        )
+        .select("mid", ev=pl.lit(True))
+        .unique()
+    )
+    return _eager(
+        m.join(evidenced, on="mid", how="left")
+        .with_columns(ev=pl.col("ev").fill_null(False))
+        .with_columns(
+            match_rule=pl.when(pl.col("ev")).then(pl.lit("initials")).otherwise("match_rule"),
+            match_confidence=pl.when(pl.col("ev"))
+            .then(pl.lit(MATCH_CONFIDENCE["initials"]))
+            .otherwise("match_confidence"),
+            researcher_id=pl.when(pl.col("ev"))
+            .then(pl.col("rid_init").list.first())
+            .otherwise("researcher_id"),
+        )
+    )
+
+
+def _on_record() -> dict[str, pl.Expr]:
+    return {"source": pl.col("source"), "source_id": pl.col("source_work_id")}
+
+
+def _mention_flags(m: pl.LazyFrame) -> pl.LazyFrame:
+    """Flags (with paper_id) of entries that were not credited: namesakes and id conflicts,
+    names on huge lists, initials shared by several researchers or without other evidence."""
+    uncredited = m.filter(pl.col("researcher_id").is_null())
+    where = pl.format(
+        "paper {}, entry {} '{}'", pl.col("paper_id"), pl.col("position"), pl.col("raw_name")
+    )
+    conflict_detail = (
+        pl.when(pl.col("id_conflict") & ~pl.col("orcid_clash"))
+        .then(
+            pl.format(
+                "{}: filed under author {} (ORCID {}), not the researcher's id",
+                where,
+                pl.col("source_author_id"),
+                pl.col("orcid"),
+            )
+        )
+        .when(pl.col("orcid").is_not_null())
+        .then(pl.format("{}: ORCID {} is not the researcher's", where, pl.col("orcid")))
+        .when(pl.col("person_conflict"))
+        .then(
+            pl.format(
+                "{}: person {} holds other ids than the researcher's", where, pl.col("person_id")
+            )
+        )
+        .otherwise(pl.format("{}: another record of this paper names someone else", where))
+    )
+    flags = pl.concat(
+        [
+            _flags(
+                uncredited.filter(pl.col("rid_name").is_not_null() & pl.col("name_conflict")),
+                keep=("paper_id",),
+                kind=pl.when(pl.col("orcid_clash"))
+                .then(pl.lit("orcid_conflict"))
+                .when(pl.col("id_conflict"))
+                .then(pl.lit("source_id_conflict"))
+                .otherwise(pl.lit("namesake_on_paper")),
+                entity_id=pl.col("rid_name"),
+                detail=conflict_detail,
+                **_on_record(),
+            ),
+            _flags(
+                uncredited.filter(
+                    pl.col("huge") & (pl.col("rid_name").is_not_null() | (pl.col("n_init") == 1))
+                ),
+                keep=("paper_id",),
+                kind=pl.lit("huge_author_list"),
+                entity_id=pl.coalesce("rid_name", pl.col("rid_init").list.first()),
+                detail=pl.format(
+                    "{}: {} names on the list, credited by id or ORCID only",
+                    where,
+                    pl.col("n_listed"),
+                ),
+                **_on_record(),
+            ),
+            _flags(
+                uncredited.filter(pl.col("n_init") > 1).explode("rid_init"),
+                keep=("paper_id",),
+                kind=pl.lit("initials_collision"),
+                entity_id=pl.col("rid_init"),
+                detail=pl.format(
+                    "{}: initials shared by {} watched researchers", where, pl.col("n_init")
+                ),
+                **_on_record(),
+            ),
+            _flags(
+                uncredited.filter((pl.col("n_init") == 1) & ~pl.col("huge")),
+                keep=("paper_id",),
+                kind=pl.lit("initials_only"),
+                entity_id=pl.col("rid_init").list.first(),
+                detail=pl.format("{}: initials only and no other evidence on the paper", where),
+                **_on_record(),
+            ),
+        ]
+    )
+    # in memory: polars 2.1's streaming engine panics in these nested formats on some inputs
+    # ("assertion failed: i < self.len()" in binview, seen at 12.5k+ synthetic works)
+    return flags.collect(engine="in-memory").lazy()
+
+
+def _not_author(
+    m: pl.LazyFrame, overrides: pl.LazyFrame | None, records: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(mentions, flags): not_author overrides remove the credit on the named works, every run;
+    `removed_rid` keeps whom, so the initials carry cannot bring the credit back."""
+    refs = work_refs(_overrides(overrides, "not_author"))
+    named = match_refs(refs, records)
+    removed = named.select("paper_id", "researcher_id", "line").unique()
+    unmatched = refs.join(named.select("line", "ref").unique(), on=["line", "ref"], how="anti")
+    credited_before = (
+        m.filter(pl.col("researcher_id").is_not_null())
+        .select("paper_id", "researcher_id", had=pl.lit(True))
+        .unique()
+    )
+    flags = pl.concat(
+        [
+            _flags(
+                removed.join(credited_before, on=["paper_id", "researcher_id"], how="left"),
+                kind=pl.lit("override_not_author"),
+                entity_id=pl.col("researcher_id"),
+                source=pl.lit("overrides"),
+                source_id=pl.col("paper_id"),
+                detail=pl.when(pl.col("had").fill_null(False))
+                .then(pl.format("credit on {} removed", pl.col("paper_id")))
+                .otherwise(pl.format("{} was not credited anyway", pl.col("paper_id"))),
+                line=pl.col("line"),
+            ),
+            _flags(
+                unmatched,
+                kind=pl.lit("override_unmatched"),
+                entity_id=pl.col("researcher_id"),
+                source=pl.lit("overrides"),
+                source_id=pl.col("ref"),
+                detail=pl.format("not_author reference '{}' names no record", pl.col("ref")),
+                line=pl.col("line"),
+            ),
+        ]
+    )
+    drop = removed.select("paper_id", "researcher_id", rm=pl.lit(True)).unique()
+    m = _eager(
+        m.join(drop, on=["paper_id", "researcher_id"], how="left")
+        .with_columns(rm=pl.col("rm").fill_null(False))
+        .with_columns(
+            researcher_id=pl.when(pl.col("rm")).then(None).otherwise("researcher_id"),
+            match_rule=pl.when(pl.col("rm")).then(None).otherwise("match_rule"),
+            match_confidence=pl.when(pl.col("rm")).then(None).otherwise("match_confidence"),
+            removed_rid=pl.when(pl.col("rm")).then(pl.col("researcher_id")),
+        )
+    )
+    return m, flags
+
+
+def _chosen_lists(m: pl.LazyFrame) -> pl.LazyFrame:
+    """The mentions of each paper's authorship list: not truncated, then source priority, then
+    the longest."""
+    lists = (
+        m.group_by("paper_id", "source", "source_work_id")
+        .agg(n=pl.col("n_listed").first(), marked=pl.col("marked").first())
+        .with_columns(
+            truncated=pl.col("marked")
+            | (pl.col("n") < SHORT_LIST_RATIO * pl.col("n").max().over("paper_id")),
+            rank=_priority("source", AUTHORSHIP_PRIORITY),
+        )
+        .sort(
+            "paper_id",
+            "truncated",
+            "rank",
+            pl.col("n"),
+            "source",
+            "source_work_id",
+            descending=[False, False, False, True, False, False],
+        )
+        .group_by("paper_id", maintain_order=True)
+        .agg(pl.col("source").first(), pl.col("source_work_id").first())
+    )
+    return (
+        m.join(lists, on=["paper_id", "source", "source_work_id"])
+        .sort("paper_id", "position", "mid", nulls_last=True)  # the join keeps no order
+        .unique(["paper_id", "position"], keep="first", maintain_order=True)
+    )
+
+
+def _hits(m: pl.LazyFrame) -> pl.LazyFrame:
+    """(paper_id, researcher_id, match_rule, match_confidence): the best evidence per paper and
+    researcher, over all sources."""
+    return (
+        m.filter(pl.col("researcher_id").is_not_null())
+        .group_by("paper_id", "researcher_id")
+        .agg(
+            pl.col("match_rule")
+            .sort_by("match_confidence", "match_rule", descending=[True, False])
+            .first(),
+            pl.col("match_confidence").max(),
+        )
+    )
+
+
+def _carry_initials(
+    chosen: pl.LazyFrame, hits: pl.LazyFrame, initials: pl.LazyFrame
+) -> pl.LazyFrame:
+    """An initials-only entry of the chosen list is the researcher found on the paper elsewhere
+    (when exactly one such researcher has those initials)."""
+    on_list = chosen.filter(pl.col("researcher_id").is_not_null()).select(
+        "paper_id", "researcher_id"
+    )
+    open_hits = hits.join(on_list, on=["paper_id", "researcher_id"], how="anti").join(
+        initials.select("ikey", "researcher_id"), on="researcher_id"
+    )
+    carry = (
+        chosen.filter(
+            pl.col("researcher_id").is_null()
+            & pl.col("initials_only")
+            & pl.col("removed_rid").is_null()
+        )
+        .select("mid", "paper_id", ikey="initials_keys")
+        .explode("ikey")
+        .join(open_hits, on=["paper_id", "ikey"])
+        .group_by("mid")
+        .agg(
+            c_rid=pl.col("researcher_id").first(),
+            c_rule=pl.col("match_rule").first(),
+            c_conf=pl.col("match_confidence").first(),
+            k=pl.col("researcher_id").n_unique(),
+        )
+        .filter(pl.col("k") == 1)
+    )
+    return chosen.join(carry, on="mid", how="left").with_columns(
+        researcher_id=pl.coalesce("researcher_id", "c_rid"),
+        match_rule=pl.coalesce("match_rule", "c_rule"),
+        match_confidence=pl.coalesce("match_confidence", "c_conf"),
+    )
+
+
+def _authorship_rows(
+    chosen: pl.LazyFrame, hits: pl.LazyFrame, researchers: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Authorships: the chosen list (a watched researcher by their id, everyone else by their
+    person id), plus a "matched" row for a researcher found on the paper in another source's
+    list but not on the chosen one."""
+    missing = hits.join(
+        chosen.filter(pl.col("researcher_id").is_not_null()).select("paper_id", "researcher_id"),
+        on=["paper_id", "researcher_id"],
+        how="anti",
+    ).join(researchers.select("researcher_id", "display_name"), on="researcher_id")
+    listed = chosen.select(
+        "paper_id",
+        author_id=pl.coalesce("researcher_id", "person_id"),
+        position=pl.col("position"),
+        author_name=pl.col("display_name"),
+        is_watched=pl.col("researcher_id").is_not_null(),
+        source=pl.col("source"),
+        source_author_id=pl.col("source_author_id"),
+        match_rule=pl.col("match_rule"),
+        match_confidence=pl.col("match_confidence"),
+    )
+    extra = missing.select(
+        "paper_id",
+        author_id="researcher_id",
+        position=pl.lit(None, pl.Int32),
+        author_name="display_name",
+        is_watched=pl.lit(True),
+        source=pl.lit("matched"),
+        source_author_id=pl.lit(None, pl.String),
+        match_rule="match_rule",
+        match_confidence="match_confidence",
+    ).unique(["paper_id", "author_id"])
+    return (
+        pl.concat([listed, extra])
+        .with_columns(_extra=pl.col("source") == "matched")
+        .sort("paper_id", "_extra", pl.col("position").fill_null(10_000), "author_id")
+        .drop("_extra")
+        .unique(["paper_id", "author_id"], keep="first", maintain_order=True)
+        .sort("paper_id", pl.col("position").fill_null(10_000), "author_id")
+    )
+
+
+def _persons(
+    m: pl.LazyFrame, raw: dict[str, pl.LazyFrame], crosswalk: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """((mid, person_id, person_rule) of every mention, (person_id, kind, value) of every
+    person): `transforms.persons.cluster_mentions`."""
+    cols = (
+        "mid",
+        "paper_id",
+        "source",
+        "source_work_id",
+        "source_author_id",
+        "orcid",
+        "raw_name",
+        "name_key",
+        "full_keys",
+        "initials_keys",
+        "initials_only",
+    )
+    assigned, person_ids = persons.cluster_mentions(
+        m.select(cols).collect(),
+        _profiles(raw).select("source", "source_author_id", "orcid").collect(),
+        crosswalk.select("author_id", "source", "source_author_id").collect(),
+    )
+    return assigned.lazy(), person_ids.lazy()
+
+
+def _credited_mentions(
+    mentions: pl.LazyFrame,
+    researchers: pl.LazyFrame,
+    crosswalk: pl.LazyFrame,
+    overrides: pl.LazyFrame | None,
+    records: pl.LazyFrame,
+    person_ids: pl.LazyFrame,
+    owners: pl.LazyFrame | None = None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """(mentions with researcher_id / match_rule / match_confidence, mention flags with
+    paper_id, override flags): every guard of the watched-researcher credit; `owners` (the
+    records of researchers' own profile pages) adds the own_profile rule."""
+    full, initials = _researcher_keys(researchers, overrides)
+    orcids = _researcher_orcids(researchers, overrides)
+    m = _candidates(mentions, crosswalk, full, initials, orcids)
+    m = _credit_initials(_credit(_vetoes(m, crosswalk, orcids, person_ids)))
+    if owners is not None:
+        m = _eager(_own_profile(m, owners))
+    flags = _mention_flags(m)
+    m, override_flags = _not_author(m, overrides, records)
+    return m, flags, override_flags
+
+
 def _profile_owners(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     """(source, source_work_id, owner): each profile-page record with the researcher whose own
     profile lists it."""
@@ -783,398 +1344,75 @@ def _assign(
     overrides: pl.LazyFrame | None,
     works: pl.LazyFrame | None,
     mentions: pl.LazyFrame | None = None,
-    owners: pl.LazyFrame | None = None,
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    full, initials = _researcher_keys(researchers, overrides)
-    orcids = _researcher_orcids(researchers, overrides)
-    # entry id: stable whatever order the lazy joins produce rows in
-    mentions = _eager(
-        (mentions if mentions is not None else _mentions(staged, xref)).with_columns(
-            mid=pl.concat_str(
-                "source",
-                "source_work_id",
-                pl.col("position").cast(pl.String).fill_null("?"),
-                separator="\x1f",
-            )
-        )
+    raw: dict[str, pl.LazyFrame] | None = None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """(authorships, flags, author_xref)."""
+    _, initials = _researcher_keys(researchers, overrides)
+    mentions = _with_mid(mentions if mentions is not None else _mentions(staged, xref))
+    assigned, person_ids = _persons(mentions, raw or {}, crosswalk)
+    mentions = _eager(mentions.join(assigned, on="mid", how="left"))
+    m, mention_flags, override_flags = _credited_mentions(
+        mentions,
+        researchers,
+        crosswalk,
+        overrides,
+        _records(xref, works),
+        person_ids,
+        _profile_owners(raw) if raw is not None else None,
     )
-
-    # 1. crosswalked source id
-    xw = crosswalk.select(
-        "source",
-        "source_author_id",
-        rid_id="author_id",
-        rule_id=pl.col("rule").replace(
-            {"watchlist": "watchlist_id", "coauthored_works": "crosswalk", "name": "crosswalk"}
-        ),
-        conf_id="confidence",
-    )
-    # 2. ORCID on the entry
-    by_orcid = (
-        orcids.select("orcid", rid_orcid="researcher_id")
-        .sort("orcid", "rid_orcid")
-        .unique("orcid", keep="first", maintain_order=True)
-    )
-    # 3. full name, unambiguous among watched researchers
-    name_hit = (
-        mentions.select("mid", key="full_keys")
-        .explode("key")
-        .join(full.filter(pl.col("n") == 1), on="key")
-        .group_by("mid")
-        .agg(
-            rid_name=pl.col("researcher_id").first(),
-            via=pl.col("via").min(),
-            k=pl.col("researcher_id").n_unique(),
-        )
-        .filter(pl.col("k") == 1)
-        .drop("k")
-    )
-    # 4. initials only: candidates and how many researchers share the initials
-    init_hit = (
-        mentions.filter(pl.col("initials_only"))
-        .select("mid", ikey="initials_keys")
-        .explode("ikey")
-        .join(initials, on="ikey")
-        .group_by("mid")
-        .agg(
-            rid_init=pl.col("researcher_id").unique().sort(),
-            n_init=pl.col("n").max(),
-        )
-    )
-    r_orcids = orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid"))
-    m = (
-        mentions.join(xw, on=["source", "source_author_id"], how="left")
-        .join(by_orcid, on="orcid", how="left")
-        .join(name_hit, on="mid", how="left")
-        .join(init_hit, on="mid", how="left")
-    )
-    # an entry's ORCID that is not the named researcher's: a namesake
-    m = (
-        m.join(r_orcids.rename({"researcher_id": "rid_name"}), on="rid_name", how="left")
-        .with_columns(
-            name_conflict=pl.col("orcid").is_not_null()
-            & pl.col("r_orcids").is_not_null()
-            & ~pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
-        )
-        .drop("r_orcids")
-    )
-    # a source that knows the researcher's own id (watchlist, ORCID, override) and files this
-    # same-named entry under another author id that carries an ORCID says it is someone else,
-    # verified: that beats a name. (Without an ORCID it may be a split profile: not a veto.)
-    # The veto holds for every record of that paper.
-    known_in = (
-        crosswalk.filter(pl.col("rule").is_in(["watchlist", "orcid", "override_alias"]))
-        .select(rid_name="author_id", source="source")
-        .unique()
-        .with_columns(knows=pl.lit(True))
-    )
-    m = m.join(known_in, on=["rid_name", "source"], how="left").with_columns(
-        id_conflict=pl.col("knows").fill_null(False)
-        & pl.col("source_author_id").is_not_null()
-        & pl.col("orcid").is_not_null()
-        & pl.col("rid_id").is_null()
-        & pl.col("rid_orcid").is_null(),
-        orcid_clash=pl.col("name_conflict"),
-    )
-    vetoed = (
-        m.filter(pl.col("id_conflict") | pl.col("name_conflict"))
-        .select("paper_id", "rid_name", veto=pl.lit(True))
-        .unique()
-    )
-    m = (
-        m.join(vetoed, on=["paper_id", "rid_name"], how="left")
-        .with_columns(name_conflict=pl.col("name_conflict") | pl.col("veto").fill_null(False))
-        .drop("knows", "veto")
-    )
-    by_name_ok = pl.col("rid_name").is_not_null() & ~pl.col("name_conflict") & ~pl.col("huge")
-    m = m.with_columns(
-        researcher_id=pl.coalesce(
-            "rid_id", "rid_orcid", pl.when(by_name_ok).then(pl.col("rid_name"))
-        ),
-        match_rule=pl.when(pl.col("rid_id").is_not_null())
-        .then(pl.col("rule_id"))
-        .when(pl.col("rid_orcid").is_not_null())
-        .then(pl.lit("orcid"))
-        .when(by_name_ok)
-        .then(pl.col("via")),
-        match_confidence=pl.when(pl.col("rid_id").is_not_null())
-        .then(pl.col("conf_id"))
-        .when(pl.col("rid_orcid").is_not_null())
-        .then(pl.lit(CONFIDENCE["orcid"]))
-        .when(by_name_ok)
-        .then(
-            pl.when(pl.col("via") == "override_alias")
-            .then(pl.lit(CONFIDENCE["override_alias"]))
-            .otherwise(pl.lit(MATCH_CONFIDENCE["name"]))
-        ),
-    )
-    # evidence: the researcher credited on the paper by id, ORCID or full name in some record
-    strong = (
-        m.filter(pl.col("researcher_id").is_not_null())
-        .select("paper_id", "researcher_id", e_source="source", e_work="source_work_id")
-        .unique()
-    )
-    single = m.filter(
-        pl.col("researcher_id").is_null() & (pl.col("n_init") == 1) & ~pl.col("huge")
-    ).with_columns(cand=pl.col("rid_init").list.first())
-    evidenced = (
-        single.join(strong, left_on=["paper_id", "cand"], right_on=["paper_id", "researcher_id"])
-        .filter(
-            (pl.col("e_source") != pl.col("source"))
-            | (pl.col("e_work") != pl.col("source_work_id"))
-        )
-        .select("mid", ev=pl.lit(True))
-        .unique()
-    )
-    m = _eager(
-        m.join(evidenced, on="mid", how="left")
-        .with_columns(ev=pl.col("ev").fill_null(False))
-        .with_columns(
-            match_rule=pl.when(pl.col("ev")).then(pl.lit("initials")).otherwise("match_rule"),
-            match_confidence=pl.when(pl.col("ev"))
-            .then(pl.lit(MATCH_CONFIDENCE["initials"]))
-            .otherwise("match_confidence"),
-            researcher_id=pl.when(pl.col("ev"))
-            .then(pl.col("rid_init").list.first())
-            .otherwise("researcher_id"),
-        )
-    )
-    if owners is not None:
-        m = _eager(_own_profile(m, owners))
-
-    # flags of entries that were not credited
-    uncredited = m.filter(pl.col("researcher_id").is_null())
-    where = pl.format(
-        "paper {}, entry {} '{}'", pl.col("paper_id"), pl.col("position"), pl.col("raw_name")
-    )
-    mention_flags = pl.concat(
-        [
-            _flags(
-                uncredited.filter(pl.col("rid_name").is_not_null() & pl.col("name_conflict")),
-                keep=("paper_id",),
-                kind=pl.when(pl.col("orcid_clash"))
-                .then(pl.lit("orcid_conflict"))
-                .when(pl.col("id_conflict"))
-                .then(pl.lit("source_id_conflict"))
-                .otherwise(pl.lit("namesake_on_paper")),
-                entity_id=pl.col("rid_name"),
-                source=pl.col("source"),
-                source_id=pl.col("source_work_id"),
-                detail=pl.when(pl.col("id_conflict") & ~pl.col("orcid_clash"))
-                .then(
-                    pl.format(
-                        "{}: filed under author {} (ORCID {}), not the researcher's id",
-                        where,
-                        pl.col("source_author_id"),
-                        pl.col("orcid"),
-                    )
-                )
-                .when(pl.col("orcid").is_not_null())
-                .then(pl.format("{}: ORCID {} is not the researcher's", where, pl.col("orcid")))
-                .otherwise(pl.format("{}: another record of this paper names someone else", where)),
-            ),
-            _flags(
-                uncredited.filter(
-                    pl.col("huge") & (pl.col("rid_name").is_not_null() | (pl.col("n_init") == 1))
-                ),
-                keep=("paper_id",),
-                kind=pl.lit("huge_author_list"),
-                entity_id=pl.coalesce("rid_name", pl.col("rid_init").list.first()),
-                source=pl.col("source"),
-                source_id=pl.col("source_work_id"),
-                detail=pl.format(
-                    "{}: {} names on the list, credited by id or ORCID only",
-                    where,
-                    pl.col("n_listed"),
-                ),
-            ),
-            _flags(
-                uncredited.filter(pl.col("n_init") > 1).explode("rid_init"),
-                keep=("paper_id",),
-                kind=pl.lit("initials_collision"),
-                entity_id=pl.col("rid_init"),
-                source=pl.col("source"),
-                source_id=pl.col("source_work_id"),
-                detail=pl.format(
-                    "{}: initials shared by {} watched researchers", where, pl.col("n_init")
-                ),
-            ),
-            _flags(
-                uncredited.filter((pl.col("n_init") == 1) & ~pl.col("huge")),
-                keep=("paper_id",),
-                kind=pl.lit("initials_only"),
-                entity_id=pl.col("rid_init").list.first(),
-                source=pl.col("source"),
-                source_id=pl.col("source_work_id"),
-                detail=pl.format("{}: initials only and no other evidence on the paper", where),
-            ),
-        ]
-    )
-
-    # overrides: not_author removes the credit on the named works, every run
-    refs = work_refs(_overrides(overrides, "not_author"))
-    named = match_refs(refs, _records(xref, works))
-    removed = named.select("paper_id", "researcher_id", "line").unique()
-    unmatched = refs.join(named.select("line", "ref").unique(), on=["line", "ref"], how="anti")
-    credited_before = (
-        m.filter(pl.col("researcher_id").is_not_null())
-        .select("paper_id", "researcher_id", had=pl.lit(True))
-        .unique()
-    )
-    override_flags = pl.concat(
-        [
-            _flags(
-                removed.join(credited_before, on=["paper_id", "researcher_id"], how="left"),
-                kind=pl.lit("override_not_author"),
-                entity_id=pl.col("researcher_id"),
-                source=pl.lit("overrides"),
-                source_id=pl.col("paper_id"),
-                detail=pl.when(pl.col("had").fill_null(False))
-                .then(pl.format("credit on {} removed", pl.col("paper_id")))
-                .otherwise(pl.format("{} was not credited anyway", pl.col("paper_id"))),
-                line=pl.col("line"),
-            ),
-            _flags(
-                unmatched,
-                kind=pl.lit("override_unmatched"),
-                entity_id=pl.col("researcher_id"),
-                source=pl.lit("overrides"),
-                source_id=pl.col("ref"),
-                detail=pl.format("not_author reference '{}' names no record", pl.col("ref")),
-                line=pl.col("line"),
-            ),
-        ]
-    )
-    drop = removed.select("paper_id", "researcher_id", rm=pl.lit(True)).unique()
-    m = _eager(
-        m.join(drop, on=["paper_id", "researcher_id"], how="left")
-        .with_columns(rm=pl.col("rm").fill_null(False))
-        .with_columns(
-            researcher_id=pl.when(pl.col("rm")).then(None).otherwise("researcher_id"),
-            match_rule=pl.when(pl.col("rm")).then(None).otherwise("match_rule"),
-            match_confidence=pl.when(pl.col("rm")).then(None).otherwise("match_confidence"),
-            # a removed credit must not come back through the initials carry below
-            removed_rid=pl.when(pl.col("rm")).then(pl.col("researcher_id")),
-        )
-    )
-
-    # hits: the best evidence per paper and researcher, over all sources
-    hits = (
-        m.filter(pl.col("researcher_id").is_not_null())
-        .group_by("paper_id", "researcher_id")
-        .agg(
-            pl.col("match_rule")
-            .sort_by("match_confidence", "match_rule", descending=[True, False])
-            .first(),
-            pl.col("match_confidence").max(),
-        )
-    )
-    # which list: not truncated, then source priority, then the longest
-    lists = (
-        m.group_by("paper_id", "source", "source_work_id")
-        .agg(n=pl.col("n_listed").first(), marked=pl.col("marked").first())
-        .with_columns(
-            truncated=pl.col("marked")
-            | (pl.col("n") < SHORT_LIST_RATIO * pl.col("n").max().over("paper_id")),
-            rank=_priority("source", AUTHORSHIP_PRIORITY),
-        )
-        .sort(
-            "paper_id",
-            "truncated",
-            "rank",
-            pl.col("n"),
-            "source",
-            "source_work_id",
-            descending=[False, False, False, True, False, False],
-        )
-        .group_by("paper_id", maintain_order=True)
-        .agg(pl.col("source").first(), pl.col("source_work_id").first())
-    )
-    chosen = (
-        m.join(lists, on=["paper_id", "source", "source_work_id"])
-        .sort("paper_id", "position", "mid", nulls_last=True)  # the join keeps no order
-        .unique(["paper_id", "position"], keep="first", maintain_order=True)
-    )
-    # an initials-only entry of the chosen list is the researcher found on the paper elsewhere
-    on_list = chosen.filter(pl.col("researcher_id").is_not_null()).select(
-        "paper_id", "researcher_id"
-    )
-    open_hits = hits.join(on_list, on=["paper_id", "researcher_id"], how="anti").join(
-        initials.select("ikey", "researcher_id"), on="researcher_id"
-    )
-    carry = (
-        chosen.filter(
-            pl.col("researcher_id").is_null()
-            & pl.col("initials_only")
-            & pl.col("removed_rid").is_null()
-        )
-        .select("mid", "paper_id", ikey="initials_keys")
-        .explode("ikey")
-        .join(open_hits, on=["paper_id", "ikey"])
-        .group_by("mid")
-        .agg(
-            c_rid=pl.col("researcher_id").first(),
-            c_rule=pl.col("match_rule").first(),
-            c_conf=pl.col("match_confidence").first(),
-            k=pl.col("researcher_id").n_unique(),
-        )
-        .filter(pl.col("k") == 1)
-    )
-    chosen = chosen.join(carry, on="mid", how="left").with_columns(
-        researcher_id=pl.coalesce("researcher_id", "c_rid"),
-        match_rule=pl.coalesce("match_rule", "c_rule"),
-        match_confidence=pl.coalesce("match_confidence", "c_conf"),
-    )
-    # a watched researcher found on the paper in another source but not on the chosen list
-    missing = hits.join(
-        chosen.filter(pl.col("researcher_id").is_not_null()).select("paper_id", "researcher_id"),
-        on=["paper_id", "researcher_id"],
-        how="anti",
-    ).join(researchers.select("researcher_id", "display_name"), on="researcher_id")
-    # an unwatched author is known by name key; a namesake of a watched researcher whose key is
-    # the researcher's id (not credited: other ORCID, huge list, override) must not merge into it
-    ids = researchers.select(name_key="researcher_id", clash=pl.lit(True))
-    chosen = chosen.join(ids, on="name_key", how="left").with_columns(
-        name_key=pl.when(pl.col("clash").fill_null(False))
-        .then("namesake:" + pl.col("name_key"))
-        .otherwise("name_key")
-    )
-    listed = chosen.select(
-        "paper_id",
-        author_id=pl.coalesce("researcher_id", "name_key"),
-        position=pl.col("position"),
-        author_name=pl.col("display_name"),
-        is_watched=pl.col("researcher_id").is_not_null(),
-        source=pl.col("source"),
-        source_author_id=pl.col("source_author_id"),
-        match_rule=pl.col("match_rule"),
-        match_confidence=pl.col("match_confidence"),
-    )
-    extra = missing.select(
-        "paper_id",
-        author_id="researcher_id",
-        position=pl.lit(None, pl.Int32),
-        author_name="display_name",
-        is_watched=pl.lit(True),
-        source=pl.lit("matched"),
-        source_author_id=pl.lit(None, pl.String),
-        match_rule="match_rule",
-        match_confidence="match_confidence",
-    ).unique(["paper_id", "author_id"])
-    authorships = (
-        pl.concat([listed, extra])
-        .with_columns(_extra=pl.col("source") == "matched")
-        .sort("paper_id", "_extra", pl.col("position").fill_null(10_000), "author_id")
-        .drop("_extra")
-        .unique(["paper_id", "author_id"], keep="first", maintain_order=True)
-        .sort("paper_id", pl.col("position").fill_null(10_000), "author_id")
-    )
+    hits = _hits(m)
+    chosen = _carry_initials(_chosen_lists(m), hits, initials)
+    authorships = _authorship_rows(chosen, hits, researchers)
     # entries flagged but the researcher is credited on the paper anyway: no longer a question
     credited = authorships.filter(pl.col("is_watched")).select("paper_id", entity_id="author_id")
-    mention_flags = mention_flags.join(credited, on=["paper_id", "entity_id"], how="anti").drop(
-        "paper_id"
+    mention_flags = mention_flags.join(credited, on=["paper_id", "entity_id"], how="anti")
+    carried = chosen.select("mid", c_rid="researcher_id", c_rule="match_rule")
+    return (
+        authorships,
+        pl.concat([mention_flags.drop("paper_id"), override_flags]),
+        _author_xref(m, carried),
     )
-    return authorships, pl.concat([mention_flags, override_flags])
+
+
+XREF_SCHEMA: dict[str, Any] = {
+    "author_id": pl.String,
+    "paper_id": pl.String,
+    "source": pl.String,
+    "source_work_id": pl.String,
+    "position": pl.Int32,
+    "source_author_id": pl.String,
+    "orcid": pl.String,
+    "author_name": pl.String,
+    "person_id": pl.String,
+    "rule": pl.String,
+}
+
+
+def _author_xref(m: pl.LazyFrame, carried: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per author entry of every source record: the person it is (author_id: the
+    watched researcher credited, else the person id) and why (rule: the credit's match_rule,
+    else the person rule: orcid, source_id, name_on_paper, name_only)."""
+    return (
+        m.join(carried, on="mid", how="left")
+        .with_columns(
+            rid=pl.coalesce("researcher_id", "c_rid"),
+            why=pl.coalesce("match_rule", "c_rule"),
+        )
+        .select(
+            author_id=pl.coalesce("rid", "person_id"),
+            paper_id="paper_id",
+            source="source",
+            source_work_id="source_work_id",
+            position="position",
+            source_author_id="source_author_id",
+            orcid="orcid",
+            author_name="display_name",
+            person_id="person_id",
+            rule=pl.coalesce("why", "person_rule"),
+        )
+        .select([pl.col(c).cast(t) for c, t in XREF_SCHEMA.items()])
+        .sort("paper_id", "source", "source_work_id", "position", nulls_last=True)
+    )
 
 
 def build_authorships(
@@ -1187,7 +1425,8 @@ def build_authorships(
 ) -> pl.LazyFrame:
     """One author list per paper, from the most complete source; watched researchers credited
     by crosswalked id (`author_ids` = the crosswalk), ORCID, full name or guarded initials, on
-    the list or (found on another source's list of the paper) as an extra "matched" row.
+    the list or (found on another source's list of the paper) as an extra "matched" row;
+    everyone else by person id (`transforms.persons`).
     `works` (staged works) gives not_author overrides their DOIs / arXiv ids."""
     return _assign(staged, xref, researchers, author_ids, overrides, works)[0]
 
@@ -1204,16 +1443,29 @@ def authorship_flags(
     return _assign(staged, xref, researchers, author_ids, overrides, works)[1]
 
 
+def _ids_of(source: str) -> pl.Expr:
+    return pl.col("source_author_id").filter(pl.col("source") == source).unique().sort()
+
+
 def build_authors(
-    authorships: pl.LazyFrame, researchers: pl.LazyFrame, author_ids: pl.LazyFrame
+    authorships: pl.LazyFrame,
+    researchers: pl.LazyFrame,
+    author_ids: pl.LazyFrame,
+    author_xref: pl.LazyFrame | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(authors, author_crosswalk). Watched researchers keep their watchlist name and id."""
+    """(authors, author_crosswalk): one row per person on an authorship list, and every watched
+    researcher, with their ids. Watched researchers keep their watchlist name and id."""
     crosswalk = author_ids.select([pl.col(c).cast(t) for c, t in CROSSWALK_SCHEMA.items()]).sort(
         "author_id", "source", "source_author_id"
     )
+    entries = (
+        author_xref
+        if author_xref is not None
+        else authorships.with_columns(orcid=pl.lit(None, pl.String))
+    )
     ids = pl.concat(
         [
-            authorships.filter(pl.col("source_author_id").is_not_null()).select(
+            entries.filter(pl.col("source_author_id").is_not_null()).select(
                 "author_id", "source", "source_author_id"
             ),
             crosswalk.select("author_id", "source", "source_author_id"),
@@ -1223,23 +1475,28 @@ def build_authors(
         display_name=pl.col("author_name").mode().sort().first(),
         n_papers=pl.col("paper_id").n_unique().cast(pl.Int32),
     )
-    watched = researchers.select("researcher_id", watch_name="display_name", orcid="orcid")
-    authors = counts.join(
-        watched, left_on="author_id", right_on="researcher_id", how="full", coalesce=True
-    ).select(
-        "author_id",
-        display_name=pl.coalesce("watch_name", "display_name"),
-        is_watched=pl.col("watch_name").is_not_null(),
-        orcid="orcid",
-        n_papers=pl.col("n_papers").fill_null(0),
+    orcids = entries.group_by("author_id").agg(p_orcid=pl.col("orcid").drop_nulls().min())
+    watched = researchers.select("researcher_id", watch_name="display_name", w_orcid="orcid")
+    authors = (
+        counts.join(
+            watched, left_on="author_id", right_on="researcher_id", how="full", coalesce=True
+        )
+        .join(orcids, on="author_id", how="left")
+        .select(
+            "author_id",
+            display_name=pl.coalesce("watch_name", "display_name"),
+            is_watched=pl.col("watch_name").is_not_null(),
+            orcid=pl.when(pl.col("watch_name").is_not_null())
+            .then(pl.col("w_orcid"))
+            .otherwise(pl.col("p_orcid")),
+            n_papers=pl.col("n_papers").fill_null(0),
+        )
     )
     by_author = ids.group_by("author_id").agg(
-        openalex_author_ids=pl.col("source_author_id")
-        .filter(pl.col("source") == "openalex")
-        .sort(),
-        s2_author_ids=pl.col("source_author_id")
-        .filter(pl.col("source") == "semantic_scholar")
-        .sort(),
+        openalex_author_ids=_ids_of("openalex"),
+        s2_author_ids=_ids_of("semantic_scholar"),
+        dblp_pids=_ids_of("dblp"),
+        scholar_feed_ids=_ids_of("scholar_feed"),
     )
     authors = authors.join(by_author, on="author_id", how="left").sort("author_id")
     return authors, crosswalk
@@ -1253,18 +1510,21 @@ def resolve_authors(
     overrides: pl.LazyFrame | None = None,
     works: pl.LazyFrame | None = None,
 ) -> dict[str, pl.LazyFrame]:
-    """The author side of the model: author_crosswalk, authorships, authors, author_profiles and
-    resolution_flags (entity "author"). The crosswalk is computed once (collected) and shared."""
+    """The author side of the model: author_crosswalk, author_xref, authorships, authors,
+    author_profiles and resolution_flags (entity "author"). The crosswalk is computed once
+    (collected) and shared."""
     mentions = _eager(_mentions(staged, xref))
     crosswalk, xw_flags = _crosswalk(raw, researchers, staged, xref, overrides, mentions)
     crosswalk = crosswalk.collect().lazy()
-    authorships, ship_flags = _assign(
-        staged, xref, researchers, crosswalk, overrides, works, mentions, _profile_owners(raw)
+    authorships, ship_flags, author_xref = _assign(
+        staged, xref, researchers, crosswalk, overrides, works, mentions, raw
     )
     authorships = authorships.collect().lazy()
-    authors, crosswalk = build_authors(authorships, researchers, crosswalk)
+    author_xref = author_xref.collect().lazy()
+    authors, crosswalk = build_authors(authorships, researchers, crosswalk, author_xref)
     return {
         "author_crosswalk": crosswalk,
+        "author_xref": author_xref,
         "authorships": authorships,
         "authors": authors,
         "author_profiles": build_author_profiles(raw, crosswalk),
