@@ -465,6 +465,78 @@ def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:
     return out
 
 
+_LINEAGE_COLS = ("_record_hash", "_run_id", "_fetched_at", "_response_sha256")
+
+
+def _table_digest(con: duckdb.DuckDBPyConnection, name: str, key: str | None) -> str:
+    """Order-independent digest of a table's rows: by key and lineage for a raw table (its
+    `_record_hash` covers the record), else of every row as JSON."""
+    cols = {r[0] for r in con.execute(f"describe {name}").fetchall()}
+    if key and key in cols and cols.issuperset(_LINEAGE_COLS):
+        row_text = (
+            f"concat_ws('|', {key}, " + ", ".join(f"{c}::varchar" for c in _LINEAGE_COLS) + ")"
+        )
+    else:
+        row_text = "to_json(t)::varchar"
+    row = con.execute(
+        f"""select count(*), md5(coalesce(string_agg(h, '' order by h), ''))
+            from (select md5({row_text}) as h from {name} t)"""
+    ).fetchone()
+    return f"{name}:{row[0] if row else 0}:{row[1] if row else ''}"
+
+
+def raw_digest(con: duckdb.DuckDBPyConnection) -> str:
+    """What the model reads from the warehouse, as one text: every raw table's rows."""
+    parts = []
+    for name in _raw_tables(con):
+        slug, entity = name.removeprefix("raw_").split("__", 1)
+        parts.append(_table_digest(con, name, ENTITY_KEYS.get((slug, entity))))
+    return "\n".join(parts)
+
+
+def registry_digest(con: duckdb.DuckDBPyConnection) -> str:
+    return _table_digest(con, "work_ids", None) if _table_exists(con, "work_ids") else "-"
+
+
+def built_from(con: duckdb.DuckDBPyConnection, digest: str) -> list[str] | None:
+    """The model tables, when the last build left them from inputs with this digest (and they
+    are all still there); else None."""
+    if not _table_exists(con, "model_state"):
+        return None
+    row = con.execute("select digest, tables from model_state").fetchone()
+    if row is None or row[0] != digest:
+        return None
+    tables = list(row[1])
+    return tables if all(_table_exists(con, t) for t in tables) else None
+
+
+def save_model_state(
+    con: duckdb.DuckDBPyConnection, digest: str, tables: Sequence[str], run_id: str
+) -> None:
+    con.execute(
+        """create table if not exists model_state (
+               digest varchar not null, tables varchar[] not null, run_id varchar not null,
+               built_at timestamptz not null)"""
+    )
+    con.execute("delete from model_state")
+    con.execute(
+        "insert into model_state values (?, ?, ?, ?)",
+        [digest, list(tables), run_id, datetime.now(UTC)],
+    )
+
+
+def engine_version() -> str:
+    return duckdb.__version__
+
+
+def table_heights(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, int]:
+    return {t: _count(con, t) for t in tables}
+
+
+def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    return con.execute(f"select * from {name}").pl()
+
+
 def read_registry(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:
     """What the model needs from the previous build: the work id registry, when there is one."""
     if not _table_exists(con, "work_ids"):
