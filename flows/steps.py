@@ -7,6 +7,7 @@ The Prefect flow in `flows.pipeline` wraps these as tasks; short commands (`impo
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import logging
 import re
@@ -339,6 +340,10 @@ def import_files(slug: str, files: list[Path], max_bytes: int | None = None) -> 
             fetched_at=datetime.now(UTC),
         )
         report.items.append(Fetched(response, page))
+        # The records held so far are no garbage (and have no cycles): without this the
+        # collector walks all of them again and again while the next pages parse, and parsing
+        # time grows with the pages already held (142 ms a page after 50k works, 56 after 10k).
+        gc.freeze()
     return report
 
 
