@@ -154,11 +154,22 @@ def _fits(dtype: PolarsDataType) -> Fits:
         inner = _fits(dtype.inner)
         return lambda v: v is None or (type(v) is list and all(map(inner, v)))
     if isinstance(dtype, pl.Struct):
-        fields = [(f.name, _fits(f.dtype)) for f in dtype.fields]
-        return lambda v: (
-            v is None or (type(v) is dict and all(ok(v.get(name)) for name, ok in fields))
-        )
+        return _fits_struct([(f.name, _fits(f.dtype)) for f in dtype.fields])
     return lambda v: v is None
+
+
+def _fits_struct(fields: list[tuple[str, Fits]]) -> Fits:
+    def fits(v: object) -> bool:
+        if v is None:
+            return True
+        if type(v) is not dict:
+            return False
+        for name, ok in fields:
+            if not ok(v.get(name)):
+                return False
+        return True
+
+    return fits
 
 
 _CHECKERS: dict[tuple[tuple[str, PolarsDataType], ...], list[tuple[str, PolarsDataType, Fits]]] = {}
