@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from flows import catalog, reports
 from flows.http import mask_secret_values, mask_secrets

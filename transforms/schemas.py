@@ -131,6 +131,16 @@ def value_problem(value: object, dtype: PolarsDataType) -> str | None:
 Fits = Callable[[object], bool]
 
 
+_EXACT: dict[object, tuple[type, ...]] = {
+    pl.Float32: (float, int),
+    pl.Float64: (float, int),
+    pl.String: (str,),
+    pl.Boolean: (bool,),
+    pl.Date: (date,),
+    pl.Datetime: (datetime,),
+}
+
+
 def _fits(dtype: PolarsDataType) -> Fits:
     """A quick yes for values that surely fit `dtype` (exact types, no messages). A no only
     sends the value to `value_problem`, which decides and explains; so this never accepts
@@ -140,14 +150,7 @@ def _fits(dtype: PolarsDataType) -> Fits:
         signed, bits = _INT_BITS[base]
         low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
         return lambda v: v is None or (type(v) is int and low <= v <= high)
-    exact = {
-        pl.Float32: (float, int),
-        pl.Float64: (float, int),
-        pl.String: (str,),
-        pl.Boolean: (bool,),
-        pl.Date: (date,),
-        pl.Datetime: (datetime,),
-    }.get(base)
+    exact = _EXACT.get(base)
     if exact is not None:
         return lambda v: v is None or type(v) in exact
     if isinstance(dtype, pl.List):
@@ -164,7 +167,7 @@ def _fits_struct(fields: list[tuple[str, Fits]]) -> Fits:
             return True
         if type(v) is not dict:
             return False
-        for name, ok in fields:
+        for name, ok in fields:  # noqa: SIM110 (all() over a generator is slower here)
             if not ok(v.get(name)):
                 return False
         return True
