@@ -163,16 +163,17 @@ def test_failure_inside_the_transaction_leaves_previous_warehouse(
 
 
 def _die_mid_load(path: str) -> None:
-    """Child process: start a run and die hard right after the model tables are replaced."""
+    """Child process: start a run and die hard right after the model step and the snapshots
+    (a rerun of the same data keeps the model tables; the snapshots are written every run)."""
     from flows import warehouse as wh
 
-    real = wh.replace_tables
+    real = wh.append_snapshots
 
-    def replace_then_die(con: Any, tables: Any) -> None:
-        real(con, tables)
+    def append_then_die(con: Any, frame: Any) -> int:
+        real(con, frame)
         os._exit(9)  # no rollback, no close: as if the machine lost power
 
-    wh.replace_tables = replace_then_die  # type: ignore[assignment]
+    wh.append_snapshots = append_then_die  # type: ignore[assignment]
     run_demo(Path(path))
 
 
