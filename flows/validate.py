@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from flows.sources import ENTITY_KEYS
 from flows.sources.base import Fetched, FetchReport, Page, Quarantined, Record
-from transforms.schemas import raw_schema, record_problem
+from transforms.schemas import raw_schema, record_checker
 
 
 def _key(record: Record, key: str, where: str, index: int) -> str:
@@ -34,10 +34,10 @@ def checked_page(source: str, page: Page, where: str) -> Page:
                 for i, r in enumerate(rows)
             )
             continue
-        schema = raw_schema(source, entity)
+        problem_of = record_checker(raw_schema(source, entity), key)
         good = records.setdefault(entity, [])
         for i, record in enumerate(rows):
-            problem = record_problem(record, schema, key)
+            problem = problem_of(record)
             if problem is None:
                 good.append(record)
                 continue

@@ -80,6 +80,52 @@ def test_changed_record_is_updated_not_duplicated(tmp_path: Path) -> None:
     assert (n, cites) == (1, 12345)
 
 
+def _model_state(path: Path) -> tuple[str, list[str]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute("select run_id, tables from model_state").fetchone()
+        assert row is not None
+        return row[0], list(row[1])
+    finally:
+        con.close()
+
+
+def test_unchanged_rerun_keeps_the_model_and_a_full_build_agrees(tmp_path: Path) -> None:
+    """A rerun that loads nothing new keeps the model tables; `scholarflow build` (always a full
+    rebuild) gives the very same tables; a changed record rebuilds."""
+    path = tmp_path / "kept" / "w.duckdb"
+    run_demo(path)
+    built_by, tables = _model_state(path)
+    second = run_demo(path)
+    assert sum(s.new + s.updated for s in second.sources) == 0
+    assert _model_state(path)[0] == built_by  # not rebuilt
+    kept = fingerprint(path)
+
+    full = tmp_path / "full" / "w.duckdb"
+    full.parent.mkdir()
+    shutil.copy(path, full)
+    steps.build_only(demo_context(full, "build"))
+    assert _model_state(full)[0] != built_by  # rebuilt
+    rebuilt = fingerprint(full)
+    assert len(tables) > 10
+    for name in tables:
+        assert kept[f"main.{name}"] == rebuilt[f"main.{name}"], name
+
+    work_file, work_id = _one_work_file(tmp_path, cited_by_count=54321)
+    summary = steps.load_and_build(
+        demo_context(path), [steps.import_files("openalex", [work_file])], {}
+    )
+    assert summary.sources[0].updated == 1
+    assert _model_state(path)[0] == summary.run_id
+    con = duckdb.connect(str(path), read_only=True)
+    row = con.execute(
+        "select cited_by_count from paper_citations where source = 'openalex' and source_work_id = ?",
+        [work_id],
+    ).fetchone()
+    con.close()
+    assert row == (54321,)
+
+
 def _one_work_file(tmp_path: Path, cited_by_count: int) -> tuple[Path, str]:
     """Take one demo OpenAlex work, change its count, save it as a single-entity response."""
 
@@ -130,16 +176,17 @@ def test_failure_inside_the_transaction_leaves_previous_warehouse(
 
 
 def _die_mid_load(path: str) -> None:
-    """Child process: start a run and die hard right after the model tables are replaced."""
+    """Child process: start a run and die hard right after the model step and the snapshots
+    (a rerun of the same data keeps the model tables; the snapshots are written every run)."""
     from flows import warehouse as wh
 
-    real = wh.replace_tables
+    real = wh.append_snapshots
 
-    def replace_then_die(con: Any, tables: Any) -> None:
-        real(con, tables)
+    def append_then_die(con: Any, frame: Any) -> int:
+        real(con, frame)
         os._exit(9)  # no rollback, no close: as if the machine lost power
 
-    wh.replace_tables = replace_then_die  # type: ignore[assignment]
+    wh.append_snapshots = append_then_die  # type: ignore[assignment]
     run_demo(Path(path))
 
 

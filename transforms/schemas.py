@@ -5,6 +5,7 @@ Each source declares its columns in `transforms/sources/<slug>.py`; lineage is a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -127,11 +128,80 @@ def value_problem(value: object, dtype: PolarsDataType) -> str | None:
     return None
 
 
+Fits = Callable[[object], bool]
+
+
+_EXACT: dict[object, tuple[type, ...]] = {
+    pl.Float32: (float, int),
+    pl.Float64: (float, int),
+    pl.String: (str,),
+    pl.Boolean: (bool,),
+    pl.Date: (date,),
+    pl.Datetime: (datetime,),
+}
+
+
+def _fits(dtype: PolarsDataType) -> Fits:
+    """A quick yes for values that surely fit `dtype` (exact types, no messages). A no only
+    sends the value to `value_problem`, which decides and explains; so this never accepts
+    what `value_problem` refuses."""
+    base = dtype.base_type()
+    if base in _INT_BITS:
+        signed, bits = _INT_BITS[base]
+        low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+        return lambda v: v is None or (type(v) is int and low <= v <= high)
+    exact = _EXACT.get(base)
+    if exact is not None:
+        return lambda v: v is None or type(v) in exact
+    if isinstance(dtype, pl.List):
+        inner = _fits(dtype.inner)
+        return lambda v: v is None or (type(v) is list and all(map(inner, v)))
+    if isinstance(dtype, pl.Struct):
+        return _fits_struct([(f.name, _fits(f.dtype)) for f in dtype.fields])
+    return lambda v: v is None
+
+
+def _fits_struct(fields: list[tuple[str, Fits]]) -> Fits:
+    def fits(v: object) -> bool:
+        if v is None:
+            return True
+        if type(v) is not dict:
+            return False
+        for name, ok in fields:  # noqa: SIM110 (all() over a generator is slower here)
+            if not ok(v.get(name)):
+                return False
+        return True
+
+    return fits
+
+
+_CHECKERS: dict[tuple[tuple[str, PolarsDataType], ...], list[tuple[str, PolarsDataType, Fits]]] = {}
+
+
+def _checker(schema: pl.Schema) -> list[tuple[str, PolarsDataType, Fits]]:
+    key = tuple(schema.items())
+    hit = _CHECKERS.get(key)
+    if hit is None:
+        hit = _CHECKERS[key] = [(name, dtype, _fits(dtype)) for name, dtype in key]
+    return hit
+
+
+def record_checker(schema: pl.Schema, key: str) -> Callable[[dict[str, object]], str | None]:
+    """`record_problem` for many records of one schema (the per-field checks built once)."""
+    fields = _checker(schema)
+
+    def problem_of(record: dict[str, object]) -> str | None:
+        if record.get(key) in (None, ""):
+            return f"{key}: the record has no {key}"
+        for name, dtype, fits in fields:
+            value = record.get(name)
+            if not fits(value) and (problem := value_problem(value, dtype)):
+                return f"{name}: {problem}"
+        return None
+
+    return problem_of
+
+
 def record_problem(record: dict[str, object], schema: pl.Schema, key: str) -> str | None:
     """The first field of `record` that does not fit `schema` ("field: why"), or None."""
-    if record.get(key) in (None, ""):
-        return f"{key}: the record has no {key}"
-    for name, dtype in schema.items():
-        if problem := value_problem(record.get(name), dtype):
-            return f"{name}: {problem}"
-    return None
+    return record_checker(schema, key)(record)
