@@ -446,8 +446,11 @@ def _merge_stage(
     con: duckdb.DuckDBPyConnection, table: str, key: str, stage: pa.Table, fields: list[str]
 ) -> tuple[int, int]:
     """Upsert the staged rows into `table` by `key`; (new, updated). `_record_hash` is the md5
-    of the record's source fields as JSON: equal for equal records in every run."""
+    of the record's source fields as JSON: equal for equal records in every run. A stored row
+    is compared by the same hash of its own fields, not by the hash stored with it, so rows an
+    earlier version hashed another way are not taken for changed ones."""
     packed = ", ".join(f'"{c}" := "{c}"' for c in fields)
+    stored = "md5(to_json(struct_pack(" + ", ".join(f'"{c}" := t."{c}"' for c in fields) + ")))"
     con.register("_stage_arrow", stage)
     try:
         con.execute(
@@ -463,14 +466,14 @@ def _merge_stage(
             _add_new_columns(con, table)
         row = con.execute(
             f"""select count(*) filter (where t.{key} is null),
-                       count(*) filter (where t.{key} is not null and t._record_hash <> s._record_hash)
+                       count(*) filter (where t.{key} is not null and {stored} <> s._record_hash)
                 from _stage s left join {table} t on t.{key} = s.{key}"""
         ).fetchone()
         new, updated = (int(row[0]), int(row[1])) if row else (0, 0)
         if updated:
             con.execute(
                 f"""delete from {table} t using _stage s
-                    where t.{key} = s.{key} and t._record_hash <> s._record_hash"""
+                    where t.{key} = s.{key} and {stored} <> s._record_hash"""
             )
         if new or updated:
             con.execute(

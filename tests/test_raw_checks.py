@@ -130,3 +130,21 @@ def test_record_hash_is_stable_and_follows_each_change() -> None:
     assert con.execute(
         "select _run_id, cited_by_count from raw_openalex__works where work_id = 'W2'"
     ).fetchone() == ("r3", 99)
+
+
+def test_rows_hashed_by_an_earlier_version_are_not_taken_for_changed() -> None:
+    """Warehouses loaded before the hash moved into SQL hold other hashes: a rerun compares the
+    stored rows' fields, so unchanged records keep their row and their first run."""
+    works = [
+        {"id": f"https://openalex.org/W{i}", "display_name": f"Paper {i}", "cited_by_count": i}
+        for i in range(1, 4)
+    ]
+    con = duckdb.connect()
+    con.execute(warehouse.CORE_DDL)
+    warehouse.upsert_raw(con, "r1", "openalex", _items(works))
+    con.execute("update raw_openalex__works set _record_hash = 'hashed-the-old-way'")
+    works[2] = {**works[2], "cited_by_count": 7}
+    again = warehouse.upsert_raw(con, "r2", "openalex", _items(works))
+    assert (again.new, again.updated, again.unchanged) == (0, 1, 2)
+    runs = dict(con.execute("select work_id, _run_id from raw_openalex__works").fetchall())
+    assert runs == {"W1": "r1", "W2": "r1", "W3": "r2"}
