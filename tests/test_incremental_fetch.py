@@ -4,7 +4,7 @@ and citation refresh of known works, on live code paths served by an httpx MockT
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -109,6 +109,7 @@ def _live(
     upstream: Upstream,
     wl: Watchlist,
     mode: str = "live",
+    days_later: int = 0,
 ) -> steps.RunContext:
     def offline_client(*args: object, **kwargs: object) -> HttpClient:
         kwargs.update(transport=httpx.MockTransport(upstream), intervals={}, sleep=lambda s: None)
@@ -116,6 +117,8 @@ def _live(
 
     monkeypatch.setattr(steps, "HttpClient", offline_client)
     ctx = steps.RunContext("ingest", mode, wl, "sha", path)  # type: ignore[arg-type]
+    # a run some days later (the plan counts days from the run's start)
+    ctx.started_at += timedelta(days=days_later)
     steps.ingest(ctx, ["arxiv", "crossref"])
     return ctx
 
@@ -173,34 +176,30 @@ def test_entries_due_a_full_refresh_are_fetched_whole(
 ) -> None:
     path, upstream = tmp_path / "w.duckdb", Upstream()
     _live(monkeypatch, path, upstream, _watchlist())
-    old = date.today() - timedelta(days=40)
-    with duckdb.connect(str(path)) as con:
-        con.execute("update fetch_state set full_fetch_on = ? where source = 'arxiv'", [old])
     upstream.seen.clear()
-    _live(monkeypatch, path, upstream, _watchlist(full_refresh_days=30))
+    # 40 days on, with a full refresh every 30: both entries are fetched whole again
+    later = _live(monkeypatch, path, upstream, _watchlist(full_refresh_days=30), days_later=40)
     assert {q["sortBy"][0] for q in upstream.asked("export.arxiv.org")} == {"submittedDate"}
-    assert all("from-index-date" in q["filter"][0] for q in upstream.asked("api.crossref.org"))
-    assert _state(path)[("arxiv", "researcher:ada-byron")][1] == datetime.now(UTC).date()
+    assert all("from-index-date" not in q["filter"][0] for q in upstream.asked("api.crossref.org"))
+    day = later.started_at.date()
+    assert _state(path)[("arxiv", "researcher:ada-byron")] == (day, day)
+    # 20 days after that full fetch, the run is incremental again
+    upstream.seen.clear()
+    _live(monkeypatch, path, upstream, _watchlist(full_refresh_days=30), days_later=60)
+    assert {q["sortBy"][0] for q in upstream.asked("export.arxiv.org")} == {"lastUpdatedDate"}
 
 
 def test_a_failed_entry_keeps_its_watermark(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     path, upstream = tmp_path / "w.duckdb", Upstream()
-    _live(monkeypatch, path, upstream, _watchlist())
-    before = _state(path)
-    with duckdb.connect(str(path)) as con:
-        con.execute("update fetch_state set watermark = watermark - 10")
+    first = _live(monkeypatch, path, upstream, _watchlist())
     upstream.fail_crossref = True
-    _live(monkeypatch, path, upstream, _watchlist())
+    later = _live(monkeypatch, path, upstream, _watchlist(), days_later=10)
     after = _state(path)
     # crossref answered with an error: its next run must ask from the old day again
-    assert after[("crossref", "researcher:ada-byron")][0] == before[
-        ("crossref", "researcher:ada-byron")
-    ][0] - timedelta(days=10)
-    assert (
-        after[("arxiv", "researcher:ada-byron")][0] == before[("arxiv", "researcher:ada-byron")][0]
-    )
+    assert after[("crossref", "researcher:ada-byron")][0] == first.started_at.date()
+    assert after[("arxiv", "researcher:ada-byron")][0] == later.started_at.date()
 
 
 def test_disabled_or_replayed_runs_fetch_everything(
