@@ -22,9 +22,9 @@ from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
 from bibtexparser.middlewares import LatexEncodingMiddleware
 from bibtexparser.model import Entry, Field
-from nameparser import HumanName
 
 from flows import warehouse
+from transforms import names
 
 # Words that mark a venue as a journal; anything else with a venue is taken for a conference
 # (the warehouse keeps no work type, and the watched fields publish mostly at conferences).
@@ -182,13 +182,12 @@ class Name:
 
 @lru_cache(maxsize=65_536)  # co-authors recur across works and all three formats
 def split_name(raw: str) -> Name:
-    """Family and given names of an author string ("Ludwig van Beethoven", "Zhuo, Danyang")."""
-    human = HumanName(raw)
-    family = human.last.strip()
-    given = " ".join(p for p in (human.first, human.middle) if p).strip()
-    if not family:  # one word ("Madonna") or a name nameparser could not split
-        return Name(family=given or raw.strip())
-    return Name(family=family, given=given, suffix=human.suffix.strip())
+    """Family and given names of an author string ("Ludwig van Beethoven", "Zhuo, Danyang"), as
+    written, by the project's one name splitter (transforms.names: no word is dropped)."""
+    n = names.analyse(raw)
+    if not (n.family_written and n.given_written):  # one word ("Madonna"): all of it is family
+        return Name(family=n.display or raw.strip(), suffix=n.suffix or "")
+    return Name(family=n.family_written, given=n.given_written, suffix=n.suffix or "")
 
 
 def _verbatim(value: str) -> str:
