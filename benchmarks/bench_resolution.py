@@ -209,6 +209,8 @@ def synthetic(
             truth["true_work"].append(f"t{t}")
             n += 1
         t += 1
+    for values in works.values():  # columns the generator has no opinion on stay null
+        values.extend([None] * (n - len(values)))
     wf = pl.DataFrame(works, schema=WORK_COLUMNS).with_columns(
         title_key=norm.title_key(pl.col("title"))
     )
