@@ -60,6 +60,9 @@ CONFIDENCE = {
     "coauthored_full_2": 0.95,  # >= 2 shared works, full-name agreement
     "coauthored_1": 0.8,  # 1 shared work with full name, or >= 2 with initials only
     "name": 0.7,  # source profile with the same (unambiguous) full name
+    # another id of a source that knows the researcher's own, under their full name, on a
+    # paper sharing a co-author with the researcher's: a profile the source split off
+    "shared_coauthors": 0.8,
 }
 MATCH_CONFIDENCE = {"name": 0.9, "initials": 0.75}
 # own_profile: the owner's initials on their own profile page (the page vouches for the person)
@@ -661,6 +664,106 @@ def _coauthored(
     return out, flags
 
 
+def _shared_coauthor_links(
+    links: pl.LazyFrame,
+    mentions: pl.LazyFrame,
+    full: pl.LazyFrame,
+    orcids: pl.LazyFrame,
+    profiles: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """Rule `shared_coauthors`: a source author id under the researcher's full name, on a paper
+    none of the researcher's ids is on, that shares a co-author (by full name; not when the
+    two entries carry different ids of one source) with a paper where a source lists the
+    researcher's own id (watchlist, ORCID, override). That is how a profile a source split off
+    the researcher (OpenAlex and S2 split people) shows itself; a namesake works with others."""
+    known = links.filter(pl.col("rule").is_in(_KNOWN_RULES))
+    anchored = pl.concat(
+        [
+            mentions.join(
+                known.select("researcher_id", "source", "source_author_id"),
+                on=["source", "source_author_id"],
+            ).select("paper_id", "researcher_id"),
+            mentions.join(orcids, on="orcid").select("paper_id", "researcher_id"),
+        ]
+    ).unique()
+    unique_names = full.filter(pl.col("n") == 1).select("key", "researcher_id")
+    cand = (
+        mentions.filter(pl.col("source_author_id").is_not_null() & ~pl.col("huge"))
+        .join(
+            links.select("source", "source_author_id").unique(),
+            on=["source", "source_author_id"],
+            how="anti",
+        )
+        .select("paper_id", "source", "source_author_id", "orcid", key="full_keys")
+        .explode("key")
+        .join(unique_names, on="key")
+        .drop("key")
+        .unique()
+        # only where the name alone is vetoed: a source that knows the researcher's own id
+        .join(known.select("researcher_id", "source").unique(), on=["researcher_id", "source"])
+        .join(anchored, on=["paper_id", "researcher_id"], how="anti")
+        .join(
+            orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")),
+            on="researcher_id",
+            how="left",
+        )
+        .filter(
+            pl.col("orcid").is_null()
+            | pl.col("r_orcids").is_null()
+            | pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+        )
+        .drop("orcid", "r_orcids")
+    )
+    # everyone on the papers, by full name (initials say too little, huge lists too much)
+    names = (
+        mentions.filter(~pl.col("huge") & ~pl.col("initials_only").fill_null(False))
+        .select("paper_id", "full_keys", c_source="source", c_id="source_author_id")
+        .explode("full_keys")
+        .drop_nulls("full_keys")
+        .rename({"full_keys": "key"})
+        .unique()
+    )
+    own = unique_names.select("key", "researcher_id")
+
+    def coauthors(papers: pl.LazyFrame) -> pl.LazyFrame:
+        """Names on each (paper_id, researcher_id) of `papers` but the researcher's own."""
+        return papers.join(names, on="paper_id").join(own, on=["key", "researcher_id"], how="anti")
+
+    theirs = coauthors(anchored).rename(
+        {"paper_id": "a_paper", "c_source": "a_source", "c_id": "a_id"}
+    )
+    pairs = (
+        coauthors(cand)
+        .join(theirs, on=["researcher_id", "key"])
+        .filter(pl.col("paper_id") != pl.col("a_paper"))
+        .with_columns(
+            clash=(pl.col("c_source") == pl.col("a_source"))
+            & (pl.col("c_id") != pl.col("a_id")).fill_null(False)
+        )
+        .group_by("researcher_id", "source", "source_author_id", "paper_id", "a_paper", "key")
+        .agg(clash=pl.col("clash").any())
+        .filter(~pl.col("clash"))
+    )
+    support = (
+        pairs.group_by("researcher_id", "source", "source_author_id")
+        .agg(n_works=pl.col("paper_id").n_unique().cast(pl.Int32))
+        .join(
+            profiles.select("source", "source_author_id", "works_count", "span_years"),
+            on=["source", "source_author_id"],
+            how="left",
+        )
+        .filter(~_implausible(pl.col("works_count"), pl.col("span_years")))
+    )
+    return support.select(
+        "researcher_id",
+        "source",
+        "source_author_id",
+        rule=pl.lit("shared_coauthors"),
+        confidence=pl.lit(CONFIDENCE["shared_coauthors"]),
+        n_works="n_works",
+    )
+
+
 def _crosswalk(
     raw: dict[str, pl.LazyFrame],
     researchers: pl.LazyFrame,
@@ -681,7 +784,8 @@ def _crosswalk(
         full, initials = _researcher_keys(researchers, overrides)
         orcids = _researcher_orcids(researchers, overrides)
         co, co_flags = _coauthored(links, mentions, full, initials, orcids, profiles)
-        links = pl.concat([links, co])
+        shared = _shared_coauthor_links(links, mentions, full, orcids, profiles)
+        links = pl.concat([links, co, shared])
         flags = pl.concat([flags, co_flags])
     # one source id is one person: the most confident link wins; a tie between two researchers
     # is a conflict, flagged and not linked
@@ -794,7 +898,12 @@ def _candidates(
         "source_author_id",
         rid_id="author_id",
         rule_id=pl.col("rule").replace(
-            {"watchlist": "watchlist_id", "coauthored_works": "crosswalk", "name": "crosswalk"}
+            {
+                "watchlist": "watchlist_id",
+                "coauthored_works": "crosswalk",
+                "shared_coauthors": "crosswalk",
+                "name": "crosswalk",
+            }
         ),
         conf_id="confidence",
     )
@@ -840,8 +949,8 @@ def _person_conflicts(
     m: pl.LazyFrame, crosswalk: pl.LazyFrame, person_ids: pl.LazyFrame
 ) -> pl.LazyFrame:
     """(mid, person_conflict): an entry named like a researcher whose person (its id cluster,
-    or the person it joined by name on the paper) holds an ORCID and ids of a kind the sources
-    know the researcher by (watchlist, ORCID, override), none of them the researcher's."""
+    or the person it joined by name on the paper) holds ids of a kind the sources know the
+    researcher by (watchlist, ORCID, override), none of them the researcher's."""
     r_ids = crosswalk.select(rid_name="author_id", kind="source", value="source_author_id")
     known = (
         crosswalk.filter(pl.col("rule").is_in(_KNOWN_RULES))
@@ -858,11 +967,11 @@ def _person_conflicts(
         .join(person_ids, on="person_id")
     )
     shares = held.join(r_ids, on=["rid_name", "kind", "value"]).select("mid").unique()
-    # verified only: a person with an ORCID. Another id without one may be a split profile
-    # of the researcher (OpenAlex and S2 split people), which the name still credits.
-    verified = held.filter(pl.col("kind") == "orcid").select("mid").unique()
+    # Another id of a source that knows the researcher's own id is another person, ORCID or
+    # not. A split profile (OpenAlex and S2 do split people) is the researcher only with
+    # evidence beyond the name, and then the crosswalk holds its id (ORCID, the same work,
+    # shared co-authors, an override), which `shares` finds.
     other = held.join(known, on=["rid_name", "kind"]).select("mid").unique()
-    other = other.join(verified, on="mid", how="semi")
     return other.join(shares, on="mid", how="anti").with_columns(person_conflict=pl.lit(True))
 
 
