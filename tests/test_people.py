@@ -266,13 +266,16 @@ def test_a_namesake_known_by_orcid_elsewhere_is_not_credited_by_name() -> None:
     assert person_of(res, "arxiv", "2601.00010", 0) == f"orcid:{OTHER_ORCID}"
     vetoed = res["resolution_flags"].filter(pl.col("detail").str.contains("holds other ids"))
     assert sorted(vetoed["source"]) == ["arxiv", "openalex"]
-    # without the ORCID anywhere, A90 may be a split profile of the researcher: the name counts
+    # Without the ORCID anywhere A90 is still not A1, the id OpenAlex knows the researcher by,
+    # and nothing but the name ties them: a person of their own (this test once credited the
+    # paper, taking any ORCID-less id for a possible split profile; a split profile now needs
+    # corroboration, tests/test_authors.py::test_split_profile_sharing_a_coauthor_is_the_researcher)
     raws["raw_openalex__works"] = raw(
         "openalex", "works", [oa("W10", soil, [("A90", "Danyang Zhuo")])]
     )
-    assert resolve(raws, [ZHUO])["authors"].filter(pl.col("is_watched"))["n_papers"].to_list() == [
-        1
-    ]
+    res = resolve(raws, [ZHUO])
+    assert res["authors"].filter(pl.col("is_watched"))["n_papers"].to_list() == [0]
+    assert person_of(res, "arxiv", "2601.00010", 0) == "openalex:A90"
 
 
 def test_person_ids_do_not_depend_on_record_order() -> None:
@@ -297,3 +300,42 @@ def test_person_ids_do_not_depend_on_record_order() -> None:
     forward = xref(1)
     assert forward == xref(-1)
     assert ("p1", 0, "openalex:A1") in forward and ("p2", 0, f"orcid:{ORCID}") in forward
+
+
+ORCID_BRAN = "0000-0002-4432-3667"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real OpenAlex payloads absent: {SHARED}")
+def test_real_openalex_split_profile_is_credited_and_a_namesake_is_not() -> None:
+    # Real records: OpenAlex files "Andres M Bran" (with his ORCID) under A5055903035 on the
+    # ChemCrow preprint and "Andres M. Bran" (no ORCID) under A5031480183 on its Nature Machine
+    # Intelligence version: one person split in two. The two records are one paper, so the
+    # same-work link (crosswalk rule coauthored_works) corroborates the split id; the name
+    # alone would not. A third real record, renamed, plays a namesake: not credited.
+    works = {w["work_id"]: w for w in _openalex_records()}
+    split, own = works["W4396723768"], works["W4365597205"]
+    assert split["authorships"][0]["author_id"] != own["authorships"][0]["author_id"]
+    namesake = copy.deepcopy(works["W2277923667"])
+    namesake["authorships"][0]["display_name"] = "Andres M. Bran"
+    bran = {
+        "researcher_id": "andres-bran",
+        "display_name": "Andres M. Bran",
+        "names": ["Andres M. Bran"],
+        "openalex_ids": ["A5055903035"],
+        "orcid": ORCID_BRAN,
+    }
+    res = resolve({"raw_openalex__works": raw("openalex", "works", [own, split, namesake])}, [bran])
+    entries = res["author_xref"].filter(pl.col("author_id") == "andres-bran")
+    assert sorted(entries["source_work_id"]) == ["W4365597205", "W4396723768"]
+    xw = res["author_crosswalk"].filter(pl.col("source_author_id") == "A5031480183")
+    assert xw["author_id"].to_list() == ["andres-bran"]
+    ships = res["authorships"].filter(pl.col("author_id") == "andres-bran")
+    assert set(ships["paper_id"]) == set(entries["paper_id"])
+    assert (
+        not ships["paper_id"]
+        .is_in(res["author_xref"].filter(pl.col("source_work_id") == "W2277923667")["paper_id"])
+        .any()
+    )
+    assert person_of(res, "openalex", "W2277923667", 0) == "openalex:" + str(
+        namesake["authorships"][0]["author_id"]
+    )
