@@ -699,7 +699,7 @@ def test_source_filing_a_same_named_orcid_holder_elsewhere_vetoes_the_name() -> 
     # A1, and nothing but the name says A90 is a profile split off his. This test once credited
     # it (ORCID-less ids were let through as possible split profiles; on the resolution
     # benchmark that credited namesakes' papers to researchers who share their name). A split
-    # profile now needs corroboration (see the shared_coauthors tests below).
+    # profile now needs corroboration (see the split-profile tests below).
     raws["raw_openalex__works"] = raw(
         "openalex", "works", [oa("W9", title, [("A90", "Danyang Zhuo")])]
     )
@@ -710,13 +710,13 @@ def test_source_filing_a_same_named_orcid_holder_elsewhere_vetoes_the_name() -> 
 
 # --- split profiles: another id of the same source ------------------------------------------------
 
-ANN_LEE = ("A5", "Ann Lee")
+ANN_LEE, BO_CHEN = ("A5", "Ann Lee"), ("A6", "Bo Chen")
 
 
 def _split_profile_works(*papers: tuple[str, str, list[Any]]) -> dict[str, pl.LazyFrame]:
-    """Danyang Zhuo's own paper (his A1 and ORCID, with Ann Lee) and `papers` (work id, title,
-    people) in OpenAlex; the researcher is known by A1 and his ORCID."""
-    own = oa("W1", "Serving Models On Phones", [("A1", "Danyang Zhuo", ORCID), ANN_LEE])
+    """Danyang Zhuo's own paper (his A1 and ORCID, with Ann Lee and Bo Chen) and `papers` (work
+    id, title, people) in OpenAlex; the researcher is known by A1 and his ORCID."""
+    own = oa("W1", "Serving Models On Phones", [("A1", "Danyang Zhuo", ORCID), ANN_LEE, BO_CHEN])
     return {
         "raw_openalex__works": raw(
             "openalex", "works", [own, *(oa(w, title, people) for w, title, people in papers)]
@@ -724,13 +724,11 @@ def _split_profile_works(*papers: tuple[str, str, list[Any]]) -> dict[str, pl.La
     }
 
 
-def test_split_profile_sharing_a_coauthor_is_the_researcher() -> None:
+def test_split_profile_sharing_coauthors_is_the_researcher() -> None:
     # OpenAlex splits people: the same Danyang Zhuo, without his ORCID, under A90, writing
-    # again with Ann Lee (A5 in both records) and Bo Chen; S2 lists the same paper by name.
+    # again with Ann Lee and Bo Chen (the same ids in both records); S2 lists the paper by name.
     title = "Batching Inference Requests On Edge Devices"
-    raws = _split_profile_works(
-        ("W2", title, [("A90", "Danyang Zhuo"), ANN_LEE, ("A6", "Bo Chen")])
-    )
+    raws = _split_profile_works(("W2", title, [("A90", "Danyang Zhuo"), ANN_LEE, BO_CHEN]))
     raws["raw_semantic_scholar__papers"] = raw(
         "semantic_scholar",
         "papers",
@@ -749,19 +747,20 @@ def test_split_profile_sharing_a_coauthor_is_the_researcher() -> None:
 
 
 @pytest.mark.parametrize(
-    ("coauthor", "why"),
+    ("coauthors", "why"),
     [
-        (("A6", "Bo Chen"), "no co-author in common"),
-        (("A7", "Ann Lee"), "a namesake co-author: OpenAlex gives her another id"),
-        (("A5", "A. Lee"), "initials only"),
-        ((None, "Ann Lee"), None),
+        ([("A8", "Cy Wu"), ("A9", "Di Xu")], "no co-author in common"),
+        ([ANN_LEE, ("A9", "Di Xu")], "one co-author in common is a coincidence too often"),
+        ([("A7", "Ann Lee"), BO_CHEN], "a namesake co-author: OpenAlex gives her another id"),
+        ([("A5", "A. Lee"), BO_CHEN], "initials only"),
+        ([(None, "Ann Lee"), BO_CHEN], None),
     ],
 )
 def test_same_named_id_of_a_source_that_knows_the_researcher_needs_corroboration(
-    coauthor: tuple[str | None, str], why: str | None
+    coauthors: list[tuple[str | None, str]], why: str | None
 ) -> None:
     title = "Wetland Carbon Fluxes Under Drought"
-    raws = _split_profile_works(("W3", title, [("A91", "Danyang Zhuo"), coauthor]))
+    raws = _split_profile_works(("W3", title, [("A91", "Danyang Zhuo"), *coauthors]))
     res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
     papers = credited(res)["paper_id"].n_unique()
     if why is None:

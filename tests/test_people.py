@@ -269,7 +269,7 @@ def test_a_namesake_known_by_orcid_elsewhere_is_not_credited_by_name() -> None:
     # Without the ORCID anywhere A90 is still not A1, the id OpenAlex knows the researcher by,
     # and nothing but the name ties them: a person of their own (this test once credited the
     # paper, taking any ORCID-less id for a possible split profile; a split profile now needs
-    # corroboration, tests/test_authors.py::test_split_profile_sharing_a_coauthor_is_the_researcher)
+    # corroboration, tests/test_authors.py::test_split_profile_sharing_coauthors_is_the_researcher)
     raws["raw_openalex__works"] = raw(
         "openalex", "works", [oa("W10", soil, [("A90", "Danyang Zhuo")])]
     )

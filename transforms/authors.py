@@ -52,6 +52,10 @@ MAX_PROFILE_WORKS = 1500
 # ... or whose works span more years than a career does.
 MAX_PROFILE_SPAN_YEARS = 60
 
+# Co-authors (by full name, no contradicting ids) an id under a researcher's name must share
+# with the researcher's own papers to be a profile the source split off (rule shared_coauthors).
+MIN_SHARED_COAUTHORS = 2
+
 # Confidence of each crosswalk rule; match_confidence of each authorship rule.
 CONFIDENCE = {
     "watchlist": 1.0,
@@ -671,10 +675,10 @@ def _shared_coauthor_links(
     orcids: pl.LazyFrame,
     profiles: pl.LazyFrame,
 ) -> pl.LazyFrame:
-    """Rule `shared_coauthors`: a source author id under the researcher's full name, on a paper
-    none of the researcher's ids is on, that shares a co-author (by full name; not when the
-    two entries carry different ids of one source) with a paper where a source lists the
-    researcher's own id (watchlist, ORCID, override). That is how a profile a source split off
+    """Rule `shared_coauthors`: a source author id under the researcher's full name, on papers
+    none of the researcher's ids is on, sharing MIN_SHARED_COAUTHORS co-authors (by full name;
+    not when the two entries carry different ids of one source) with papers where a source
+    lists the researcher's own id (watchlist, ORCID, override). That is how a profile a source split off
     the researcher (OpenAlex and S2 split people) shows itself; a namesake works with others."""
     known = links.filter(pl.col("rule").is_in(_KNOWN_RULES))
     anchored = pl.concat(
@@ -744,9 +748,16 @@ def _shared_coauthor_links(
         .agg(clash=pl.col("clash").any())
         .filter(~pl.col("clash"))
     )
+    # two co-authors in common at least: one is a common coincidence (a prolific co-author
+    # writes with namesakes too; on the resolution benchmark one shared co-author linked
+    # namesakes' ids more often than not)
     support = (
         pairs.group_by("researcher_id", "source", "source_author_id")
-        .agg(n_works=pl.col("paper_id").n_unique().cast(pl.Int32))
+        .agg(
+            n_works=pl.col("paper_id").n_unique().cast(pl.Int32),
+            n_coauthors=pl.col("key").n_unique(),
+        )
+        .filter(pl.col("n_coauthors") >= MIN_SHARED_COAUTHORS)
         .join(
             profiles.select("source", "source_author_id", "works_count", "span_years"),
             on=["source", "source_author_id"],
@@ -953,7 +964,7 @@ def _person_conflicts(
     researcher by (watchlist, ORCID, override), none of them the researcher's."""
     r_ids = crosswalk.select(rid_name="author_id", kind="source", value="source_author_id")
     known = (
-        crosswalk.filter(pl.col("rule").is_in(_KNOWN_RULES))
+        crosswalk.filter(pl.col("rule").is_in((*_KNOWN_RULES, "coauthored_works")))
         .select(rid_name="author_id", kind="source")
         .unique()
     )
