@@ -254,10 +254,10 @@ def _oa_author(a: Author, researchers: dict[str, Any]) -> str:
     return f"A5{_h('oa', a.person) % 10**9:09d}"
 
 
-def _s2_author(a: Author, r: Rec, researchers: dict[str, Any]) -> str:
+def _s2_author(a: Author, r: Rec, researchers: dict[str, Any]) -> str | None:
     ids = r.extra.get("author_ids", {})
     if a.name in ids:
-        return str(ids[a.name])
+        return str(ids[a.name]) or None  # "": listed without an authorId, as S2 does
     if a.rid and researchers[a.rid].get("s2"):
         return str(researchers[a.rid]["s2"])
     return str(10_000_000 + _h("s2", a.person) % 90_000_000)
