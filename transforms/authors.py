@@ -9,7 +9,8 @@ Entity resolution of people, in three steps:
   "卓丹阳"), and a weak initials key ("d zhuo") that is all "D. Zhuo" / "Zhuo D" has.
 - The crosswalk (`author_crosswalk`): which source author ids (and ORCID, profile URLs) are a
   watched researcher, by rule and confidence: watchlist ids, ORCID, co-authorship of the same
-  works with an already linked id, unambiguous full name, overrides. Implausible profiles
+  works with an already linked id, shared co-authors (a split profile), unambiguous full
+  name, overrides. Implausible profiles
   (blobs of thousands of works, or decades wider than a career) are flagged, never linked by name.
 - Authorships (`build_authorships`): one author list per paper from the most complete source;
   a watched researcher is credited by crosswalked id, ORCID or full name; an initials-only
@@ -18,8 +19,10 @@ Entity resolution of people, in three steps:
 - People (`transforms.persons`): every author entry is clustered on its source ids and ORCID,
   names joining entries only on one paper; everyone not credited as a watched researcher is
   known by their person id, and `author_xref` says which person each entry is and why. An
-  entry whose person holds an ORCID and ids of a kind a researcher is known by, none theirs,
-  is not that researcher by name.
+  entry whose person holds ids of a source that knows a researcher's own id, none of them
+  theirs, is not that researcher by name: a source's other id is another person unless
+  something beyond the name (ORCID, the same work, shared co-authors, an override) puts that
+  id in the crosswalk as a profile the source split off.
 Everything doubtful lands in `resolution_flags` (entity "author") instead of being merged.
 """
 
@@ -954,17 +957,20 @@ def _candidates(
 
 # crosswalk rules by which the sources themselves know a researcher's id
 _KNOWN_RULES = ("watchlist", "orcid", "override_alias")
+# ... and ids found on the researcher's own papers: a source that has them knows the researcher
+_KNOWN_OR_COAUTHORED = (*_KNOWN_RULES, "coauthored_works")
 
 
 def _person_conflicts(
     m: pl.LazyFrame, crosswalk: pl.LazyFrame, person_ids: pl.LazyFrame
 ) -> pl.LazyFrame:
     """(mid, person_conflict): an entry named like a researcher whose person (its id cluster,
-    or the person it joined by name on the paper) holds ids of a kind the sources know the
-    researcher by (watchlist, ORCID, override), none of them the researcher's."""
+    or the person it joined by name on the paper) holds ids of a source that knows the
+    researcher's own (watchlist, ORCID, override, coauthored_works), none of them the
+    researcher's."""
     r_ids = crosswalk.select(rid_name="author_id", kind="source", value="source_author_id")
     known = (
-        crosswalk.filter(pl.col("rule").is_in((*_KNOWN_RULES, "coauthored_works")))
+        crosswalk.filter(pl.col("rule").is_in(_KNOWN_OR_COAUTHORED))
         .select(rid_name="author_id", kind="source")
         .unique()
     )
@@ -1003,9 +1009,9 @@ def _vetoes(
         .drop("r_orcids")
     )
     # a source that knows the researcher's own id (watchlist, ORCID, override) and files this
-    # same-named entry under another author id that carries an ORCID says it is someone else,
-    # verified: that beats a name. (Without an ORCID it may be a split profile: not a veto.)
-    # The veto holds for every record of that paper.
+    # same-named entry under another author id with an ORCID says it is someone else
+    # (id_conflict, flagged source_id_conflict); without an ORCID, person_conflict says the
+    # same unless the crosswalk holds that id. The veto holds for every record of the paper.
     known_in = (
         crosswalk.filter(pl.col("rule").is_in(_KNOWN_RULES))
         .select(rid_name="author_id", source="source")
@@ -1456,6 +1462,40 @@ def _own_profile(m: pl.LazyFrame, owners: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _mentions_with_persons(
+    staged: pl.LazyFrame,
+    xref: pl.LazyFrame,
+    crosswalk: pl.LazyFrame,
+    mentions: pl.LazyFrame | None,
+    raw: dict[str, pl.LazyFrame],
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(every author entry with its mid and person, (person_id, kind, value) of every person)."""
+    mentions = _with_mid(mentions if mentions is not None else _mentions(staged, xref))
+    assigned, person_ids = _persons(mentions, raw, crosswalk)
+    return _eager(mentions.join(assigned, on="mid", how="left")), person_ids
+
+
+def _authorship_lists(
+    m: pl.LazyFrame, researchers: pl.LazyFrame, overrides: pl.LazyFrame | None
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(chosen entries, authorships): each paper's chosen list, its initials-only entries
+    carrying a researcher credited elsewhere on the paper, plus "matched" rows."""
+    _, initials = _researcher_keys(researchers, overrides)
+    hits = _hits(m)
+    chosen = _carry_initials(_chosen_lists(m), hits, initials)
+    return chosen, _authorship_rows(chosen, hits, researchers)
+
+
+def _open_flags(
+    mention_flags: pl.LazyFrame, override_flags: pl.LazyFrame, authorships: pl.LazyFrame
+) -> pl.LazyFrame:
+    """The flags still open: an entry flagged while the researcher is credited on the paper
+    anyway is no longer a question."""
+    credited = authorships.filter(pl.col("is_watched")).select("paper_id", entity_id="author_id")
+    mention_flags = mention_flags.join(credited, on=["paper_id", "entity_id"], how="anti")
+    return pl.concat([mention_flags.drop("paper_id"), override_flags])
+
+
 def _assign(
     staged: pl.LazyFrame,
     xref: pl.LazyFrame,
@@ -1466,11 +1506,9 @@ def _assign(
     mentions: pl.LazyFrame | None = None,
     raw: dict[str, pl.LazyFrame] | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    """(authorships, flags, author_xref)."""
-    _, initials = _researcher_keys(researchers, overrides)
-    mentions = _with_mid(mentions if mentions is not None else _mentions(staged, xref))
-    assigned, person_ids = _persons(mentions, raw or {}, crosswalk)
-    mentions = _eager(mentions.join(assigned, on="mid", how="left"))
+    """(authorships, flags, author_xref): entries clustered into people, watched researchers
+    credited under every guard, one list per paper, what stays open, who each entry is."""
+    mentions, person_ids = _mentions_with_persons(staged, xref, crosswalk, mentions, raw or {})
     m, mention_flags, override_flags = _credited_mentions(
         mentions,
         researchers,
@@ -1480,16 +1518,11 @@ def _assign(
         person_ids,
         _profile_owners(raw) if raw is not None else None,
     )
-    hits = _hits(m)
-    chosen = _carry_initials(_chosen_lists(m), hits, initials)
-    authorships = _authorship_rows(chosen, hits, researchers)
-    # entries flagged but the researcher is credited on the paper anyway: no longer a question
-    credited = authorships.filter(pl.col("is_watched")).select("paper_id", entity_id="author_id")
-    mention_flags = mention_flags.join(credited, on=["paper_id", "entity_id"], how="anti")
+    chosen, authorships = _authorship_lists(m, researchers, overrides)
     carried = chosen.select("mid", c_rid="researcher_id", c_rule="match_rule")
     return (
         authorships,
-        pl.concat([mention_flags.drop("paper_id"), override_flags]),
+        _open_flags(mention_flags, override_flags, authorships),
         _author_xref(m, carried),
     )
 
