@@ -55,6 +55,9 @@ REQUIRED_CASES = (
     "name_particles",
     "double_family_name",
     "non_latin_script",
+    # another author id of a source that knows the researcher: namesake, or split profile
+    "namesake_source_id",
+    "split_profile",
 )
 SINGLE_INSTANCE_OK = {"article_dropped", "british_american", "huge_author_list"}
 
