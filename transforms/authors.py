@@ -671,6 +671,51 @@ def _coauthored(
     return out, flags
 
 
+def _common_coauthors(
+    cand: pl.LazyFrame,
+    anchored: pl.LazyFrame,
+    mentions: pl.LazyFrame,
+    own: pl.LazyFrame,
+    by: list[str],
+) -> pl.LazyFrame:
+    """(*by, paper_id, key): co-authors (full-name keys, the researcher's own names excepted)
+    that a candidate paper (`cand`: paper_id, researcher_id, ...) shares with another paper of
+    `anchored` (paper_id, researcher_id), unless the two entries carry different ids of one
+    source (namesake co-authors). Initials say too little and huge lists too much: neither
+    counts."""
+    names = (
+        mentions.filter(~pl.col("huge") & ~pl.col("initials_only").fill_null(False))
+        .select("paper_id", "full_keys", c_source="source", c_id="source_author_id")
+        .explode("full_keys")
+        .drop_nulls("full_keys")
+        .rename({"full_keys": "key"})
+        .unique()
+    )
+    own = own.select("key", "researcher_id")
+
+    def coauthors(papers: pl.LazyFrame) -> pl.LazyFrame:
+        return papers.join(names, on="paper_id").join(own, on=["key", "researcher_id"], how="anti")
+
+    theirs = coauthors(anchored.select("paper_id", "researcher_id")).rename(
+        {"paper_id": "a_paper", "c_source": "a_source", "c_id": "a_id"}
+    )
+    keys = list(dict.fromkeys([*by, "paper_id", "a_paper", "key"]))
+    return (
+        coauthors(cand.select(*dict.fromkeys([*by, "paper_id"])))
+        .join(theirs, on=["researcher_id", "key"])
+        .filter(pl.col("paper_id") != pl.col("a_paper"))
+        .with_columns(
+            clash=(pl.col("c_source") == pl.col("a_source"))
+            & (pl.col("c_id") != pl.col("a_id")).fill_null(False)
+        )
+        .group_by(keys)
+        .agg(clash=pl.col("clash").any())
+        .filter(~pl.col("clash"))
+        .select(*dict.fromkeys([*by, "paper_id", "key"]))
+        .unique()
+    )
+
+
 def _shared_coauthor_links(
     links: pl.LazyFrame,
     mentions: pl.LazyFrame,
@@ -721,35 +766,8 @@ def _shared_coauthor_links(
         )
         .drop("orcid", "r_orcids")
     )
-    # everyone on the papers, by full name (initials say too little, huge lists too much)
-    names = (
-        mentions.filter(~pl.col("huge") & ~pl.col("initials_only").fill_null(False))
-        .select("paper_id", "full_keys", c_source="source", c_id="source_author_id")
-        .explode("full_keys")
-        .drop_nulls("full_keys")
-        .rename({"full_keys": "key"})
-        .unique()
-    )
-    own = unique_names.select("key", "researcher_id")
-
-    def coauthors(papers: pl.LazyFrame) -> pl.LazyFrame:
-        """Names on each (paper_id, researcher_id) of `papers` but the researcher's own."""
-        return papers.join(names, on="paper_id").join(own, on=["key", "researcher_id"], how="anti")
-
-    theirs = coauthors(anchored).rename(
-        {"paper_id": "a_paper", "c_source": "a_source", "c_id": "a_id"}
-    )
-    pairs = (
-        coauthors(cand)
-        .join(theirs, on=["researcher_id", "key"])
-        .filter(pl.col("paper_id") != pl.col("a_paper"))
-        .with_columns(
-            clash=(pl.col("c_source") == pl.col("a_source"))
-            & (pl.col("c_id") != pl.col("a_id")).fill_null(False)
-        )
-        .group_by("researcher_id", "source", "source_author_id", "paper_id", "a_paper", "key")
-        .agg(clash=pl.col("clash").any())
-        .filter(~pl.col("clash"))
+    pairs = _common_coauthors(
+        cand, anchored, mentions, unique_names, ["researcher_id", "source", "source_author_id"]
     )
     # two co-authors in common at least: one is a common coincidence (a prolific co-author
     # writes with namesakes too; on the resolution benchmark one shared co-author linked
