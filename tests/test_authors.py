@@ -771,3 +771,28 @@ def test_same_named_id_of_a_source_that_knows_the_researcher_needs_corroboration
     assert res["author_crosswalk"].filter(pl.col("source_author_id") == "A91").height == 0
     flagged = flags(res, "namesake_on_paper")
     assert flagged["detail"].str.contains("holds other ids").to_list() == [True]
+
+
+def test_a_name_known_to_be_shared_needs_a_coauthor_in_common() -> None:
+    # A91 is a namesake OpenAlex tells apart (another id): from then on the bare name "Danyang
+    # Zhuo" on an id-less arXiv entry credits him only with a co-author of his own papers.
+    namesake = ("W3", "Wetland Carbon Fluxes Under Drought", [("A91", "Danyang Zhuo")])
+    preprints = [
+        arxiv("2601.00021", "Paging Attention Caches To Flash", ["Danyang Zhuo", "Ann Lee"]),
+        arxiv("2601.00022", "Coral Reef Acoustics At Night", ["Danyang Zhuo", "Cy Wu"]),
+    ]
+    raws = _split_profile_works(namesake)
+    raws["raw_arxiv__entries"] = raw("arxiv", "entries", preprints)
+    res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
+    entries = res["author_xref"].filter(pl.col("author_id") == "danyang-zhuo")
+    assert sorted(entries["source_work_id"]) == ["2601.00021", "W1"]
+    shared = flags(res, "name_shared")
+    assert shared.select("entity_id", "source", "source_id").rows() == [
+        ("danyang-zhuo", "arxiv", "2601.00022")
+    ]
+    # without a namesake in the data the name is his alone: both preprints are credited
+    del raws["raw_openalex__works"]
+    raws = {**_split_profile_works(), "raw_arxiv__entries": raws["raw_arxiv__entries"]}
+    res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
+    assert credited(res)["paper_id"].n_unique() == 3
+    assert flags(res, "name_shared").height == 0

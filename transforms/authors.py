@@ -58,6 +58,9 @@ MAX_PROFILE_SPAN_YEARS = 60
 # Co-authors (by full name, no contradicting ids) an id under a researcher's name must share
 # with the researcher's own papers to be a profile the source split off (rule shared_coauthors).
 MIN_SHARED_COAUTHORS = 2
+# ... and a bare name known to be someone else's too must share with the researcher's papers to
+# credit its one paper (one paper at stake, not every paper of an id: one co-author will do).
+MIN_COAUTHORS_OF_SHARED_NAME = 1
 
 # Confidence of each crosswalk rule; match_confidence of each authorship rule.
 CONFIDENCE = {
@@ -1061,10 +1064,60 @@ def _vetoes(
     )
 
 
+def _shared_names(m: pl.LazyFrame, full: pl.LazyFrame) -> pl.LazyFrame:
+    """name_shared: a bare name (no id or ORCID of the researcher, no veto) of a researcher whose
+    name the data shows to be someone else's too (an entry of that name vetoed as another
+    person), on a paper sharing fewer than MIN_SHARED_COAUTHORS co-authors with the papers that
+    credit the researcher by id or ORCID. Once a name is known to be shared, it alone does not
+    tell the two apart."""
+    shared = (
+        m.filter(pl.col("rid_name").is_not_null() & pl.col("name_conflict"))
+        .select(researcher_id="rid_name")
+        .unique()
+    )
+    anchored = pl.concat(
+        [
+            m.filter(pl.col("rid_id").is_not_null()).select("paper_id", researcher_id="rid_id"),
+            m.filter(pl.col("rid_orcid").is_not_null()).select(
+                "paper_id", researcher_id="rid_orcid"
+            ),
+        ]
+    ).unique()
+    bare = (
+        m.filter(
+            pl.col("rid_name").is_not_null()
+            & pl.col("rid_id").is_null()
+            & pl.col("rid_orcid").is_null()
+            & ~pl.col("name_conflict")
+            & ~pl.col("huge")
+        )
+        .select("mid", "paper_id", researcher_id="rid_name")
+        .join(shared, on="researcher_id")
+        .join(anchored, on=["paper_id", "researcher_id"], how="anti")
+    )
+    confirmed = (
+        _common_coauthors(bare, anchored, m, full, ["researcher_id"])
+        .group_by("researcher_id", "paper_id")
+        .agg(n=pl.col("key").n_unique())
+        .filter(pl.col("n") >= MIN_COAUTHORS_OF_SHARED_NAME)
+    )
+    unconfirmed = bare.join(confirmed, on=["paper_id", "researcher_id"], how="anti").select(
+        "mid", name_shared=pl.lit(True)
+    )
+    return m.join(unconfirmed, on="mid", how="left").with_columns(
+        name_shared=pl.col("name_shared").fill_null(False)
+    )
+
+
 def _credit(m: pl.LazyFrame) -> pl.LazyFrame:
     """researcher_id, match_rule, match_confidence: id, then ORCID, then an unvetoed full name
     off huge lists."""
-    by_name_ok = pl.col("rid_name").is_not_null() & ~pl.col("name_conflict") & ~pl.col("huge")
+    by_name_ok = (
+        pl.col("rid_name").is_not_null()
+        & ~pl.col("name_conflict")
+        & ~pl.col("name_shared")
+        & ~pl.col("huge")
+    )
     has_id, has_orcid = pl.col("rid_id").is_not_null(), pl.col("rid_orcid").is_not_null()
     name_conf = (
         pl.when(pl.col("via") == "override_alias")
@@ -1168,6 +1221,18 @@ def _mention_flags(m: pl.LazyFrame) -> pl.LazyFrame:
                 .otherwise(pl.lit("namesake_on_paper")),
                 entity_id=pl.col("rid_name"),
                 detail=conflict_detail,
+                **_on_record(),
+            ),
+            _flags(
+                uncredited.filter(pl.col("rid_name").is_not_null() & pl.col("name_shared")),
+                keep=("paper_id",),
+                kind=pl.lit("name_shared"),
+                entity_id=pl.col("rid_name"),
+                detail=pl.format(
+                    "{}: name only, a name another person has too here, and no co-author in "
+                    "common with the researcher's papers",
+                    where,
+                ),
                 **_on_record(),
             ),
             _flags(
@@ -1426,7 +1491,8 @@ def _credited_mentions(
     full, initials = _researcher_keys(researchers, overrides)
     orcids = _researcher_orcids(researchers, overrides)
     m = _candidates(mentions, crosswalk, full, initials, orcids)
-    m = _credit_initials(_credit(_vetoes(m, crosswalk, orcids, person_ids)))
+    m = _eager(_vetoes(m, crosswalk, orcids, person_ids))
+    m = _credit_initials(_credit(_shared_names(m, full)))
     if owners is not None:
         m = _eager(_own_profile(m, owners))
     flags = _mention_flags(m)
