@@ -13,7 +13,8 @@ Entity resolution of people, in three steps:
   name, overrides. Implausible profiles
   (blobs of thousands of works, or decades wider than a career) are flagged, never linked by name.
 - Authorships (`build_authorships`): one author list per paper from the most complete source;
-  a watched researcher is credited by crosswalked id, ORCID or full name; an initials-only
+  a watched researcher is credited by crosswalked id, ORCID or full name (a name the data
+  shows to be someone else's too: with a co-author in common with their papers); an initials-only
   mention only when exactly one watched researcher has those initials and the paper is theirs by
   other evidence; names on huge author lists do not count; `not_author` overrides always win.
 - People (`transforms.persons`): every author entry is clustered on its source ids and ORCID,
@@ -1067,8 +1068,8 @@ def _vetoes(
 def _shared_names(m: pl.LazyFrame, full: pl.LazyFrame) -> pl.LazyFrame:
     """name_shared: a bare name (no id or ORCID of the researcher, no veto) of a researcher whose
     name the data shows to be someone else's too (an entry of that name vetoed as another
-    person), on a paper sharing fewer than MIN_SHARED_COAUTHORS co-authors with the papers that
-    credit the researcher by id or ORCID. Once a name is known to be shared, it alone does not
+    person), on a paper sharing fewer than MIN_COAUTHORS_OF_SHARED_NAME co-authors with the
+    papers that credit the researcher by id or ORCID. Once a name is known to be shared, it alone does not
     tell the two apart."""
     shared = (
         m.filter(pl.col("rid_name").is_not_null() & pl.col("name_conflict"))
@@ -1229,8 +1230,8 @@ def _mention_flags(m: pl.LazyFrame) -> pl.LazyFrame:
                 kind=pl.lit("name_shared"),
                 entity_id=pl.col("rid_name"),
                 detail=pl.format(
-                    "{}: name only, a name another person has too here, and no co-author in "
-                    "common with the researcher's papers",
+                    "{}: name only; another person has this name here, and the paper has no "
+                    "co-author in common with the researcher's papers",
                     where,
                 ),
                 **_on_record(),
