@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.schemas import UTC_TS, empty_raw
+from transforms.schemas import UTC_TS
 
 Raw = dict[str, pl.LazyFrame]
 
@@ -45,11 +45,6 @@ AUTHORSHIP_COLUMNS: dict[str, pl.DataType] = {
     "raw_name": pl.String(),
     "orcid": pl.String(),
 }
-
-
-def raw_frame(raw: Raw, slug: str, entity: str) -> pl.LazyFrame:
-    """A raw table, or an empty frame of its schema when the source has loaded nothing yet."""
-    return raw.get(f"raw_{slug}__{entity}", empty_raw(slug, entity))
 
 
 def finish_works(lf: pl.LazyFrame) -> pl.LazyFrame:

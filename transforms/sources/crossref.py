@@ -6,10 +6,10 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.spec import HostPolicy, SourceSpec
+from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
 
 S = pl.String
-SLUG = "crossref"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
         "doi": S(),
@@ -51,11 +51,25 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "deposited_at": UTC_TS,
     },
 }
+SPEC = SourceSpec(
+    slug="crossref",
+    keys={"works": "doi"},
+    schemas=SCHEMAS,
+    field_rank={"title": 10, "venue": 10, "doi": 10, "work_type": 10, "abstract": 30},
+    hosts={
+        # polite pool: the real limit is read from X-Rate-Limit-* headers at run time
+        "api.crossref.org": HostPolicy(0.2, 1),
+    },
+    secret_env="CROSSREF_PLUS_TOKEN",  # optional: Metadata Plus
+    # Citation counts (`is-referenced-by-count`: citations from other Crossref works) per run.
+    citations=("works", "doi", "is_referenced_by_count"),
+)
+SLUG = SPEC.slug
 
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        raw_frame(raw, SLUG, "works").select(
+        SPEC.raw_frame(raw, "works").select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("doi"),
             doi=norm.doi(pl.col("doi")),
@@ -77,7 +91,7 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 
 def authorships(raw: Raw) -> pl.LazyFrame:
-    works = raw_frame(raw, SLUG, "works")
+    works = SPEC.raw_frame(raw, "works")
     a = pl.col("a")
     given, family = a.struct.field("given"), a.struct.field("family")
     # warehouses loaded before `suffix` was parsed have author structs without it

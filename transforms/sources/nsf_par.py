@@ -7,10 +7,10 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.spec import HostPolicy, SourceSpec
+from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
 
 S = pl.String
-SLUG = "nsf_par"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
         "par_id": S(),
@@ -27,6 +27,17 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "item_type": S(),
     },
 }
+SPEC = SourceSpec(
+    slug="nsf_par",
+    keys={"works": "par_id"},
+    schemas=SCHEMAS,
+    field_rank={"title": 50, "venue": 50, "doi": 50, "work_type": 50, "abstract": 40},
+    hosts={
+        # NSF asks for no more than about one request per second
+        "par.nsf.gov": HostPolicy(1.0, 1),
+    },
+)
+SLUG = SPEC.slug
 
 
 def _matchable(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -35,7 +46,7 @@ def _matchable(lf: pl.LazyFrame) -> pl.LazyFrame:
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        _matchable(raw_frame(raw, SLUG, "works")).select(
+        _matchable(SPEC.raw_frame(raw, "works")).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("par_id"),
             doi=norm.doi(pl.col("doi")),
@@ -56,9 +67,7 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(
-            _matchable(raw_frame(raw, SLUG, "works")), SLUG, "par_id", "authors"
-        ).select(
+        explode_authors(_matchable(SPEC.raw_frame(raw, "works")), SLUG, "par_id", "authors").select(
             "source",
             "source_work_id",
             position=pl.col("idx"),

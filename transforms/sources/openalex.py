@@ -6,10 +6,10 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.spec import HostPolicy, SourceSpec
+from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
 
 S = pl.String
-SLUG = "openalex"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
         "work_id": S(),
@@ -67,11 +67,26 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "cited_by_count": pl.Int64(),
     },
 }
+SPEC = SourceSpec(
+    slug="openalex",
+    keys={"works": "work_id", "authors": "author_id", "topics": "topic_id"},
+    schemas=SCHEMAS,
+    field_rank={"title": 20, "venue": 20, "doi": 20, "work_type": 20, "abstract": 70},
+    hosts={
+        # 10/s allowed; stay well below it
+        "api.openalex.org": HostPolicy(0.15, 1),
+    },
+    secret_env="OPENALEX_API_KEY",
+    cost_unit="1/10,000 USD",
+    # citation counts snapshotted every run
+    citations=("works", "work_id", "cited_by_count"),
+)
+SLUG = SPEC.slug
 
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        raw_frame(raw, SLUG, "works").select(
+        SPEC.raw_frame(raw, "works").select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("work_id"),
             doi=norm.doi(pl.col("doi")),
@@ -97,7 +112,7 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(raw_frame(raw, SLUG, "works"), SLUG, "work_id", "authorships").select(
+        explode_authors(SPEC.raw_frame(raw, "works"), SLUG, "work_id", "authorships").select(
             "source",
             "source_work_id",
             position=pl.col("idx"),
