@@ -18,7 +18,6 @@ DEFAULT_WATCHLIST = Path("watchlist.toml")
 DEFAULT_WAREHOUSE = Path("warehouse") / "scholarflow.duckdb"
 # Curated corrections, read from beside the watchlist unless --overrides names another file.
 OVERRIDES_FILENAME = "overrides.toml"
-DEFAULT_OVERRIDES = DEFAULT_WATCHLIST.parent / OVERRIDES_FILENAME
 
 # Environment variables carrying secrets (each source's SPEC.secret_env): read at call time,
 # never written anywhere.

@@ -176,7 +176,8 @@ def _checker(schema: pl.Schema) -> list[tuple[str, PolarsDataType, Fits]]:
 
 
 def record_checker(schema: pl.Schema, key: str) -> Callable[[dict[str, object]], str | None]:
-    """`record_problem` for many records of one schema (the per-field checks built once)."""
+    """For many records of one schema (the per-field checks built once): the first field of a
+    record that does not fit (`"field: why"`), or None."""
     fields = _checker(schema)
 
     def problem_of(record: dict[str, object]) -> str | None:
@@ -189,8 +190,3 @@ def record_checker(schema: pl.Schema, key: str) -> Callable[[dict[str, object]],
         return None
 
     return problem_of
-
-
-def record_problem(record: dict[str, object], schema: pl.Schema, key: str) -> str | None:
-    """The first field of `record` that does not fit `schema` ("field: why"), or None."""
-    return record_checker(schema, key)(record)
