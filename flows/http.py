@@ -34,8 +34,8 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from flows import __version__
-from transforms.sources import HOST_LIMITS
-from transforms.spec import HostPolicy as HostPolicy  # re-exported: the client's policy type
+from transforms.specs import HOST_LIMITS
+from transforms.specs import HostPolicy as HostPolicy  # re-exported: the client's policy type
 
 log = logging.getLogger("scholarflow.http")
 

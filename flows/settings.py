@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from transforms.sources import SECRET_ENV as _SPEC_SECRETS
+from transforms.specs import SECRET_ENV as _SPEC_SECRETS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The views: `sql/` at the top of a checkout (also what an editable install uses), installed

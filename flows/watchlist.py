@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from transforms import ids, names
-from transforms.sources import SLUGS
+from transforms.specs import SLUGS
 
 # The sources' slugs, from their specs (transforms/sources/<slug>.py), in the registry's order.
 SOURCE_SLUGS: tuple[str, ...] = SLUGS

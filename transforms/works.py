@@ -31,8 +31,7 @@ from rapidfuzz import fuzz, process
 from transforms import normalize as norm
 from transforms.overrides import match_refs, overrides_frame, work_refs
 from transforms.schemas import flag_rows
-from transforms.sources import PREPRINT_SOURCES, SPECS
-from transforms.spec import PAPER_FIELDS, SourceSpec
+from transforms.specs import PAPER_FIELDS, PREPRINT_SOURCES, SPECS, SourceSpec
 
 # Rules by strength: a record's rule in work_xref is the strongest link it has in its paper.
 RULES = ("override_merge", "doi", "arxiv", "openalex", "s2", "corpus", "dblp", "par", "title")

@@ -31,8 +31,7 @@ from flows.sources import (
 )
 from flows.sources.base import FetchPlan, FetchReport, Page
 from flows.watchlist import Watchlist
-from transforms.sources import ENTITY_KEYS, SPECS, raw_table
-from transforms.spec import SourceSpec
+from transforms.specs import ENTITY_KEYS, SPECS, SourceSpec, raw_table
 
 __all__ = ["ENTITY_KEYS", "SOURCES", "Source", "raw_table"]
 

@@ -35,7 +35,7 @@ from flows.sources.base import (
     item_key,
 )
 from flows.watchlist import Watchlist
-from transforms.sources.arxiv import SPEC
+from transforms.specs import ARXIV as SPEC
 
 SLUG = SPEC.slug
 # Live runs take a FetchPlan (what changed since the last run).

@@ -61,7 +61,7 @@ from flows.sources.base import (
 )
 from flows.watchlist import Watchlist
 from transforms import ids
-from transforms.sources.arxiv_listing import SPEC
+from transforms.specs import ARXIV_LISTING as SPEC
 
 SLUG = SPEC.slug
 BASE_URL = "https://arxiv.org/list"

@@ -61,7 +61,7 @@ from flows.sources.base import (
 from flows.watchlist import CrossrefOptions, Researcher, Watchlist
 from transforms import ids
 from transforms.names import matches, wanted_keys
-from transforms.sources.crossref import SPEC
+from transforms.specs import CROSSREF as SPEC
 
 log = logging.getLogger("scholarflow.sources.crossref")
 

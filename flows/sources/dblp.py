@@ -60,7 +60,7 @@ from flows.sources.base import (
 from flows.watchlist import DblpOptions, Researcher, Watchlist
 from transforms import ids
 from transforms.names import matches, wanted_keys
-from transforms.sources.dblp import SPEC
+from transforms.specs import DBLP as SPEC
 
 log = logging.getLogger("scholarflow.sources.dblp")
 

@@ -51,7 +51,7 @@ from flows.sources.base import (
 )
 from flows.watchlist import HfPapersOptions, Watchlist
 from transforms import ids
-from transforms.sources.hf_papers import SPEC
+from transforms.specs import HF_PAPERS as SPEC
 
 log = logging.getLogger("scholarflow.sources.hf_papers")
 

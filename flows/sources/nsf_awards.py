@@ -46,7 +46,7 @@ from flows.sources.base import (
 )
 from flows.watchlist import Researcher, Watchlist
 from transforms.names import compatible
-from transforms.sources.nsf_awards import SPEC
+from transforms.specs import NSF_AWARDS as SPEC
 
 log = logging.getLogger("scholarflow.sources.nsf_awards")
 

@@ -48,7 +48,7 @@ from flows.sources.base import (
 )
 from flows.watchlist import Researcher, Watchlist
 from transforms.names import family_first
-from transforms.sources.nsf_par import SPEC
+from transforms.specs import NSF_PAR as SPEC
 
 SLUG = SPEC.slug
 SITE = "https://par.nsf.gov"

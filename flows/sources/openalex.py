@@ -34,7 +34,7 @@ from flows.sources.base import (
 )
 from flows.watchlist import Researcher, Watchlist
 from transforms import ids
-from transforms.sources.openalex import SPEC
+from transforms.specs import OPENALEX as SPEC
 
 SLUG = SPEC.slug
 API = "https://api.openalex.org"

@@ -76,7 +76,8 @@ from flows.sources.base import (
 )
 from flows.watchlist import Profile, Watchlist, slugify
 from transforms import ids
-from transforms.sources.profiles import KNOWN_METRICS, SPEC
+from transforms.specs import KNOWN_METRICS
+from transforms.specs import PROFILES as SPEC
 
 log = logging.getLogger("scholarflow.sources.profiles")
 

@@ -61,7 +61,7 @@ from flows.sources.base import (
 from flows.watchlist import Researcher, ScholarFeedOptions, Watchlist
 from transforms import ids
 from transforms.names import matches, wanted_keys
-from transforms.sources.scholar_feed import SPEC
+from transforms.specs import SCHOLAR_FEED as SPEC
 
 log = logging.getLogger("scholarflow.sources.scholar_feed")
 

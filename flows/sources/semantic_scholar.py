@@ -32,7 +32,7 @@ from flows.sources.base import (
     whole,
 )
 from flows.watchlist import Researcher, Watchlist
-from transforms.sources.semantic_scholar import SPEC
+from transforms.specs import SEMANTIC_SCHOLAR as SPEC
 
 SLUG = SPEC.slug
 API = "https://api.semanticscholar.org/graph/v1"

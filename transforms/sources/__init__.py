@@ -1,19 +1,20 @@
-"""The source registry: every per-source table is derived here from the sources' own specs.
+"""The staging registry: each source's spec (transforms.specs) with its raw column schemas and
+how its records become works and authorships.
 
-A source module (`transforms/sources/<slug>.py`) declares `SPEC` (a `transforms.spec.SourceSpec`:
-slug, raw tables and keys, field ranks, hosts, secret) and, when its records are works,
-`works(raw)` and `authorships(raw)` in the shapes of `transforms.staging`. `flows/sources/<slug>.py`
-adds fetching and parsing. The order of `_MODULES` is the order of sources everywhere.
+A module `transforms/sources/<slug>.py` imports its spec as `SPEC`, declares `SCHEMAS`
+(entity -> polars columns of `raw_<slug>__<entity>`) and, when its records are works,
+`works(raw)` and `authorships(raw)` in the shapes of `transforms.staging`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
 import polars as pl
 
+from transforms.schemas import LINEAGE
 from transforms.sources import (
     arxiv,
     arxiv_listing,
@@ -27,27 +28,28 @@ from transforms.sources import (
     scholar_feed,
     semantic_scholar,
 )
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw
+from transforms.specs import SPECS, SourceSpec
+from transforms.staging import Raw, raw_or_empty
 
 _MODULES = (
     arxiv,
-    openalex,
-    semantic_scholar,
-    hf_papers,
     arxiv_listing,
-    nsf_par,
-    nsf_awards,
     crossref,
     dblp,
-    scholar_feed,
+    hf_papers,
+    nsf_awards,
+    nsf_par,
+    openalex,
     profiles,
+    scholar_feed,
+    semantic_scholar,
 )
 
 
 @dataclass(frozen=True)
 class Staging:
     spec: SourceSpec
+    schemas: Mapping[str, Mapping[str, pl.DataType]]
     works: Callable[[Raw], pl.LazyFrame] | None
     authorships: Callable[[Raw], pl.LazyFrame] | None
 
@@ -55,63 +57,50 @@ class Staging:
     def slug(self) -> str:
         return self.spec.slug
 
-    @property
-    def schemas(self) -> Mapping[str, Mapping[str, pl.DataType]]:
-        return self.spec.schemas
-
 
 def staging_of(module: ModuleType) -> Staging:
-    """The module's staging; a source whose records are works must rank every paper field
-    (and one whose records are not must rank none), so no source silently ranks last."""
+    """The module's staging, checked against its spec: the same entities, each key and each
+    snapshotted field a column; a source whose records are works ranks every paper field (and
+    one whose records are not ranks none), so no source silently ranks last."""
     spec: SourceSpec = module.SPEC
+    schemas: Mapping[str, Mapping[str, pl.DataType]] = module.SCHEMAS
     works = getattr(module, "works", None)
-    if spec.slug != module.__name__.rsplit(".", 1)[-1]:
-        raise ValueError(f"{module.__name__}: SPEC.slug {spec.slug!r} is not the module's name")
-    if (works is None) == bool(spec.field_rank):
-        raise ValueError(
-            f"source {spec.slug!r}: "
-            + ("stages works but declares no field_rank" if works else "ranks fields of no works")
-        )
-    return Staging(spec, works, getattr(module, "authorships", None))
+    problems = []
+    if spec.slug != module.__name__.rpartition(".")[2]:
+        problems.append(f"its module is {module.__name__}")
+    if set(spec.keys) != set(schemas):
+        problems.append(f"entities {sorted(spec.keys)} but schemas for {sorted(schemas)}")
+    fields: list[tuple[str, tuple[str, ...]]] = [(e, (k,)) for e, k in spec.keys.items()]
+    if spec.citations:
+        fields.append((spec.citations[0], spec.citations[1:]))
+    fields += [(entity, (key, *metrics)) for entity, (key, metrics) in spec.signals.items()]
+    for entity, columns in fields:
+        if missing := [c for c in columns if c not in schemas.get(entity, {})]:
+            problems.append(f"{missing} are not columns of {entity!r}")
+    if works is not None and not spec.field_rank:
+        problems.append("stages works but declares no field_rank")
+    if works is None and spec.field_rank:
+        problems.append("declares a field_rank but stages no works")
+    if problems:
+        raise ValueError(f"source {spec.slug!r}: " + "; ".join(problems))
+    return Staging(spec, schemas, works, getattr(module, "authorships", None))
 
 
-def host_limits(specs: Iterable[SourceSpec]) -> dict[str, HostPolicy]:
-    """Each host's documented limit, from the one source that declares it."""
-    limits: dict[str, HostPolicy] = {}
-    owner: dict[str, str] = {}
-    for spec in specs:
-        for host, policy in spec.hosts.items():
-            if host in owner:
-                raise ValueError(
-                    f"host {host!r} declared by both {owner[host]!r} and {spec.slug!r}"
-                )
-            limits[host], owner[host] = policy, spec.slug
-    return limits
-
-
-STAGING: dict[str, Staging] = {m.SPEC.slug: staging_of(m) for m in _MODULES}
-SPECS: dict[str, SourceSpec] = {slug: s.spec for slug, s in STAGING.items()}
-SLUGS: tuple[str, ...] = tuple(SPECS)
-# The primary key of each raw entity table.
-ENTITY_KEYS: dict[tuple[str, str], str] = {
-    (s.slug, entity): key for s in SPECS.values() for entity, key in s.keys.items()
-}
-HOST_LIMITS: dict[str, HostPolicy] = host_limits(SPECS.values())
-SECRET_ENV: dict[str, str] = {s.slug: s.secret_env for s in SPECS.values() if s.secret_env}
-# Records of these sources are hosted on arXiv: their `doi` (arXiv's arxiv:doi) and `venue` (the
-# entry's arxiv:journal_ref, when it has one) name the published version, not arXiv's own.
-PREPRINT_SOURCES: tuple[str, ...] = tuple(s.slug for s in SPECS.values() if s.preprint_server)
-
-
-def raw_table(slug: str, entity: str) -> str:
-    return SPECS[slug].table(entity)
+_BY_SLUG = {m.SPEC.slug: staging_of(m) for m in _MODULES}
+if set(_BY_SLUG) != set(SPECS):
+    raise ValueError(
+        f"specs without a staging module: {sorted(set(SPECS) - set(_BY_SLUG))}; "
+        f"staging modules without a spec: {sorted(set(_BY_SLUG) - set(SPECS))}"
+    )
+# In the specs' order.
+STAGING: dict[str, Staging] = {slug: _BY_SLUG[slug] for slug in SPECS}
 
 
 def raw_schema(slug: str, entity: str) -> pl.Schema:
-    """Columns of `raw_<slug>__<entity>`: the source's own (its SPEC) plus lineage."""
-    return SPECS[slug].raw_schema(entity)
+    """Columns of `raw_<slug>__<entity>`: the source's own (its SCHEMAS) plus lineage."""
+    return pl.Schema({**STAGING[slug].schemas[entity], **LINEAGE})
 
 
 def raw_frame(raw: Raw, slug: str, entity: str) -> pl.LazyFrame:
     """A raw table, or an empty frame of its schema when the source has loaded nothing yet."""
-    return SPECS[slug].raw_frame(raw, entity)
+    return raw_or_empty(raw, slug, entity, STAGING[slug].schemas)

@@ -6,9 +6,16 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import ARXIV as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "entries": {
@@ -26,23 +33,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "updated_at": UTC_TS,
     },
 }
-SPEC = SourceSpec(
-    slug="arxiv",
-    keys={"entries": "arxiv_id"},
-    schemas=SCHEMAS,
-    field_rank={"title": 60, "venue": 80, "doi": 70, "work_type": 60, "abstract": 10},
-    preprint_server=True,
-    hosts={
-        # one request every 3 s on a single connection, API and listing pages alike
-        "export.arxiv.org": HostPolicy(3.0, 1, group="arxiv"),
-    },
-)
-SLUG = SPEC.slug
 
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        SPEC.raw_frame(raw, "entries").select(
+        raw_or_empty(raw, SLUG, "entries", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=norm.arxiv_id(pl.col("arxiv_id")),
             doi=norm.doi(pl.col("doi")),
@@ -71,7 +66,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(SPEC.raw_frame(raw, "entries"), SLUG, "arxiv_id", "authors").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "entries", SCHEMAS), SLUG, "arxiv_id", "authors"
+        ).select(
             "source",
             source_work_id=norm.arxiv_id(pl.col("source_work_id")),
             position=pl.col("idx"),

@@ -11,9 +11,16 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import ARXIV_LISTING as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "entries": {
@@ -35,18 +42,6 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "abstract": S(),  # /new only
     },
 }
-SPEC = SourceSpec(
-    slug="arxiv_listing",
-    keys={"entries": "listing_entry_id"},
-    schemas=SCHEMAS,
-    field_rank={"title": 70, "venue": 90, "doi": None, "work_type": None, "abstract": 20},
-    preprint_server=True,
-    hosts={
-        # shares arXiv's one request per 3 s with the API (group "arxiv")
-        "arxiv.org": HostPolicy(3.0, 1, group="arxiv"),
-    },
-)
-SLUG = SPEC.slug
 
 
 def _year_from_id(expr: pl.Expr) -> pl.Expr:
@@ -62,7 +57,9 @@ def _year_from_id(expr: pl.Expr) -> pl.Expr:
 
 def _latest(raw: Raw) -> pl.LazyFrame:
     """One row per arXiv id: its latest announcement, with the latest abstract seen."""
-    entries = SPEC.raw_frame(raw, "entries").with_columns(norm_id=norm.arxiv_id(pl.col("arxiv_id")))
+    entries = raw_or_empty(raw, SLUG, "entries", SCHEMAS).with_columns(
+        norm_id=norm.arxiv_id(pl.col("arxiv_id"))
+    )
     # the last three keys only break ties (the same entry read in several runs)
     ordered = entries.sort(
         "announced_date",

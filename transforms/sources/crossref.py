@@ -6,9 +6,16 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import CROSSREF as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
@@ -51,25 +58,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "deposited_at": UTC_TS,
     },
 }
-SPEC = SourceSpec(
-    slug="crossref",
-    keys={"works": "doi"},
-    schemas=SCHEMAS,
-    field_rank={"title": 10, "venue": 10, "doi": 10, "work_type": 10, "abstract": 30},
-    hosts={
-        # polite pool: the real limit is read from X-Rate-Limit-* headers at run time
-        "api.crossref.org": HostPolicy(0.2, 1),
-    },
-    secret_env="CROSSREF_PLUS_TOKEN",  # optional: Metadata Plus
-    # Citation counts (`is-referenced-by-count`: citations from other Crossref works) per run.
-    citations=("works", "doi", "is_referenced_by_count"),
-)
-SLUG = SPEC.slug
 
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        SPEC.raw_frame(raw, "works").select(
+        raw_or_empty(raw, SLUG, "works", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("doi"),
             doi=norm.doi(pl.col("doi")),
@@ -91,7 +84,7 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 
 def authorships(raw: Raw) -> pl.LazyFrame:
-    works = SPEC.raw_frame(raw, "works")
+    works = raw_or_empty(raw, SLUG, "works", SCHEMAS)
     a = pl.col("a")
     given, family = a.struct.field("given"), a.struct.field("family")
     # warehouses loaded before `suffix` was parsed have author structs without it

@@ -5,9 +5,16 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import DBLP as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "publications": {
@@ -38,19 +45,6 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "profile_type": S(),
     },
 }
-SPEC = SourceSpec(
-    slug="dblp",
-    keys={"publications": "key", "persons": "pid"},
-    schemas=SCHEMAS,
-    field_rank={"title": 30, "venue": 30, "doi": 30, "work_type": 30, "abstract": None},
-    hosts={
-        # DBLP asks for no more than about one request per second (profiles' recipes too)
-        "dblp.org": HostPolicy(1.0, 1),
-    },
-    # Publications listed in a person's DBLP record: a per-run metric.
-    signals={"persons": ("pid", ("publication_count",))},
-)
-SLUG = SPEC.slug
 # DBLP's publication type labels -> the work types other sources use.
 WORK_TYPES = {
     "Journal Articles": "journal-article",
@@ -65,7 +59,7 @@ WORK_TYPES = {
 
 def _publications(raw: Raw) -> pl.LazyFrame:
     # an edited volume (type "Editorship") lists editors, not authors: not a work of theirs
-    return SPEC.raw_frame(raw, "publications").filter(
+    return raw_or_empty(raw, SLUG, "publications", SCHEMAS).filter(
         pl.col("type").is_null() | (pl.col("type") != "Editorship")
     )
 

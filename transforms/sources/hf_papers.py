@@ -11,9 +11,16 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import HF_PAPERS as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "papers": {
@@ -42,26 +49,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "withdrawn_at": UTC_TS,
     },
 }
-SPEC = SourceSpec(
-    slug="hf_papers",
-    keys={"papers": "arxiv_id"},
-    schemas=SCHEMAS,
-    field_rank={"title": 80, "venue": 100, "doi": None, "work_type": None, "abstract": 50},
-    preprint_server=True,
-    hosts={
-        # Hub API: 500 requests per 5 minutes per IP without a token
-        "huggingface.co": HostPolicy(0.0, 2, window=(500, 300.0)),
-    },
-    secret_env="HF_TOKEN",  # optional: a higher rate limit
-    # Community signals snapshotted every run (metric_snapshots).
-    signals={"papers": ("arxiv_id", ("upvotes", "num_comments", "github_stars"))},
-)
-SLUG = SPEC.slug
 
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        SPEC.raw_frame(raw, "papers").select(
+        raw_or_empty(raw, SLUG, "papers", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("arxiv_id"),
             doi=pl.lit(None, pl.String),
@@ -81,7 +73,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(SPEC.raw_frame(raw, "papers"), SLUG, "arxiv_id", "authors").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "papers", SCHEMAS), SLUG, "arxiv_id", "authors"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),

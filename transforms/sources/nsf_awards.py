@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.spec import HostPolicy, SourceSpec
+from transforms.specs import NSF_AWARDS as SPEC
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "awards": {
@@ -40,15 +41,3 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         ),
     },
 }
-SPEC = SourceSpec(
-    slug="nsf_awards",
-    keys={"awards": "award_id"},
-    schemas=SCHEMAS,
-    hosts={
-        # NSF asks for no more than about one request per second
-        "api.nsf.gov": HostPolicy(1.0, 1),
-    },
-    # Funds obligated grow as an award's increments are released: a per-run metric.
-    signals={"awards": ("award_id", ("funds_obligated_amount",))},
-)
-SLUG = SPEC.slug

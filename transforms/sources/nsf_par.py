@@ -7,9 +7,16 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import NSF_PAR as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
@@ -27,17 +34,6 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "item_type": S(),
     },
 }
-SPEC = SourceSpec(
-    slug="nsf_par",
-    keys={"works": "par_id"},
-    schemas=SCHEMAS,
-    field_rank={"title": 50, "venue": 50, "doi": 50, "work_type": 50, "abstract": 40},
-    hosts={
-        # NSF asks for no more than about one request per second
-        "par.nsf.gov": HostPolicy(1.0, 1),
-    },
-)
-SLUG = SPEC.slug
 
 
 def _matchable(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -46,7 +42,7 @@ def _matchable(lf: pl.LazyFrame) -> pl.LazyFrame:
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        _matchable(SPEC.raw_frame(raw, "works")).select(
+        _matchable(raw_or_empty(raw, SLUG, "works", SCHEMAS)).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("par_id"),
             doi=norm.doi(pl.col("doi")),
@@ -67,7 +63,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(_matchable(SPEC.raw_frame(raw, "works")), SLUG, "par_id", "authors").select(
+        explode_authors(
+            _matchable(raw_or_empty(raw, SLUG, "works", SCHEMAS)), SLUG, "par_id", "authors"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),

@@ -6,9 +6,16 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import OPENALEX as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
@@ -67,26 +74,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "cited_by_count": pl.Int64(),
     },
 }
-SPEC = SourceSpec(
-    slug="openalex",
-    keys={"works": "work_id", "authors": "author_id", "topics": "topic_id"},
-    schemas=SCHEMAS,
-    field_rank={"title": 20, "venue": 20, "doi": 20, "work_type": 20, "abstract": 70},
-    hosts={
-        # 10/s allowed; stay well below it
-        "api.openalex.org": HostPolicy(0.15, 1),
-    },
-    secret_env="OPENALEX_API_KEY",
-    cost_unit="1/10,000 USD",
-    # citation counts snapshotted every run
-    citations=("works", "work_id", "cited_by_count"),
-)
-SLUG = SPEC.slug
 
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        SPEC.raw_frame(raw, "works").select(
+        raw_or_empty(raw, SLUG, "works", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("work_id"),
             doi=norm.doi(pl.col("doi")),
@@ -112,7 +104,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(SPEC.raw_frame(raw, "works"), SLUG, "work_id", "authorships").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "works", SCHEMAS), SLUG, "work_id", "authorships"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),

@@ -10,9 +10,16 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import PROFILES as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
@@ -46,26 +53,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "works_count": pl.Int64(),
     },
 }
-# Per-run numbers kept in metric_snapshots: per work its citations (Scholar), per profile its
-# indices. Records carry the well-known metrics as columns; all of them are in `metrics`.
-KNOWN_METRICS = ("citations", "h_index", "i10_index", "works_count")
-SPEC = SourceSpec(
-    slug="profiles",
-    keys={"works": "work_id", "metrics": "profile_id"},
-    schemas=SCHEMAS,
-    field_rank={"title": 100, "venue": 60, "doi": 60, "work_type": None, "abstract": 80},
-    hosts={
-        # Google Scholar (a recipe) has no API and throttles scrapers hard: very slow
-        "scholar.google.com": HostPolicy(10.0, 1),
-    },
-    signals={"works": ("work_id", ("citations",)), "metrics": ("profile_id", KNOWN_METRICS)},
-)
-SLUG = SPEC.slug
 
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        SPEC.raw_frame(raw, "works").select(
+        raw_or_empty(raw, SLUG, "works", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("work_id"),
             doi=norm.doi(pl.col("doi")),
@@ -91,7 +83,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(SPEC.raw_frame(raw, "works"), SLUG, "work_id", "authors").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "works", SCHEMAS), SLUG, "work_id", "authors"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),

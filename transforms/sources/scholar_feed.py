@@ -10,9 +10,16 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import SCHOLAR_FEED as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "authors": {
@@ -55,34 +62,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "github_url": S(),
     },
 }
-# Per-run profile and paper metrics kept in metric_snapshots.
-SIGNALS = {
-    "authors": (
-        "author_id",
-        ("h_index", "citations", "paper_count", "novelty", "ai_score", "rank", "rank_score"),
-    ),
-    "papers": ("paper_id", ("rank_score", "impact_pct", "novelty")),
-}
-SPEC = SourceSpec(
-    slug="scholar_feed",
-    keys={"authors": "author_id", "papers": "paper_id"},
-    schemas=SCHEMAS,
-    field_rank={"title": 90, "venue": 70, "doi": None, "work_type": None, "abstract": None},
-    hosts={
-        # author discover and profile 20/min, search 30/min: the stricter spaces the host
-        "api.scholarfeed.org": HostPolicy(3.0, 1),
-    },
-    secret_env="SCHOLAR_FEED_API_KEY",
-    # citation counts snapshotted every run
-    citations=("papers", "paper_id", "citation_count"),
-    signals=SIGNALS,
-)
-SLUG = SPEC.slug
 
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        SPEC.raw_frame(raw, "papers").select(
+        raw_or_empty(raw, SLUG, "papers", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("paper_id"),
             doi=pl.lit(None, pl.String),
@@ -102,7 +86,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(SPEC.raw_frame(raw, "papers"), SLUG, "paper_id", "authors").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "papers", SCHEMAS), SLUG, "paper_id", "authors"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),

@@ -5,9 +5,16 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.spec import HostPolicy, SourceSpec
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works
+from transforms.specs import SEMANTIC_SCHOLAR as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "papers": {
@@ -37,25 +44,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "orcid": S(),
     },
 }
-SPEC = SourceSpec(
-    slug="semantic_scholar",
-    keys={"papers": "paper_id", "authors": "author_id"},
-    schemas=SCHEMAS,
-    field_rank={"title": 40, "venue": 40, "doi": 40, "work_type": 40, "abstract": 60},
-    hosts={
-        # 1 request/s with a key; the keyless pool is shared and throttled harder
-        "api.semanticscholar.org": HostPolicy(1.1, 1),
-    },
-    secret_env="S2_API_KEY",
-    # citation counts snapshotted every run
-    citations=("papers", "paper_id", "citation_count"),
-)
-SLUG = SPEC.slug
 
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        SPEC.raw_frame(raw, "papers").select(
+        raw_or_empty(raw, SLUG, "papers", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("paper_id"),
             doi=norm.doi(pl.col("doi")),
@@ -82,7 +75,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(SPEC.raw_frame(raw, "papers"), SLUG, "paper_id", "authors").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "papers", SCHEMAS), SLUG, "paper_id", "authors"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),
