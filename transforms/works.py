@@ -50,7 +50,7 @@ PREPRINT_VENUE = r"(?i)\b(arxiv|biorxiv|medrxiv|ssrn|preprint|research square|co
 _PREPRINT_TYPES = ["preprint", "posted-content", "posted_content"]
 
 # Why a paper-level field's surviving value won (the rule text in work_fields); the order of the
-# sources comes from each source's SPEC.field_rank (transforms/sources/<slug>.py).
+# sources comes from each source's field_rank (transforms/specs.py).
 FIELD_RULES: dict[str, str] = {
     "title": "published version first; publisher-deposited metadata (Crossref) over indexes",
     "venue": "published version first; full container title (Crossref, OpenAlex) over abbreviations",
@@ -678,6 +678,7 @@ def _explain_links(
 
 def _rank(field: str) -> pl.Expr:
     order = {s: i for i, s in enumerate(FIELD_PRIORITY[field][0])}
+    # last: the sources whose spec says they never supply the field (rank None)
     return pl.col("source").replace_strict(order, default=len(order), return_dtype=pl.Int32)
 
 
