@@ -195,15 +195,6 @@ DBLP = SourceSpec(
     signals={"persons": ("pid", ("publication_count",))},
 )
 
-# Per-run profile and paper metrics kept in metric_snapshots.
-SCHOLAR_FEED_SIGNALS = {
-    "authors": (
-        "author_id",
-        ("h_index", "citations", "paper_count", "novelty", "ai_score", "rank", "rank_score"),
-    ),
-    "papers": ("paper_id", ("rank_score", "impact_pct", "novelty")),
-}
-
 SCHOLAR_FEED = SourceSpec(
     slug="scholar_feed",
     keys={"authors": "author_id", "papers": "paper_id"},
@@ -215,7 +206,14 @@ SCHOLAR_FEED = SourceSpec(
     secret_env="SCHOLAR_FEED_API_KEY",
     # citation counts snapshotted every run
     citations=("papers", "paper_id", "citation_count"),
-    signals=SCHOLAR_FEED_SIGNALS,
+    # per-run profile and paper metrics kept in metric_snapshots
+    signals={
+        "authors": (
+            "author_id",
+            ("h_index", "citations", "paper_count", "novelty", "ai_score", "rank", "rank_score"),
+        ),
+        "papers": ("paper_id", ("rank_score", "impact_pct", "novelty")),
+    },
 )
 
 # Per-run numbers kept in metric_snapshots: per work its citations (Scholar), per profile its
