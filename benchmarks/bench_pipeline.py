@@ -30,7 +30,7 @@ from flows import warehouse
 from transforms import model, normalize
 from transforms import names as names_module
 from transforms import works as resolution
-from transforms.schemas import raw_schema
+from transforms.sources import raw_schema
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 WORDS = [

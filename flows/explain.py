@@ -80,14 +80,6 @@ def _crosswalk_table(con: Con) -> str | None:
     return next((t for t in ("author_crosswalk", "author_xref") if _has(con, t)), None)
 
 
-def normal_doi(text: str) -> str | None:
-    return ids.doi(text)
-
-
-def normal_arxiv(text: str) -> str | None:
-    return ids.arxiv_id(text)
-
-
 def parse_work_ref(text: str) -> tuple[str, str]:
     """-> (kind, value): ("doi", d), ("arxiv", id), ("record", "slug:id"), ("paper", id) or
     ("text", q) for anything else (searched in titles)."""

@@ -34,6 +34,8 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from flows import __version__
+from transforms.specs import HOST_LIMITS
+from transforms.specs import HostPolicy as HostPolicy  # re-exported: the client's policy type
 
 log = logging.getLogger("scholarflow.http")
 
@@ -45,47 +47,14 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ROBOTS_AGENT = "scholarflow"
 
 
-@dataclass(frozen=True)
-class HostPolicy:
-    """How politely one host (or a group of hosts) is fetched.
-
-    interval: minimum seconds between request starts; concurrency: requests open at once;
-    window: at most `window[0]` requests in any `window[1]` seconds; group: hosts that share
-    one allowance (arXiv asks for one request per 3 s across its machines).
-    """
-
-    interval: float = 0.0
-    concurrency: int = 1
-    window: tuple[int, float] | None = None
-    group: str | None = None
-
-
 # A host with no documented limit (a user's recipe site) is fetched live one request per
 # second on one connection; the watchlist's [limits."<host>"] can change that.
 UNKNOWN_HOST = HostPolicy(1.0, 1)
-# Documented defaults; the watchlist's [limits."<host>"] tables override them.
-DEFAULT_LIMITS: dict[str, HostPolicy] = {
-    # arXiv: one request every 3 s on a single connection, API and listing pages alike.
-    "export.arxiv.org": HostPolicy(3.0, 1, group="arxiv"),
-    "arxiv.org": HostPolicy(3.0, 1, group="arxiv"),
-    # Semantic Scholar: 1 request/s with a key; the keyless pool is shared and throttled harder.
-    "api.semanticscholar.org": HostPolicy(1.1, 1),
-    # OpenAlex: 10/s allowed; stay well below it.
-    "api.openalex.org": HostPolicy(0.15, 1),
-    # Crossref polite pool: the real limit is read from X-Rate-Limit-* headers at run time.
-    "api.crossref.org": HostPolicy(0.2, 1),
-    # DBLP and NSF ask for no more than about one request per second.
-    "dblp.org": HostPolicy(1.0, 1),
-    "par.nsf.gov": HostPolicy(1.0, 1),
-    "api.nsf.gov": HostPolicy(1.0, 1),
-    # Hugging Face Hub API: 500 requests per 5 minutes per IP without a token.
-    "huggingface.co": HostPolicy(0.0, 2, window=(500, 300.0)),
-    # Scholar Feed: author discover and profile (find_author) 20/min, search 30/min: the
-    # stricter limit spaces the whole host.
-    "api.scholarfeed.org": HostPolicy(3.0, 1),
-    # Google Scholar has no API and throttles scrapers hard: opt-in recipe, very slow.
-    "scholar.google.com": HostPolicy(10.0, 1),
-}
+# A client built without `default_limit` (live runs pass UNKNOWN_HOST) leaves such hosts unspaced.
+NO_DOCUMENTED_LIMIT = HostPolicy(0.0, 4)
+# Documented defaults, declared by each source's SPEC (transforms/sources/<slug>.py); the
+# watchlist's [limits."<host>"] tables override them.
+DEFAULT_LIMITS: dict[str, HostPolicy] = HOST_LIMITS
 
 
 class SourceStopped(Exception):
@@ -262,7 +231,7 @@ class RateLimiter:
         limits: Mapping[str, HostPolicy | float],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] | None = None,
-        default: HostPolicy = HostPolicy(0.0, 4),
+        default: HostPolicy = NO_DOCUMENTED_LIMIT,
     ) -> None:
         self._policies = {
             h: p if isinstance(p, HostPolicy) else HostPolicy(float(p)) for h, p in limits.items()
@@ -405,7 +374,7 @@ class HttpClient:
         respect_robots: bool = True,
         adapt_to_headers: bool = True,  # X-Rate-Limit-* headers and robots.txt Crawl-delay
         resume: Mapping[str, Mapping[str, tuple[int, str, bytes, datetime]]] | None = None,
-        default_limit: HostPolicy = HostPolicy(0.0, 4),
+        default_limit: HostPolicy = NO_DOCUMENTED_LIMIT,
     ) -> None:
         self.contact_email = contact_email
         self.user_agent = f"scholarflow/{__version__} (mailto:{contact_email})"

@@ -34,9 +34,6 @@ from flows.warehouse import exclusive
 from flows.watchlist import load_watchlist
 
 FLOW_NAME = "scholarflow"
-# Entry point of the deployment as a module path: a worker imports it from the installed
-# package, so the deployment names no directory of the machine that registered it.
-ENTRYPOINT = "flows.pipeline.scholarflow_flow"
 PARTIAL = "Partial"
 
 

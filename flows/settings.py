@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from transforms.specs import SECRET_ENV as _SPEC_SECRETS
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The views: `sql/` at the top of a checkout (also what an editable install uses), installed
 # from a wheel as the data package `flows/sql/` (see pyproject.toml).
@@ -16,16 +18,10 @@ DEFAULT_WATCHLIST = Path("watchlist.toml")
 DEFAULT_WAREHOUSE = Path("warehouse") / "scholarflow.duckdb"
 # Curated corrections, read from beside the watchlist unless --overrides names another file.
 OVERRIDES_FILENAME = "overrides.toml"
-DEFAULT_OVERRIDES = DEFAULT_WATCHLIST.parent / OVERRIDES_FILENAME
 
-# Environment variables carrying secrets: read at call time, never written anywhere.
-SECRET_ENV = {
-    "openalex": "OPENALEX_API_KEY",
-    "semantic_scholar": "S2_API_KEY",
-    "scholar_feed": "SCHOLAR_FEED_API_KEY",
-    "hf_papers": "HF_TOKEN",  # optional: a higher Hugging Face rate limit
-    "crossref": "CROSSREF_PLUS_TOKEN",  # optional: Crossref Metadata Plus
-}
+# Environment variables carrying secrets (each source's SPEC.secret_env): read at call time,
+# never written anywhere.
+SECRET_ENV: dict[str, str] = _SPEC_SECRETS
 
 
 class MissingViews(RuntimeError):

@@ -84,6 +84,8 @@ def status_report(con: Any, watchlist: Watchlist | None, runs: int = 10) -> Row:
                     "day": today.isoformat(),
                     "requests": int(spent.get(slug, {}).get("requests") or 0),
                     "cost_units": used,
+                    # what one unit is (the source's SPEC.cost_unit): a request unless priced
+                    "unit": SOURCES[slug].spec.cost_unit if slug in SOURCES else "request",
                     "daily_budget": budget,
                     "pct_used": round(100 * used / budget, 1) if budget else None,
                 }
@@ -142,7 +144,7 @@ def render_status(report: Row) -> str:
         _table(
             report["budgets"],
             [("source", "source"), ("requests", "requests"), ("cost_units", "units"),
-             ("daily_budget", "budget"), ("pct_used", "% used")],
+             ("unit", "unit"), ("daily_budget", "budget"), ("pct_used", "% used")],
         )
         if report["budgets"]
         else ["  nothing spent today and no budgets set"]

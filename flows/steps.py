@@ -430,7 +430,7 @@ def _usage_row(ctx: RunContext, source: str, u: Usage, reason: str | None) -> di
         "mode": ctx.mode,  # only live rows count against the budget
         "requests": u.requests,
         "cost_units": u.cost_units,
-        "daily_budget": ctx.watchlist.budgets.get(source),  # type: ignore[call-overload]
+        "daily_budget": ctx.watchlist.budgets.get(source),
         "stopped_reason": reason,
         "recorded_at": now,
     }

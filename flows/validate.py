@@ -12,7 +12,8 @@ from dataclasses import replace
 
 from flows.sources import ENTITY_KEYS
 from flows.sources.base import Fetched, FetchReport, Page, Quarantined, Record
-from transforms.schemas import raw_schema, record_checker
+from transforms.schemas import record_checker
+from transforms.sources import raw_schema
 
 
 def _key(record: Record, key: str, where: str, index: int) -> str:

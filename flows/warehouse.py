@@ -30,7 +30,8 @@ from flows.publish import WarehouseBusy as WarehouseBusy
 from flows.publish import exclusive as exclusive
 from flows.sources import ENTITY_KEYS, raw_table
 from flows.sources.base import Fetched, Quarantined, SourceError
-from transforms.schemas import raw_schema, record_checker
+from transforms.schemas import record_checker
+from transforms.sources import raw_schema
 
 log = logging.getLogger("scholarflow")
 

@@ -12,7 +12,7 @@ import tomllib
 import zoneinfo
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import cronsim
 from pydantic import (
@@ -26,21 +26,14 @@ from pydantic import (
 )
 
 from transforms import ids, names
+from transforms.specs import SLUGS
 
-SourceSlug = Literal[
-    "arxiv",
-    "openalex",
-    "semantic_scholar",
-    "hf_papers",
-    "arxiv_listing",
-    "nsf_par",
-    "nsf_awards",
-    "crossref",
-    "dblp",
-    "scholar_feed",
-    "profiles",
-]
-SOURCE_SLUGS: tuple[SourceSlug, ...] = get_args(SourceSlug)
+# The sources' slugs, from their specs (transforms/sources/<slug>.py), in the registry's order.
+SOURCE_SLUGS: tuple[str, ...] = SLUGS
+if TYPE_CHECKING:
+    SourceSlug = str
+else:  # validated as one of the slugs (pydantic reads the Literal)
+    SourceSlug = Literal[SOURCE_SLUGS]
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")

@@ -26,8 +26,8 @@ from flows.sources import SOURCES
 from flows.sources import arxiv_listing as src
 from flows.sources.base import ScrapeDrift, SourceError
 from flows.watchlist import Watchlist, WatchlistError, load_watchlist
-from transforms.schemas import raw_schema
 from transforms.sources import arxiv_listing as staging
+from transforms.sources import raw_schema
 
 SLUG = "arxiv_listing"
 FIXTURES = ROOT / "tests" / "fixtures" / SLUG

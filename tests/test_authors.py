@@ -12,7 +12,7 @@ import pytest
 from transforms import authors, model
 from transforms import normalize as norm
 from transforms.overrides import overrides_frame
-from transforms.schemas import raw_schema
+from transforms.sources import raw_schema
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 ORCID = "0000-0002-1825-0097"

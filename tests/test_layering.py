@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import graphlib
 import os
 import re
 from pathlib import Path
@@ -88,6 +89,7 @@ def test_one_slug_per_source_everywhere() -> None:
     without_payloads = []
     for slug, source in SOURCES.items():
         assert (ROOT / "flows" / "sources" / f"{slug}.py").is_file()
+        assert (ROOT / "transforms" / "sources" / f"{slug}.py").is_file()  # its SPEC
         assert (ROOT / "tests" / f"test_{slug}.py").is_file()
         # genuine upstream payloads (../shared, or the real corpus in the project), else the
         # project's own fixtures
@@ -106,6 +108,37 @@ def test_one_slug_per_source_everywhere() -> None:
     ):
         pytest.skip(f"{without_payloads}: payloads only in {shared}, absent here")
     assert without_payloads == []
+
+
+def _project_imports(path: Path, name: str, modules: set[str]) -> set[str]:
+    """Project modules `path` imports anywhere, inside functions too (a lazy import hides a
+    cycle, it does not remove it); `from pkg import mod` counts as importing pkg.mod."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in modules)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, *([node.module] if node.module else [])])
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.update([full] if full in modules else [base] if base in modules else [])
+    return found - {name}
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    paths = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in py_files("flows") + py_files("transforms")
+    }
+    graph = {name: _project_imports(p, name, set(paths)) for name, p in paths.items()}
+    try:
+        list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        pytest.fail(f"import cycle: {' -> '.join(exc.args[1])}")
 
 
 def test_sql_files_follow_the_conventions() -> None:

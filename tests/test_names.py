@@ -263,7 +263,6 @@ def test_arxiv_id(text: str, aid: str | None) -> None:
 def test_arxiv_datacite_doi(text: str, aid: str | None) -> None:
     assert ids.arxiv_id_from_doi(text) == aid
     assert ids.is_arxiv_doi(text) == (aid is not None)
-    assert ids.any_arxiv_id(text) == aid
 
 
 def test_arxiv_in_urls_and_text() -> None:

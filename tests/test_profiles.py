@@ -94,7 +94,7 @@ def test_shipped_recipes_are_valid_and_state_their_terms() -> None:
     assert set(shipped()) == {"google_scholar", "dblp_person"}
     assert SCHOLAR.hosts == ["scholar.google.com"] and DBLP.hosts[0] == "dblp.org"
     # robots.txt disallows /citations?*cstart=: only the first page, 100 articles
-    assert SCHOLAR.paging is not None and SCHOLAR.paging.by_offset
+    assert SCHOLAR.paging is not None
     assert (SCHOLAR.paging.offset_param, SCHOLAR.paging.size) == ("cstart", 100)
     assert SCHOLAR.max_pages == 1
     notes = " ".join(SCHOLAR.notes.split())

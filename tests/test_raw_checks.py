@@ -16,7 +16,8 @@ from flows import warehouse
 from flows.http import FetchedResponse
 from flows.sources import openalex
 from flows.sources.base import Fetched
-from transforms.schemas import raw_schema, record_checker, value_problem
+from transforms.schemas import record_checker, value_problem
+from transforms.sources import raw_schema
 
 
 class Flag(enum.IntEnum):

@@ -24,7 +24,7 @@ from flows.sources import SOURCES
 from flows.sources import scholar_feed as sf
 from flows.sources.base import FetchReport, SourceError
 from flows.watchlist import Watchlist
-from transforms.schemas import raw_schema
+from transforms.sources import raw_schema
 from transforms.sources import scholar_feed as staging
 
 SLUG = "scholar_feed"

@@ -61,6 +61,7 @@ def test_status_json(wh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 0
     budgets = {b["source"]: b for b in report["budgets"]}
     assert budgets["openalex"]["cost_units"] == 31.0
+    assert budgets["openalex"]["unit"] == "1/10,000 USD"  # from the source's spec
     assert budgets["openalex"]["pct_used"] == pytest.approx(0.3)
     sources = {s["source"]: s for s in report["sources"]}
     assert sources["openalex"]["records"] > 0 and sources["openalex"]["last_attempt"] == "ok"

@@ -11,7 +11,7 @@ import pytest
 from transforms import model
 from transforms import normalize as norm
 from transforms import works as resolution
-from transforms.schemas import raw_schema
+from transforms.sources import raw_schema
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 

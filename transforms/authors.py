@@ -37,7 +37,7 @@ from transforms import normalize as norm
 from transforms import persons
 from transforms.overrides import match_refs, overrides_frame, work_refs
 from transforms.schemas import FLAG_SCHEMA, flag_rows
-from transforms.staging import raw_frame
+from transforms.sources import raw_frame
 
 # Whose author list becomes the paper's authorship list, among the untruncated ones: OpenAlex
 # (ids, full names), then arXiv (full names as submitted), then Semantic Scholar (often initials

@@ -83,8 +83,3 @@ def arxiv_id_in_text(text: str | None) -> str | None:
     """The first `arXiv:<id>` written in free text (a venue line, a comment)."""
     m = _ARXIV_IN_TEXT.search(text) if text else None
     return arxiv_id(m.group(1)) if m else None
-
-
-def any_arxiv_id(text: str | None) -> str | None:
-    """An arXiv id given as id, `arXiv:` id, abs/pdf URL or DataCite DOI."""
-    return arxiv_id(text) or arxiv_id_from_url(text) or arxiv_id_from_doi(text)

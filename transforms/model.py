@@ -22,8 +22,8 @@ from transforms.authors import (
 )
 from transforms.overrides import overrides_frame
 from transforms.schemas import UTC_TS
-from transforms.sources import STAGING
-from transforms.staging import AUTHORSHIP_COLUMNS, raw_frame
+from transforms.sources import STAGING, raw_frame
+from transforms.staging import AUTHORSHIP_COLUMNS
 from transforms.works import (
     build_work_fields,
     build_work_versions,

@@ -116,15 +116,6 @@ def name_parts(expr: pl.Expr) -> pl.Expr:
 # --- person-name matching keys (entity resolution): the rules live in transforms.names ---------
 
 
-MATCH_KEYS = pl.Struct(
-    {
-        "full_keys": pl.List(pl.String),
-        "initials_keys": pl.List(pl.String),
-        "initials_only": pl.Boolean,
-    }
-)
-
-
 def _packed_keys(raw: str) -> str:
     full, initials, only = match_keys(raw)
     return "|".join(full) + "\t" + "|".join(initials) + ("\t1" if only else "\t0")
@@ -151,8 +142,3 @@ def unpack_name_keys(packed: pl.Expr) -> pl.Expr:
         initials_keys=keys("field_1"),
         initials_only=parts.struct.field("field_2") == "1",
     )
-
-
-def name_match_keys(expr: pl.Expr) -> pl.Expr:
-    """Struct {full_keys, initials_keys, initials_only} (see `match_keys`)."""
-    return unpack_name_keys(packed_name_keys(expr))

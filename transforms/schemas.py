@@ -1,6 +1,7 @@
 """Fixed polars schemas of the raw landing tables, so table shapes never depend on one page.
 
-Each source declares its columns in `transforms/sources/<slug>.py`; lineage is added here.
+Each source declares its columns in its spec (`transforms/sources/<slug>.py`); every raw table
+also carries LINEAGE. This module imports no other part of the project.
 """
 
 from __future__ import annotations
@@ -23,18 +24,6 @@ LINEAGE: dict[str, pl.DataType] = {
     "_response_sha256": S(),
     "_record_hash": S(),
 }
-
-
-def raw_schema(slug: str, entity: str) -> pl.Schema:
-    """Columns of `raw_<slug>__<entity>`: the source's own (transforms/sources/<slug>.py) plus
-    lineage."""
-    from transforms.sources import STAGING  # the source modules import this one
-
-    return pl.Schema({**STAGING[slug].schemas[entity], **LINEAGE})
-
-
-def empty_raw(slug: str, entity: str) -> pl.LazyFrame:
-    return pl.LazyFrame(schema=raw_schema(slug, entity))
 
 
 # resolution_flags: what entity resolution refused to decide alone (works and authors alike)
@@ -187,7 +176,8 @@ def _checker(schema: pl.Schema) -> list[tuple[str, PolarsDataType, Fits]]:
 
 
 def record_checker(schema: pl.Schema, key: str) -> Callable[[dict[str, object]], str | None]:
-    """`record_problem` for many records of one schema (the per-field checks built once)."""
+    """For many records of one schema (the per-field checks built once): the first field of a
+    record that does not fit (`"field: why"`), or None."""
     fields = _checker(schema)
 
     def problem_of(record: dict[str, object]) -> str | None:
@@ -200,8 +190,3 @@ def record_checker(schema: pl.Schema, key: str) -> Callable[[dict[str, object]],
         return None
 
     return problem_of
-
-
-def record_problem(record: dict[str, object], schema: pl.Schema, key: str) -> str | None:
-    """The first field of `record` that does not fit `schema` ("field: why"), or None."""
-    return record_checker(schema, key)(record)

@@ -6,10 +6,12 @@ concatenates them, so adding a source never touches the model's join logic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.schemas import UTC_TS, empty_raw
+from transforms.schemas import LINEAGE, UTC_TS
 
 Raw = dict[str, pl.LazyFrame]
 
@@ -47,9 +49,13 @@ AUTHORSHIP_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
-def raw_frame(raw: Raw, slug: str, entity: str) -> pl.LazyFrame:
-    """A raw table, or an empty frame of its schema when the source has loaded nothing yet."""
-    return raw.get(f"raw_{slug}__{entity}", empty_raw(slug, entity))
+def raw_or_empty(
+    raw: Raw, slug: str, entity: str, schemas: Mapping[str, Mapping[str, pl.DataType]]
+) -> pl.LazyFrame:
+    """The table `raw_<slug>__<entity>`, or an empty frame of its schema (the source's columns
+    plus lineage) when the source has loaded nothing yet."""
+    table = raw.get(f"raw_{slug}__{entity}")
+    return table if table is not None else pl.LazyFrame(schema={**schemas[entity], **LINEAGE})
 
 
 def finish_works(lf: pl.LazyFrame) -> pl.LazyFrame:

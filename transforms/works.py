@@ -22,6 +22,7 @@ id most of its records had, so reruns never renumber. New papers get a readable 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
@@ -30,6 +31,7 @@ from rapidfuzz import fuzz, process
 from transforms import normalize as norm
 from transforms.overrides import match_refs, overrides_frame, work_refs
 from transforms.schemas import flag_rows
+from transforms.specs import PAPER_FIELDS, PREPRINT_SOURCES, SPECS, SourceSpec
 
 # Rules by strength: a record's rule in work_xref is the strongest link it has in its paper.
 RULES = ("override_merge", "doi", "arxiv", "openalex", "s2", "corpus", "dblp", "par", "title")
@@ -47,65 +49,46 @@ _AFFIX = 20  # characters of the title key used by the prefix and suffix blocks
 PREPRINT_VENUE = r"(?i)\b(arxiv|biorxiv|medrxiv|ssrn|preprint|research square|corr)\b"
 _PREPRINT_TYPES = ["preprint", "posted-content", "posted_content"]
 
-# Which source's value of a paper-level field survives, and why (the rule text in work_fields).
-FIELD_PRIORITY: dict[str, tuple[tuple[str, ...], str]] = {
-    "title": (
-        (
-            "crossref",
-            "openalex",
-            "dblp",
-            "semantic_scholar",
-            "nsf_par",
-            "arxiv",
-            "arxiv_listing",
-            "hf_papers",
-            "scholar_feed",
-            "profiles",
-        ),
-        "published version first; publisher-deposited metadata (Crossref) over indexes",
-    ),
-    "venue": (
-        (
-            "crossref",
-            "openalex",
-            "dblp",
-            "semantic_scholar",
-            "nsf_par",
-            "profiles",
-            "scholar_feed",
-            "arxiv",
-            "arxiv_listing",
-            "hf_papers",
-        ),
-        "published version first; full container title (Crossref, OpenAlex) over abbreviations",
-    ),
-    "doi": (
-        ("crossref", "openalex", "dblp", "semantic_scholar", "nsf_par", "profiles", "arxiv"),
-        "published version's DOI; registered by Crossref first",
-    ),
-    "work_type": (
-        ("crossref", "openalex", "dblp", "semantic_scholar", "nsf_par", "arxiv"),
-        "published version first; Crossref's type over the indexes'",
-    ),
-    "abstract": (
-        (
-            "arxiv",
-            "arxiv_listing",
-            "crossref",
-            "nsf_par",
-            "hf_papers",
-            "semantic_scholar",
-            "openalex",
-            "profiles",
-        ),
-        "the authors' own text (arXiv) over publisher and index copies",
-    ),
+# Why a paper-level field's surviving value won (the rule text in work_fields); the order of the
+# sources comes from each source's field_rank (transforms/specs.py).
+FIELD_RULES: dict[str, str] = {
+    "title": "published version first; publisher-deposited metadata (Crossref) over indexes",
+    "venue": "published version first; full container title (Crossref, OpenAlex) over abbreviations",
+    "doi": "published version's DOI; registered by Crossref first",
+    "work_type": "published version first; Crossref's type over the indexes'",
+    "abstract": "the authors' own text (arXiv) over publisher and index copies",
 }
 
 
-# Records of these sources are hosted on arXiv: their `doi` (arXiv's arxiv:doi) and `venue` (the
-# entry's arxiv:journal_ref, when it has one) name the published version, not arXiv's own.
-PREPRINT_SOURCES = ["arxiv", "arxiv_listing", "hf_papers"]
+def field_priority(
+    specs: Iterable[SourceSpec], rules: Mapping[str, str]
+) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Per field, the sources that supply it from strongest to weakest, and the rule text.
+    Every spec with a field_rank must rank every field (None: never supplies it, so it ranks
+    after all that do) and no two sources may share a rank: an error here, at import, rather
+    than a source silently ranked last."""
+    ranked = [s for s in specs if s.field_rank]
+    out: dict[str, tuple[tuple[str, ...], str]] = {}
+    for field, why in rules.items():
+        ranks: dict[int, str] = {}
+        for spec in ranked:
+            if field not in spec.field_rank:
+                raise ValueError(f"source {spec.slug!r} declares no field_rank for {field!r}")
+            rank = spec.field_rank[field]
+            if rank is not None and rank in ranks:
+                raise ValueError(
+                    f"sources {ranks[rank]!r} and {spec.slug!r} share rank {rank} for {field!r}"
+                )
+            if rank is not None:
+                ranks[rank] = spec.slug
+        out[field] = (tuple(ranks[r] for r in sorted(ranks)), why)
+    return out
+
+
+if tuple(FIELD_RULES) != PAPER_FIELDS:
+    raise ValueError(f"FIELD_RULES {tuple(FIELD_RULES)} must follow PAPER_FIELDS {PAPER_FIELDS}")
+# Which source's value of a paper-level field survives, and why.
+FIELD_PRIORITY = field_priority(SPECS.values(), FIELD_RULES)
 
 
 def version_status() -> pl.Expr:
@@ -695,6 +678,7 @@ def _explain_links(
 
 def _rank(field: str) -> pl.Expr:
     order = {s: i for i, s in enumerate(FIELD_PRIORITY[field][0])}
+    # last: the sources whose spec says they never supply the field (rank None)
     return pl.col("source").replace_strict(order, default=len(order), return_dtype=pl.Int32)
 
 

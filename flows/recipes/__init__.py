@@ -235,10 +235,6 @@ class Paging(_Strict):
             raise ValueError("size_param needs size")
         return self
 
-    @property
-    def by_offset(self) -> bool:
-        return self.offset_param is not None
-
 
 class Recipe(_Strict):
     name: Identifier

@@ -35,16 +35,15 @@ from flows.sources.base import (
     item_key,
 )
 from flows.watchlist import Watchlist
+from transforms.specs import ARXIV as SPEC
 
-SLUG = "arxiv"
+SLUG = SPEC.slug
 # Live runs take a FetchPlan (what changed since the last run).
 INCREMENTAL = True
 API_URL = "https://export.arxiv.org/api/query"
 PAGE_SIZE = 100
 MAX_PER_AUTHOR = 2_000
 EMPTY_PAGE_RETRIES = 2
-ENTITIES = ("entries",)
-KEYS = {"entries": "arxiv_id"}
 
 _ID = re.compile(r"arxiv\.org/abs/(?P<id>.+?)(?:v(?P<v>\d+))?$")
 _ATOM = "{http://www.w3.org/2005/Atom}"

@@ -61,11 +61,10 @@ from flows.sources.base import (
 )
 from flows.watchlist import Watchlist
 from transforms import ids
+from transforms.specs import ARXIV_LISTING as SPEC
 
-SLUG = "arxiv_listing"
+SLUG = SPEC.slug
 BASE_URL = "https://arxiv.org/list"
-ENTITIES = ("entries",)
-KEYS = {"entries": "listing_entry_id"}
 NEW_PAGE_SIZE = 2000  # arXiv's max_show and the /new page's default
 TRUNCATED_RETRIES = 1
 # Tree builder, chosen by measurement (benchmarks/bench_arxiv_listing_builders.py: a 900-entry,

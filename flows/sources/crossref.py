@@ -61,17 +61,14 @@ from flows.sources.base import (
 from flows.watchlist import CrossrefOptions, Researcher, Watchlist
 from transforms import ids
 from transforms.names import matches, wanted_keys
+from transforms.specs import CROSSREF as SPEC
 
 log = logging.getLogger("scholarflow.sources.crossref")
 
-SLUG = "crossref"
+SLUG = SPEC.slug
 # Live runs take a FetchPlan (what changed since the last run).
 INCREMENTAL = True
 API = "https://api.crossref.org"
-ENTITIES = ("works",)
-KEYS = {"works": "doi"}
-# Citation counts (`is-referenced-by-count`: citations from other Crossref works) per run.
-CITATIONS = ("works", "doi", "is_referenced_by_count")
 # Fields asked for on list requests (names as Crossref's `select` accepts them).
 SELECT = (
     "DOI,title,subtitle,container-title,event,institution,type,publisher,issued,published,"

@@ -60,17 +60,14 @@ from flows.sources.base import (
 from flows.watchlist import DblpOptions, Researcher, Watchlist
 from transforms import ids
 from transforms.names import matches, wanted_keys
+from transforms.specs import DBLP as SPEC
 
 log = logging.getLogger("scholarflow.sources.dblp")
 
-SLUG = "dblp"
+SLUG = SPEC.slug
 SITE = "https://dblp.org"
 MAX_PAGE = 1000  # DBLP caps `h` at 1000
 AUTHOR_HITS = 30
-ENTITIES = ("publications", "persons")
-KEYS = {"publications": "key", "persons": "pid"}
-# Publications listed in a person's DBLP record: a per-run metric.
-SIGNALS = {"persons": ("pid", ("publication_count",))}
 
 # Record element (and publtype) of the person XML -> the type label of the search API.
 _TYPES = {

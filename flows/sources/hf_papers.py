@@ -51,16 +51,13 @@ from flows.sources.base import (
 )
 from flows.watchlist import HfPapersOptions, Watchlist
 from transforms import ids
+from transforms.specs import HF_PAPERS as SPEC
 
 log = logging.getLogger("scholarflow.sources.hf_papers")
 
-SLUG = "hf_papers"
+SLUG = SPEC.slug
 API = "https://huggingface.co/api"
 PAGE_SIZE = 100  # the daily_papers maximum
-ENTITIES = ("papers",)
-KEYS = {"papers": "arxiv_id"}
-# Community signals snapshotted every run (metric_snapshots).
-SIGNALS = {"papers": ("arxiv_id", ("upvotes", "num_comments", "github_stars"))}
 
 
 # ---------------------------------------------------------------- parsing

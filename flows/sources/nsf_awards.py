@@ -46,16 +46,13 @@ from flows.sources.base import (
 )
 from flows.watchlist import Researcher, Watchlist
 from transforms.names import compatible
+from transforms.specs import NSF_AWARDS as SPEC
 
 log = logging.getLogger("scholarflow.sources.nsf_awards")
 
-SLUG = "nsf_awards"
+SLUG = SPEC.slug
 API = "https://api.nsf.gov/services/v1/awards.json"
 RPP = 25  # the API's maximum page size
-ENTITIES = ("awards",)
-KEYS = {"awards": "award_id"}
-# Funds obligated grow as an award's increments are released: a per-run metric.
-SIGNALS = {"awards": ("award_id", ("funds_obligated_amount",))}
 PRINT_FIELDS = (
     "id,title,agency,awardeeName,awardeeCity,awardeeStateCode,date,startDate,expDate,"
     "estimatedTotalAmt,fundsObligatedAmt,pdPIName,piFirstName,piLastName,coPDPI,"

@@ -48,12 +48,11 @@ from flows.sources.base import (
 )
 from flows.watchlist import Researcher, Watchlist
 from transforms.names import family_first
+from transforms.specs import NSF_PAR as SPEC
 
-SLUG = "nsf_par"
+SLUG = SPEC.slug
 SITE = "https://par.nsf.gov"
 PER_PAGE = 10
-ENTITIES = ("works",)
-KEYS = {"works": "par_id"}
 # Tree builder, chosen by measurement on tests/fixtures/nsf_par (tests/test_nsf_par.py,
 # test_tree_builders_agree): on a page whose </li>, </div>, </span> and </p> are missing,
 # html.parser and lxml nest 9 of its 10 records inside their predecessor (html5lib closes them as

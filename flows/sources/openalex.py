@@ -34,18 +34,15 @@ from flows.sources.base import (
 )
 from flows.watchlist import Researcher, Watchlist
 from transforms import ids
+from transforms.specs import OPENALEX as SPEC
 
-SLUG = "openalex"
+SLUG = SPEC.slug
 API = "https://api.openalex.org"
 PER_PAGE = 200
 # Known works re-fetched by id per request for a citation refresh (`openalex:W1|W2|…`).
 REFRESH_BATCH = 50
 # Live runs take a FetchPlan (what changed since the last run).
 INCREMENTAL = True
-ENTITIES = ("works", "authors", "topics")
-KEYS = {"works": "work_id", "authors": "author_id", "topics": "topic_id"}
-# Citation counts snapshotted every run.
-CITATIONS = ("works", "work_id", "cited_by_count")
 WORK_FIELDS = (
     "id,doi,title,display_name,publication_year,publication_date,type,primary_location,"
     "locations,cited_by_count,counts_by_year,authorships,topics,ids,is_retracted,updated_date,"

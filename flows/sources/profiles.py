@@ -76,16 +76,12 @@ from flows.sources.base import (
 )
 from flows.watchlist import Profile, Watchlist, slugify
 from transforms import ids
+from transforms.specs import KNOWN_METRICS
+from transforms.specs import PROFILES as SPEC
 
 log = logging.getLogger("scholarflow.sources.profiles")
 
-SLUG = "profiles"
-ENTITIES = ("works", "metrics")
-KEYS = {"works": "work_id", "metrics": "profile_id"}
-# Per-run numbers kept in metric_snapshots: per work its citations (Scholar), per profile its
-# indices. Records carry the well-known metrics as columns; all of them are in `metrics`.
-KNOWN_METRICS = ("citations", "h_index", "i10_index", "works_count")
-SIGNALS = {"works": ("work_id", ("citations",)), "metrics": ("profile_id", KNOWN_METRICS)}
+SLUG = SPEC.slug
 
 # Tree builder: lxml, chosen by measurement on this source's fixtures (see
 # tests/test_profiles.py::test_tree_builders_on_damaged_pages). With the optional end tags

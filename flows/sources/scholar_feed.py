@@ -61,23 +61,12 @@ from flows.sources.base import (
 from flows.watchlist import Researcher, ScholarFeedOptions, Watchlist
 from transforms import ids
 from transforms.names import matches, wanted_keys
+from transforms.specs import SCHOLAR_FEED as SPEC
 
 log = logging.getLogger("scholarflow.sources.scholar_feed")
 
-SLUG = "scholar_feed"
+SLUG = SPEC.slug
 API = "https://api.scholarfeed.org/api/v1"
-ENTITIES = ("authors", "papers")
-KEYS = {"authors": "author_id", "papers": "paper_id"}
-# Citation counts snapshotted every run.
-CITATIONS = ("papers", "paper_id", "citation_count")
-# Per-run profile and paper metrics kept in metric_snapshots.
-SIGNALS = {
-    "authors": (
-        "author_id",
-        ("h_index", "citations", "paper_count", "novelty", "ai_score", "rank", "rank_score"),
-    ),
-    "papers": ("paper_id", ("rank_score", "impact_pct", "novelty")),
-}
 
 # ---------------------------------------------------------------- field mapping (one place)
 # record field -> response field names, first present wins. "(inferred)": not in any published

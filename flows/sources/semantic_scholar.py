@@ -32,14 +32,11 @@ from flows.sources.base import (
     whole,
 )
 from flows.watchlist import Researcher, Watchlist
+from transforms.specs import SEMANTIC_SCHOLAR as SPEC
 
-SLUG = "semantic_scholar"
+SLUG = SPEC.slug
 API = "https://api.semanticscholar.org/graph/v1"
 PAGE_SIZE = 100
-ENTITIES = ("papers", "authors")
-KEYS = {"papers": "paper_id", "authors": "author_id"}
-# Citation counts snapshotted every run.
-CITATIONS = ("papers", "paper_id", "citation_count")
 PAPER_FIELDS = (
     "title,year,venue,publicationDate,externalIds,citationCount,influentialCitationCount,"
     "authors,fieldsOfStudy,publicationTypes"

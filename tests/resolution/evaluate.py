@@ -34,7 +34,7 @@ from flows.sources import ENTITY_KEYS, SOURCES
 from flows.sources.base import Quarantined
 from flows.watchlist import load_watchlist
 from transforms import model
-from transforms.schemas import raw_schema
+from transforms.sources import raw_schema
 
 HERE = Path(__file__).resolve().parent
 PAYLOADS = HERE / "payloads"

@@ -6,10 +6,17 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.specs import ARXIV as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "arxiv"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "entries": {
         "arxiv_id": S(),
@@ -30,7 +37,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        raw_frame(raw, SLUG, "entries").select(
+        raw_or_empty(raw, SLUG, "entries", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=norm.arxiv_id(pl.col("arxiv_id")),
             doi=norm.doi(pl.col("doi")),
@@ -59,7 +66,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(raw_frame(raw, SLUG, "entries"), SLUG, "arxiv_id", "authors").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "entries", SCHEMAS), SLUG, "arxiv_id", "authors"
+        ).select(
             "source",
             source_work_id=norm.arxiv_id(pl.col("source_work_id")),
             position=pl.col("idx"),

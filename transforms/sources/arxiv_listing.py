@@ -11,10 +11,17 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.specs import ARXIV_LISTING as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "arxiv_listing"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "entries": {
         "listing_entry_id": S(),  # <arxiv id>|<category>|<new|recent>|<announcement date>
@@ -50,7 +57,7 @@ def _year_from_id(expr: pl.Expr) -> pl.Expr:
 
 def _latest(raw: Raw) -> pl.LazyFrame:
     """One row per arXiv id: its latest announcement, with the latest abstract seen."""
-    entries = raw_frame(raw, SLUG, "entries").with_columns(
+    entries = raw_or_empty(raw, SLUG, "entries", SCHEMAS).with_columns(
         norm_id=norm.arxiv_id(pl.col("arxiv_id"))
     )
     # the last three keys only break ties (the same entry read in several runs)

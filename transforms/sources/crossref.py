@@ -6,10 +6,17 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.specs import CROSSREF as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "crossref"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
         "doi": S(),
@@ -55,7 +62,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        raw_frame(raw, SLUG, "works").select(
+        raw_or_empty(raw, SLUG, "works", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("doi"),
             doi=norm.doi(pl.col("doi")),
@@ -77,7 +84,7 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 
 def authorships(raw: Raw) -> pl.LazyFrame:
-    works = raw_frame(raw, SLUG, "works")
+    works = raw_or_empty(raw, SLUG, "works", SCHEMAS)
     a = pl.col("a")
     given, family = a.struct.field("given"), a.struct.field("family")
     # warehouses loaded before `suffix` was parsed have author structs without it

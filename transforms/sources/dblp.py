@@ -5,10 +5,17 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.specs import DBLP as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "dblp"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "publications": {
         "key": S(),
@@ -52,7 +59,7 @@ WORK_TYPES = {
 
 def _publications(raw: Raw) -> pl.LazyFrame:
     # an edited volume (type "Editorship") lists editors, not authors: not a work of theirs
-    return raw_frame(raw, SLUG, "publications").filter(
+    return raw_or_empty(raw, SLUG, "publications", SCHEMAS).filter(
         pl.col("type").is_null() | (pl.col("type") != "Editorship")
     )
 

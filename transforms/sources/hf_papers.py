@@ -11,10 +11,17 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.specs import HF_PAPERS as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "hf_papers"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "papers": {
         "arxiv_id": S(),
@@ -46,7 +53,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        raw_frame(raw, SLUG, "papers").select(
+        raw_or_empty(raw, SLUG, "papers", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("arxiv_id"),
             doi=pl.lit(None, pl.String),
@@ -66,7 +73,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(raw_frame(raw, SLUG, "papers"), SLUG, "arxiv_id", "authors").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "papers", SCHEMAS), SLUG, "arxiv_id", "authors"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.specs import NSF_AWARDS as SPEC
+
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "nsf_awards"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "awards": {
         "award_id": S(),

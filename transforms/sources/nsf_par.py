@@ -7,10 +7,17 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.specs import NSF_PAR as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "nsf_par"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
         "par_id": S(),
@@ -35,7 +42,7 @@ def _matchable(lf: pl.LazyFrame) -> pl.LazyFrame:
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        _matchable(raw_frame(raw, SLUG, "works")).select(
+        _matchable(raw_or_empty(raw, SLUG, "works", SCHEMAS)).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("par_id"),
             doi=norm.doi(pl.col("doi")),
@@ -57,7 +64,7 @@ def works(raw: Raw) -> pl.LazyFrame:
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
         explode_authors(
-            _matchable(raw_frame(raw, SLUG, "works")), SLUG, "par_id", "authors"
+            _matchable(raw_or_empty(raw, SLUG, "works", SCHEMAS)), SLUG, "par_id", "authors"
         ).select(
             "source",
             "source_work_id",

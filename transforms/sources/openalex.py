@@ -6,10 +6,17 @@ import polars as pl
 
 from transforms import normalize as norm
 from transforms.schemas import UTC_TS
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.specs import OPENALEX as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "openalex"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
         "work_id": S(),
@@ -71,7 +78,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        raw_frame(raw, SLUG, "works").select(
+        raw_or_empty(raw, SLUG, "works", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("work_id"),
             doi=norm.doi(pl.col("doi")),
@@ -97,7 +104,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(raw_frame(raw, SLUG, "works"), SLUG, "work_id", "authorships").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "works", SCHEMAS), SLUG, "work_id", "authorships"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),

@@ -10,10 +10,17 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.specs import PROFILES as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "profiles"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "works": {
         "work_id": S(),
@@ -50,7 +57,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        raw_frame(raw, SLUG, "works").select(
+        raw_or_empty(raw, SLUG, "works", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("work_id"),
             doi=norm.doi(pl.col("doi")),
@@ -76,7 +83,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(raw_frame(raw, SLUG, "works"), SLUG, "work_id", "authors").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "works", SCHEMAS), SLUG, "work_id", "authors"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),

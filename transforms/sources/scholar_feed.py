@@ -10,10 +10,17 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import normalize as norm
-from transforms.staging import Raw, explode_authors, finish_authorships, finish_works, raw_frame
+from transforms.specs import SCHOLAR_FEED as SPEC
+from transforms.staging import (
+    Raw,
+    explode_authors,
+    finish_authorships,
+    finish_works,
+    raw_or_empty,
+)
 
+SLUG = SPEC.slug
 S = pl.String
-SLUG = "scholar_feed"
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "authors": {
         "author_id": S(),
@@ -59,7 +66,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 
 def works(raw: Raw) -> pl.LazyFrame:
     return finish_works(
-        raw_frame(raw, SLUG, "papers").select(
+        raw_or_empty(raw, SLUG, "papers", SCHEMAS).select(
             source=pl.lit(SLUG),
             source_work_id=pl.col("paper_id"),
             doi=pl.lit(None, pl.String),
@@ -79,7 +86,9 @@ def works(raw: Raw) -> pl.LazyFrame:
 
 def authorships(raw: Raw) -> pl.LazyFrame:
     return finish_authorships(
-        explode_authors(raw_frame(raw, SLUG, "papers"), SLUG, "paper_id", "authors").select(
+        explode_authors(
+            raw_or_empty(raw, SLUG, "papers", SCHEMAS), SLUG, "paper_id", "authors"
+        ).select(
             "source",
             "source_work_id",
             position=pl.col("idx"),
