@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from transforms import authors, model
+from transforms import authors, model, schemas
 from transforms import normalize as norm
 from transforms.overrides import overrides_frame
 from transforms.sources import raw_schema
@@ -674,7 +674,7 @@ def test_build_model_exposes_the_author_tables() -> None:
         "resolution_flags",
     } <= set(tables)
     flags_schema = tables["resolution_flags"].collect_schema()
-    assert dict(flags_schema) == authors.FLAG_SCHEMA
+    assert dict(flags_schema) == schemas.FLAG_SCHEMA
     ships = tables["authorships"].collect()
     assert ships.columns[-2:] == ["match_rule", "match_confidence"]
 

@@ -36,7 +36,7 @@ import polars as pl
 from transforms import normalize as norm
 from transforms import persons
 from transforms.overrides import match_refs, overrides_frame, work_refs
-from transforms.schemas import FLAG_SCHEMA, flag_rows
+from transforms.schemas import flag_rows
 from transforms.sources import raw_frame
 
 # Whose author list becomes the paper's authorship list, among the untruncated ones: OpenAlex
@@ -115,10 +115,6 @@ def _eager(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Materialise an intermediate used by many branches: keeps the query plans small (each
     branch would otherwise re-plan and re-run the whole chain, name parsing included)."""
     return lf.collect().lazy()
-
-
-def empty_flags() -> pl.LazyFrame:
-    return pl.LazyFrame(schema=FLAG_SCHEMA)
 
 
 # Watchlist id columns of a researcher -> the source whose author ids they are.
@@ -1667,18 +1663,6 @@ def build_authorships(
     everyone else by person id (`transforms.persons`).
     `works` (staged works) gives not_author overrides their DOIs / arXiv ids."""
     return _assign(staged, xref, researchers, author_ids, overrides, works)[0]
-
-
-def authorship_flags(
-    staged: pl.LazyFrame,
-    xref: pl.LazyFrame,
-    researchers: pl.LazyFrame,
-    author_ids: pl.LazyFrame,
-    overrides: pl.LazyFrame | None = None,
-    works: pl.LazyFrame | None = None,
-) -> pl.LazyFrame:
-    """resolution_flags rows (entity "author") of `build_authorships`."""
-    return _assign(staged, xref, researchers, author_ids, overrides, works)[1]
 
 
 def _ids_of(source: str) -> pl.Expr:
