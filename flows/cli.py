@@ -369,7 +369,8 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> steps.RunSumma
         ctx.mode = "import"
         # raises before loading anything: a file too big (before reading it) or invalid
         report = steps.import_files(args.source, args.files, max_bytes=_max_file_bytes(args))
-        return steps.load_and_build(ctx, [report], {args.source: Usage()})  # files: no requests
+        # files: no requests; release: the pages go once landed (this frame holds them too)
+        return steps.load_and_build(ctx, [report], {args.source: Usage()}, release=True)
     ctx.mode = _mode(args)
     if args.command == "serve":
         from flows.pipeline import serve

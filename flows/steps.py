@@ -35,7 +35,15 @@ from flows.overrides import Overrides
 from flows.recording import Recorder, ReplayTransport
 from flows.reports import ReportOptions
 from flows.sources import SOURCES
-from flows.sources.base import FULL_PLAN, Fetched, FetchPlan, FetchReport, ScrapeDrift, SourceError
+from flows.sources.base import (
+    FULL_PLAN,
+    Fetched,
+    FetchPlan,
+    FetchReport,
+    Page,
+    ScrapeDrift,
+    SourceError,
+)
 from flows.validate import validated
 from flows.watchlist import Watchlist
 from transforms import model
@@ -578,45 +586,65 @@ def _rebuild(
     return {n: t.height for n, t in tables.items()}, tables["work_xref"].lazy()
 
 
+def _landed(rep: FetchReport) -> FetchReport:
+    """`rep` without what the warehouse now holds (response bodies, parsed records): the rest
+    of the run needs only each response's identity (URL, sha256, time)."""
+    items = [Fetched(replace(f.response, body=b""), Page()) for f in rep.items]
+    return replace(rep, items=items)
+
+
+def _land(con: Any, ctx: RunContext, rep: FetchReport, usage: Mapping[str, Usage]) -> SourceSummary:
+    """Archive one source's responses, upsert its records, quarantine what it could not parse."""
+    warehouse.archive_responses(con, ctx.run_id, rep.items)
+    stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
+    bad = [q for f in rep.items for q in f.page.quarantined]
+    not_works = [q for f in rep.items for q in f.page.skipped]
+    warehouse.quarantine(con, ctx.run_id, [*bad, *not_works, *rep.errors])
+    return SourceSummary(
+        rep.source,
+        requests=usage[rep.source].requests if rep.source in usage else len(rep.items),
+        records=stats.records,
+        new=stats.new,
+        updated=stats.updated,
+        unchanged=stats.unchanged,
+        quarantined=len(bad) + stats.quarantined,
+        errors=[str(e) for e in rep.errors],
+        stopped=_stop_reason(rep),
+        skipped=len(rep.skipped),
+        not_works=len(not_works),
+        resumed=usage[rep.source].resumed if rep.source in usage else 0,
+    )
+
+
 def load_and_build(
-    ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
+    ctx: RunContext,
+    reports: list[FetchReport],
+    usage: Mapping[str, Usage],
+    release: bool = False,
 ) -> RunSummary:
     """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run;
-    then publish the warehouse and the run's report set."""
+    then publish the warehouse and the run's report set.
+
+    Each report's bodies and parsed records are let go once landed, before the model build (the
+    run's largest use of memory); with `release` the caller's reports are emptied too (their
+    items keep only the responses' identity), for callers that hold nothing else of them."""
+    given = reports
     reports = validated(reports)  # every later path sees only records that fit their tables
+    observed, metrics = _observations(reports), _metric_rows(reports, ctx.run_id)
     summaries: list[SourceSummary] = []
     with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
         con = w.con
         with _failure_recorded(w, ctx, summaries, usage), warehouse.transaction(con):
-            for rep in reports:
-                warehouse.archive_responses(con, ctx.run_id, rep.items)
-                stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
-                bad = [q for f in rep.items for q in f.page.quarantined]
-                not_works = [q for f in rep.items for q in f.page.skipped]
-                warehouse.quarantine(con, ctx.run_id, [*bad, *not_works, *rep.errors])
-                summaries.append(
-                    SourceSummary(
-                        rep.source,
-                        requests=usage[rep.source].requests
-                        if rep.source in usage
-                        else len(rep.items),
-                        records=stats.records,
-                        new=stats.new,
-                        updated=stats.updated,
-                        unchanged=stats.unchanged,
-                        quarantined=len(bad) + stats.quarantined,
-                        errors=[str(e) for e in rep.errors],
-                        stopped=_stop_reason(rep),
-                        skipped=len(rep.skipped),
-                        not_works=len(not_works),
-                        resumed=usage[rep.source].resumed if rep.source in usage else 0,
-                    )
-                )
+            for n in range(len(reports)):
+                summaries.append(_land(con, ctx, reports[n], usage))
+                reports[n] = _landed(reports[n])
+                if release:
+                    given[n].items[:] = reports[n].items
             # Nothing loaded (every record quarantined, or none at all) is a run, not a failure:
             # the model, views and header-only reports are built from empty raw tables and the
             # quarantine rows stay.
-            counts, snapshots = _build(con, ctx, _observations(reports))
-            warehouse.append_metrics(con, _metric_rows(reports, ctx.run_id))
+            counts, snapshots = _build(con, ctx, observed)
+            warehouse.append_metrics(con, metrics)
             warehouse.record_usage(con, _usage_rows(ctx, reports, usage))
             if ctx.mode == "live":
                 _save_resume_state(con, ctx, reports)

@@ -401,3 +401,37 @@ def test_wait_takes_the_lock_once_the_other_run_ends(tmp_path: Path) -> None:
         holder.join(60)
     with warehouse.reader(path) as con:
         assert warehouse.query(con, "select x from t") == [(1,)]
+
+
+def test_import_lets_landed_pages_go(tmp_path: Path) -> None:
+    """`scholarflow import` hands its pages to the load with `release`: once landed, the caller's
+    report keeps only each response's identity (no body, no records), and the warehouse holds
+    exactly what a load that keeps them holds."""
+    real = Path(__file__).parent / "fixtures" / "real" / "openalex"
+    names = ("work_doi_10.1073_pnas", "author_A5317838346", "keyword_cardiac")
+    files = [next(real.glob(f"*__{n}*.json")) for n in names]
+    queries = (
+        "select * exclude (_fetched_at) from raw_openalex__works order by work_id",
+        "select * exclude (_fetched_at) from raw_openalex__authors order by author_id",
+        "select source, entity, record_key, reason from quarantine order by all",
+        "select source_work_id, cited_by_count from citation_snapshots order by all",
+        "select url, sha256, size_bytes from raw_responses order by all",
+    )
+    tables = {}
+    for release in (False, True):
+        path = tmp_path / f"release-{release}" / "w.duckdb"
+        ctx = demo_context(path)
+        ctx.run_id = "run-1"
+        report = steps.import_files("openalex", files)
+        summary = steps.load_and_build(ctx, [report], {}, release=release)
+        assert sum(s.new for s in summary.sources) == 2
+        held = [(len(f.response.body) > 0, f.page.count()) for f in report.items]
+        if release:
+            assert held == [(False, 0)] * 3
+            assert all(len(f.response.sha256) == 64 for f in report.items)
+        else:
+            assert held == [(True, 1), (True, 1), (True, 0)]
+        with warehouse.reader(path) as con:
+            tables[release] = [con.execute(q).fetchall() for q in queries]
+    assert tables[True] == tables[False]
+    assert [len(rows) for rows in tables[True]] == [1, 1, 1, 1, 3]
