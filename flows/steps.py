@@ -376,11 +376,10 @@ def _compact(
     (None: the warehouse archives it already)."""
     r = item.response
     page = checked_page(slug, item.page, r.url)
-    landed, mistyped = {}, []
+    landed = {}
     for entity, records in page.records.items():
-        landed[entity], bad = warehouse.records_table(slug, entity, records)
-        mistyped += bad  # none: checked_page moved them aside; kept to the same rule anyway
-    page = replace(page, records={}, landed=landed, quarantined=[*page.quarantined, *mistyped])
+        landed[entity], _ = warehouse.records_table(slug, entity, records, checked=True)
+    page = replace(page, records={}, landed=landed)
     if (r.url, r.sha256) in archived:
         return Fetched(replace(r, body=b""), page, (len(r.body), b"")), None
     return Fetched(replace(r, body=b""), page), r.body

@@ -529,12 +529,15 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def records_table(
-    source: str, entity: str, records: Sequence[dict[str, Any]]
+    source: str, entity: str, records: Sequence[dict[str, Any]], checked: bool = False
 ) -> tuple[pa.Table, list[Quarantined]]:
     """Parsed records as an Arrow table of their raw table's fixed schema, without lineage
     (`_record_hash` is computed in SQL). A record whose values do not fit is quarantined with
     the reason (`flows.validate` already moved such records aside on the run's path; this keeps
-    direct callers to the same rule)."""
+    direct callers to the same rule). `checked`: the caller just ran `flows.validate` on them,
+    so the same check is not run twice."""
+    if checked:
+        return pa.Table.from_pylist(list(records), schema=_arrow_schema(source, entity)), []
     key = ENTITY_KEYS[(source, entity)]
     schema = raw_schema(source, entity)
     problem_of = record_checker(schema, key)
