@@ -368,8 +368,11 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> steps.RunSumma
     if args.command == "import":
         ctx.mode = "import"
         # raises before loading anything: a file too big (before reading it) or invalid
-        report = steps.import_files(args.source, args.files, max_bytes=_max_file_bytes(args))
-        return steps.load_and_build(ctx, [report], {args.source: Usage()})  # files: no requests
+        report = steps.import_files(
+            args.source, args.files, _max_file_bytes(args), into=ctx.warehouse_path
+        )
+        # files: no requests; release: the pages go once landed (this frame holds them too)
+        return steps.load_and_build(ctx, [report], {args.source: Usage()}, release=True)
     ctx.mode = _mode(args)
     if args.command == "serve":
         from flows.pipeline import serve

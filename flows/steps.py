@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,8 +36,16 @@ from flows.overrides import Overrides
 from flows.recording import Recorder, ReplayTransport
 from flows.reports import ReportOptions
 from flows.sources import SOURCES
-from flows.sources.base import FULL_PLAN, Fetched, FetchPlan, FetchReport, ScrapeDrift, SourceError
-from flows.validate import validated
+from flows.sources.base import (
+    FULL_PLAN,
+    Fetched,
+    FetchPlan,
+    FetchReport,
+    Page,
+    ScrapeDrift,
+    SourceError,
+)
+from flows.validate import checked_page, validated
 from flows.watchlist import Watchlist
 from transforms import model
 
@@ -322,23 +331,58 @@ def file_reason(slug: str, reason: str) -> str:
     return f"the file is not data from {who}: {what}"
 
 
-def import_files(slug: str, files: list[Path], max_bytes: int | None = None) -> FetchReport:
+def import_files(
+    slug: str, files: list[Path], max_bytes: int | None = None, into: Path | None = None
+) -> FetchReport:
     """Saved responses of a source, parsed exactly as fetched ones. Any invalid file raises
     (naming it) before anything is loaded; with `max_bytes`, so does any bigger file, before
-    any file is read (parsing and loading need several times a file's size in memory)."""
+    any file is read (parsing and loading need several times a file's size in memory).
+
+    With `into` (the warehouse they will load into) each file is held as it will land, from
+    the moment it is parsed: records checked and made one Arrow table per entity, the body
+    packed (or let go when that warehouse archives it already), so memory holds a few files'
+    parsed dicts at most, whatever the number of files."""
     report = FetchReport(slug)
     if max_bytes is not None:
         _refuse_big_files(slug, files, max_bytes)
-    try:
-        for path in files:
-            report.items.append(_import_file(slug, path))
-            # The records held so far are no garbage: without this the collector walks all of
-            # them again and again while the next files parse, and parsing time grows with the
-            # files already held (142 ms a page after 50k works, 56 after 10k).
-            gc.freeze()
-    finally:
-        gc.unfreeze()  # back under the collector's normal rules (one walk, not one a file)
+    archived = warehouse.archived_bodies(into, slug) if into is not None else None
+    packing: dict[int, tuple[int, Future[bytes]]] = {}  # item index -> (size, gzip to come)
+    # zlib lets go of the GIL: bodies are packed on a second thread while the next files parse
+    with ThreadPoolExecutor(max_workers=1) as packer:
+        try:
+            for path in files:
+                item = _import_file(slug, path)
+                if archived is not None:
+                    item, body = _compact(slug, item, archived)
+                    if body is not None:
+                        fut = packer.submit(warehouse.pack_body, body)
+                        packing[len(report.items)] = (len(body), fut)
+                report.items.append(item)
+                # The records held so far are no garbage: without this the collector walks all
+                # of them again and again while the next files parse, and parsing time grows
+                # with the files already held (142 ms a page after 50k works, 56 after 10k).
+                gc.freeze()
+        finally:
+            gc.unfreeze()  # back under the collector's normal rules (one walk, not one a file)
+        for n, (size, fut) in packing.items():
+            report.items[n] = replace(report.items[n], packed=(size, fut.result()))
     return report
+
+
+def _compact(
+    slug: str, item: Fetched, archived: set[tuple[str, str]]
+) -> tuple[Fetched, bytes | None]:
+    """A parsed file as it will land (see `import_files`), and its body when it is to be packed
+    (None: the warehouse archives it already)."""
+    r = item.response
+    page = checked_page(slug, item.page, r.url)
+    landed = {}
+    for entity, records in page.records.items():
+        landed[entity], _ = warehouse.records_table(slug, entity, records, checked=True)
+    page = replace(page, records={}, landed=landed)
+    if (r.url, r.sha256) in archived:
+        return Fetched(replace(r, body=b""), page, (len(r.body), b"")), None
+    return Fetched(replace(r, body=b""), page), r.body
 
 
 def _import_file(slug: str, path: Path) -> Fetched:
@@ -366,6 +410,15 @@ def _import_file(slug: str, path: Path) -> Fetched:
     return Fetched(response, page)
 
 
+def _records(page: Page, entity: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """`entity`'s records of a page, parsed or landed (of those, only `fields`)."""
+    yield from page.records.get(entity, [])
+    table = page.landed.get(entity)
+    if table is not None:
+        have = set(table.column_names)
+        yield from table.select([f for f in fields if f in have]).to_pylist()
+
+
 def _observations(reports: list[FetchReport]) -> pl.LazyFrame:
     """The citation counts this run saw, one row per record, for citation_snapshots."""
     rows: list[dict[str, Any]] = []
@@ -377,7 +430,7 @@ def _observations(reports: list[FetchReport]) -> pl.LazyFrame:
         for item in rep.items:
             if item.response.resumed:  # observed by the earlier run, not by this one
                 continue
-            for rec in item.page.records.get(entity, []):
+            for rec in _records(item.page, entity, (id_field, count_field)):
                 rows.append(
                     {
                         "source": rep.source,
@@ -397,7 +450,7 @@ def _metric_rows(reports: list[FetchReport], run_id: str) -> list[dict[str, Any]
             for item in rep.items:
                 if item.response.resumed:
                     continue
-                for rec in item.page.records.get(entity, []):
+                for rec in _records(item.page, entity, (id_field, *metrics)):
                     for metric in metrics:
                         value = rec.get(metric)
                         if value is None or isinstance(value, bool):
@@ -578,45 +631,65 @@ def _rebuild(
     return {n: t.height for n, t in tables.items()}, tables["work_xref"].lazy()
 
 
+def _landed(rep: FetchReport) -> FetchReport:
+    """`rep` without what the warehouse now holds (response bodies, parsed records): the rest
+    of the run needs only each response's identity (URL, sha256, time)."""
+    items = [Fetched(replace(f.response, body=b""), Page()) for f in rep.items]
+    return replace(rep, items=items)
+
+
+def _land(con: Any, ctx: RunContext, rep: FetchReport, usage: Mapping[str, Usage]) -> SourceSummary:
+    """Archive one source's responses, upsert its records, quarantine what it could not parse."""
+    warehouse.archive_responses(con, ctx.run_id, rep.items)
+    stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
+    bad = [q for f in rep.items for q in f.page.quarantined]
+    not_works = [q for f in rep.items for q in f.page.skipped]
+    warehouse.quarantine(con, ctx.run_id, [*bad, *not_works, *rep.errors])
+    return SourceSummary(
+        rep.source,
+        requests=usage[rep.source].requests if rep.source in usage else len(rep.items),
+        records=stats.records,
+        new=stats.new,
+        updated=stats.updated,
+        unchanged=stats.unchanged,
+        quarantined=len(bad) + stats.quarantined,
+        errors=[str(e) for e in rep.errors],
+        stopped=_stop_reason(rep),
+        skipped=len(rep.skipped),
+        not_works=len(not_works),
+        resumed=usage[rep.source].resumed if rep.source in usage else 0,
+    )
+
+
 def load_and_build(
-    ctx: RunContext, reports: list[FetchReport], usage: Mapping[str, Usage]
+    ctx: RunContext,
+    reports: list[FetchReport],
+    usage: Mapping[str, Usage],
+    release: bool = False,
 ) -> RunSummary:
     """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run;
-    then publish the warehouse and the run's report set."""
+    then publish the warehouse and the run's report set.
+
+    Each report's bodies and parsed records are let go once landed, before the model build (the
+    run's largest use of memory); with `release` the caller's reports are emptied too (their
+    items keep only the responses' identity), for callers that hold nothing else of them."""
+    given = reports
     reports = validated(reports)  # every later path sees only records that fit their tables
+    observed, metrics = _observations(reports), _metric_rows(reports, ctx.run_id)
     summaries: list[SourceSummary] = []
     with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
         con = w.con
         with _failure_recorded(w, ctx, summaries, usage), warehouse.transaction(con):
-            for rep in reports:
-                warehouse.archive_responses(con, ctx.run_id, rep.items)
-                stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
-                bad = [q for f in rep.items for q in f.page.quarantined]
-                not_works = [q for f in rep.items for q in f.page.skipped]
-                warehouse.quarantine(con, ctx.run_id, [*bad, *not_works, *rep.errors])
-                summaries.append(
-                    SourceSummary(
-                        rep.source,
-                        requests=usage[rep.source].requests
-                        if rep.source in usage
-                        else len(rep.items),
-                        records=stats.records,
-                        new=stats.new,
-                        updated=stats.updated,
-                        unchanged=stats.unchanged,
-                        quarantined=len(bad) + stats.quarantined,
-                        errors=[str(e) for e in rep.errors],
-                        stopped=_stop_reason(rep),
-                        skipped=len(rep.skipped),
-                        not_works=len(not_works),
-                        resumed=usage[rep.source].resumed if rep.source in usage else 0,
-                    )
-                )
+            for n in range(len(reports)):
+                summaries.append(_land(con, ctx, reports[n], usage))
+                reports[n] = _landed(reports[n])
+                if release:
+                    given[n].items[:] = reports[n].items
             # Nothing loaded (every record quarantined, or none at all) is a run, not a failure:
             # the model, views and header-only reports are built from empty raw tables and the
             # quarantine rows stay.
-            counts, snapshots = _build(con, ctx, _observations(reports))
-            warehouse.append_metrics(con, _metric_rows(reports, ctx.run_id))
+            counts, snapshots = _build(con, ctx, observed)
+            warehouse.append_metrics(con, metrics)
             warehouse.record_usage(con, _usage_rows(ctx, reports, usage))
             if ctx.mode == "live":
                 _save_resume_state(con, ctx, reports)

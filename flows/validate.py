@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flows.sources import ENTITY_KEYS
-from flows.sources.base import Fetched, FetchReport, Page, Quarantined, Record
+from flows.sources.base import FetchReport, Page, Quarantined, Record
 from transforms.schemas import record_checker
 from transforms.sources import raw_schema
 
@@ -59,7 +59,7 @@ def validated(reports: list[FetchReport]) -> list[FetchReport]:
     out = []
     for rep in reports:
         items = [
-            Fetched(f.response, checked_page(rep.source, f.page, f.response.url)) for f in rep.items
+            replace(f, page=checked_page(rep.source, f.page, f.response.url)) for f in rep.items
         ]
         out.append(replace(rep, items=items))
     return out

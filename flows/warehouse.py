@@ -343,9 +343,35 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str, schema: str = "main
     return bool(row and row[0])
 
 
+def pack_body(body: bytes) -> bytes:
+    """A response body as archived. zlib's default level: level 9 took 3x as long for 6 %
+    less space."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def archived_bodies(path: Path, source: str) -> set[tuple[str, str]]:
+    """(url, sha256) of `source`'s bodies the warehouse at `path` archives (empty when there is
+    none or it cannot be read now: every body is then packed; the load checks again)."""
+    if not Writer.exists(path):
+        return set()
+    try:
+        con = _read_only(path)
+    except (WarehouseBusy, duckdb.Error):
+        return set()
+    try:
+        if not _table_exists(con, "raw_responses"):
+            return set()
+        rows = con.execute(
+            "select url, sha256 from raw_responses where source = ?", [source]
+        ).fetchall()
+        return {(str(u), str(h)) for u, h in rows}
+    finally:
+        con.close()
+
+
 def archive_responses(con: duckdb.DuckDBPyConnection, run_id: str, items: Sequence[Fetched]) -> int:
     """Content-addressed: a body already archived for that URL is not stored (nor compressed)
-    again. zlib's default level: level 9 took 3x as long for 6 % less space."""
+    again. An item whose body was let go brings it packed (`Fetched.packed`)."""
     if not items:
         return 0
     con.execute(
@@ -370,6 +396,9 @@ def archive_responses(con: duckdb.DuckDBPyConnection, run_id: str, items: Sequen
         key = (r.source, r.url, r.sha256)
         if key in have or key in rows:
             continue
+        size, packed = f.packed if f.packed is not None else (len(r.body), pack_body(r.body))
+        if not packed:  # let go as archived, and no longer is: never store an empty body
+            raise RuntimeError(f"[{r.source}] the body of {r.url} is no longer archived; rerun")
         rows[key] = (
             r.source,
             r.method,
@@ -377,8 +406,8 @@ def archive_responses(con: duckdb.DuckDBPyConnection, run_id: str, items: Sequen
             r.status,
             r.content_type,
             r.sha256,
-            len(r.body),
-            gzip.compress(r.body, compresslevel=6, mtime=0),
+            size,
+            packed,
             r.fetched_at,
             run_id,
         )
@@ -421,32 +450,34 @@ def upsert_raw(
     """Upsert parsed records into raw_<source>__<entity>. A record whose content is unchanged
     keeps its row (and the run that first loaded it), so replaying a run changes nothing.
 
-    The records go to DuckDB as one Arrow table per entity (the last copy of a key wins); the
-    record hash and the upsert are computed in SQL."""
+    The records go to DuckDB as Arrow tables (records as they were landed, or made from the
+    parsed dicts), the last copy of a key wins; the record hash and the upsert are in SQL."""
     stats = LoadStats(responses=len(items))
-    by_entity: dict[str, dict[str, tuple[dict[str, Any], int]]] = {}
-    for n, item in enumerate(items):
+    parts: dict[str, list[pa.Table]] = {}
+    for item in items:
         for entity, records in item.page.records.items():
-            key = ENTITY_KEYS[(source, entity)]
-            bucket = by_entity.setdefault(entity, {})
-            for rec in records:
-                bucket[str(rec[key])] = (rec, n)
+            table, mistyped = records_table(source, entity, records)
+            stats.quarantined += quarantine(con, run_id, mistyped)
+            parts.setdefault(entity, []).append(_with_lineage(table, item, run_id))
+        for entity, table in item.page.landed.items():
+            parts.setdefault(entity, []).append(_with_lineage(table, item, run_id))
         stats.records += item.page.count()
-    for entity, bucket in sorted(by_entity.items()):
+    for entity, tables in sorted(parts.items()):
         table, key = raw_table(source, entity), ENTITY_KEYS[(source, entity)]
-        stage, mistyped = _typed_frame(source, entity, key, bucket, items, run_id)
-        stats.quarantined += quarantine(con, run_id, mistyped)
-        new, updated = _merge_stage(con, table, key, stage, list(stage.schema.names[:-3]))
+        stage = pa.concat_tables(tables)
+        stage = stage.append_column("_seq", pa.array(range(stage.num_rows), pa.int64()))
+        total, new, updated = _merge_stage(con, table, key, stage, list(stage.schema.names[:-4]))
         stats.new += new
         stats.updated += updated
-        stats.unchanged += stage.num_rows - new - updated
+        stats.unchanged += total - new - updated
     return stats
 
 
 def _merge_stage(
     con: duckdb.DuckDBPyConnection, table: str, key: str, stage: pa.Table, fields: list[str]
-) -> tuple[int, int]:
-    """Upsert the staged rows into `table` by `key`; (new, updated). `_record_hash` is the md5
+) -> tuple[int, int, int]:
+    """Upsert the staged rows (the last by `_seq` of each key) into `table` by `key`;
+    (distinct keys, new, updated). `_record_hash` is the md5
     of the record's source fields as JSON: equal for equal records in every run. A stored row
     is compared by the same hash of its own fields, not by the hash stored with it, so rows an
     earlier version hashed another way are not taken for changed ones."""
@@ -456,10 +487,13 @@ def _merge_stage(
     try:
         con.execute(
             f"""create or replace temp table _stage as
-                select *, md5(to_json(struct_pack({packed}))) as _record_hash from _stage_arrow"""
+                select * exclude (_seq), md5(to_json(struct_pack({packed}))) as _record_hash
+                from _stage_arrow
+                qualify row_number() over (partition by {key} order by _seq desc) = 1"""
         )
     finally:
         con.unregister("_stage_arrow")
+    total = _count(con, "_stage")
     try:
         if not _table_exists(con, table):
             con.execute(f"create table {table} as select * from _stage where false")
@@ -483,7 +517,7 @@ def _merge_stage(
             )
     finally:
         con.execute("drop table if exists _stage")
-    return new, updated
+    return total, new, updated
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -495,43 +529,53 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
             con.execute(f'alter table {table} add column "{name}" {dtype}')
 
 
-def _typed_frame(
-    source: str,
-    entity: str,
-    key: str,
-    bucket: dict[str, tuple[dict[str, Any], int]],
-    items: Sequence[Fetched],
-    run_id: str,
+def records_table(
+    source: str, entity: str, records: Sequence[dict[str, Any]], checked: bool = False
 ) -> tuple[pa.Table, list[Quarantined]]:
-    """Records (each with the index of its item in `items`) as an Arrow table of the raw
-    table's fixed schema, lineage included but `_record_hash` (computed in SQL). A record whose
-    values do not fit the schema is quarantined with the reason (`load_and_build` already moved
-    such records aside through `flows.validate`; this keeps direct callers to the same rule)."""
+    """Parsed records as an Arrow table of their raw table's fixed schema, without lineage
+    (`_record_hash` is computed in SQL). A record whose values do not fit is quarantined with
+    the reason (`flows.validate` already moved such records aside on the run's path; this keeps
+    direct callers to the same rule). `checked`: the caller just ran `flows.validate` on them,
+    so the same check is not run twice."""
+    if checked:
+        return pa.Table.from_pylist(list(records), schema=_arrow_schema(source, entity)), []
+    key = ENTITY_KEYS[(source, entity)]
     schema = raw_schema(source, entity)
     problem_of = record_checker(schema, key)
     good: list[dict[str, Any]] = []
-    origin: list[int] = []
     bad = []
-    for rec, n in bucket.values():
+    for rec in records:
         problem = problem_of(rec)
         if problem is None:
             good.append(rec)
-            origin.append(n)
         else:
             reason = f"value does not fit raw_{source}__{entity}: {problem}"
             bad.append(Quarantined.of(source, entity, str(rec.get(key)), reason, rec))
-    arrow = pl.DataFrame(schema=schema).to_arrow().schema
-    fields = [f for f in arrow if not f.name.startswith("_")]
-    table = pa.Table.from_pylist(good, schema=pa.schema(fields))
-    take = pa.array(origin, pa.int64())
-    fetched = pa.array([i.response.fetched_at for i in items], arrow.field("_fetched_at").type)
-    sha = pa.array([i.response.sha256 for i in items], arrow.field("_response_sha256").type)
+    return pa.Table.from_pylist(good, schema=_arrow_schema(source, entity)), bad
+
+
+_ARROW: dict[tuple[str, str], pa.Schema] = {}
+
+
+def _arrow_schema(source: str, entity: str) -> pa.Schema:
+    """The raw table's Arrow schema without its `_` (lineage) columns."""
+    hit = _ARROW.get((source, entity))
+    if hit is None:
+        full = pl.DataFrame(schema=raw_schema(source, entity)).to_arrow().schema
+        hit = _ARROW[(source, entity)] = pa.schema([f for f in full if f.name[:1] != "_"])
+    return hit
+
+
+def _with_lineage(table: pa.Table, item: Fetched, run_id: str) -> pa.Table:
+    """`table` (rows of one response) with `_run_id`, `_fetched_at`, `_response_sha256`."""
+    n = table.num_rows
+    table = table.append_column("_run_id", pa.array([run_id] * n, pa.large_string()))
     table = table.append_column(
-        arrow.field("_run_id"), pa.array([run_id] * len(good), arrow.field("_run_id").type)
+        "_fetched_at", pa.array([item.response.fetched_at] * n, pa.timestamp("us", "UTC"))
     )
-    table = table.append_column(arrow.field("_fetched_at"), fetched.take(take))
-    table = table.append_column(arrow.field("_response_sha256"), sha.take(take))
-    return table, bad
+    return table.append_column(
+        "_response_sha256", pa.array([item.response.sha256] * n, pa.large_string())
+    )
 
 
 def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -401,3 +401,95 @@ def test_wait_takes_the_lock_once_the_other_run_ends(tmp_path: Path) -> None:
         holder.join(60)
     with warehouse.reader(path) as con:
         assert warehouse.query(con, "select x from t") == [(1,)]
+
+
+def test_import_lets_landed_pages_go(tmp_path: Path) -> None:
+    """`scholarflow import` hands its pages to the load with `release`: once landed, the caller's
+    report keeps only each response's identity (no body, no records), and the warehouse holds
+    exactly what a load that keeps them holds."""
+    real = Path(__file__).parent / "fixtures" / "real" / "openalex"
+    names = ("work_doi_10.1073_pnas", "author_A5317838346", "keyword_cardiac")
+    files = [next(real.glob(f"*__{n}*.json")) for n in names]
+    queries = (
+        "select * exclude (_fetched_at) from raw_openalex__works order by work_id",
+        "select * exclude (_fetched_at) from raw_openalex__authors order by author_id",
+        "select source, entity, record_key, reason from quarantine order by all",
+        "select source_work_id, cited_by_count from citation_snapshots order by all",
+        "select url, sha256, size_bytes from raw_responses order by all",
+    )
+    tables = {}
+    for release in (False, True):
+        path = tmp_path / f"release-{release}" / "w.duckdb"
+        ctx = demo_context(path)
+        ctx.run_id = "run-1"
+        report = steps.import_files("openalex", files)
+        summary = steps.load_and_build(ctx, [report], {}, release=release)
+        assert sum(s.new for s in summary.sources) == 2
+        held = [(len(f.response.body) > 0, f.page.count()) for f in report.items]
+        if release:
+            assert held == [(False, 0)] * 3
+            assert all(len(f.response.sha256) == 64 for f in report.items)
+        else:
+            assert held == [(True, 1), (True, 1), (True, 0)]
+        with warehouse.reader(path) as con:
+            tables[release] = [con.execute(q).fetchall() for q in queries]
+    assert tables[True] == tables[False]
+    assert [len(rows) for rows in tables[True]] == [1, 1, 1, 1, 3]
+
+
+def test_import_landed_file_by_file_equals_parsed_import(tmp_path: Path) -> None:
+    """`scholarflow import` holds each file as it will land (Arrow records, packed body) from
+    the moment it is parsed; the warehouse, the run summary and the reports are the same as an
+    import that holds every parsed dict until the load, including a record that does not fit
+    its table, a quarantined one, duplicates across files (the last copy wins) and a body the
+    warehouse archives already (not packed again)."""
+    real = Path(__file__).parent / "fixtures" / "real" / "openalex"
+    work = json.loads(next(real.glob("*__work_doi_10.1073_pnas*.json")).read_text("utf-8"))
+    changed = dict(work, cited_by_count=work["cited_by_count"] + 7)
+    odd = dict(work, id="https://openalex.org/W1", cited_by_count=2**70)  # not an int64
+    pages = [
+        {"meta": {"count": 2}, "results": [work, {"display_name": "no id"}]},
+        {"meta": {"count": 2}, "results": [changed, odd]},
+    ]
+    files = []
+    for n, page in enumerate(pages):
+        files.append(tmp_path / f"page-{n}.json")
+        files[-1].write_text(json.dumps(page), encoding="utf-8")
+    author = next(real.glob("*__author_A5317838346*.json"))
+    queries = (
+        "select * exclude (_fetched_at) from raw_openalex__works order by work_id",
+        "select * exclude (_fetched_at) from raw_openalex__authors order by author_id",
+        "select source, entity, record_key, reason, payload from quarantine order by all",
+        "select source_work_id, cited_by_count from citation_snapshots order by all",
+        "select url, sha256, size_bytes, body_gzip from raw_responses order by all",
+        "select * from papers order by all",
+    )
+    seen = {}
+    for into in (False, True):
+        path = tmp_path / f"into-{into}" / "w.duckdb"
+        summaries = []
+        for run, batch in enumerate(([files[0]], [files[1], author, files[0]])):
+            ctx = demo_context(path)
+            ctx.run_id = f"run-{run}"
+            report = steps.import_files("openalex", batch, into=path if into else None)
+            landed = [bool(f.page.landed) for f in report.items]
+            assert landed == [into] * len(batch)
+            summaries.append(steps.load_and_build(ctx, [report], {}, release=True).sources)
+        csv_text = (path.parent / "reports" / "papers.csv").read_text("utf-8")
+        with warehouse.reader(path) as con:
+            tables = [con.execute(q).fetchall() for q in queries] + [csv_text]
+        seen[into] = (summaries, tables)
+    assert seen[True][0] == seen[False][0]
+    for a, b in zip(seen[True][1], seen[False][1], strict=True):
+        assert a == b, (a, b)
+    (_, second), tables = seen[True]
+    # the changed copy, then the first file again: its copy is the last, so unchanged
+    assert (second[0].records, second[0].new, second[0].updated, second[0].unchanged) == (
+        3,
+        1,
+        0,
+        1,
+    )
+    assert second[0].quarantined == 2  # the id-less record and the count above int64
+    assert [w[0] for w in tables[0]] == [work["id"].rsplit("/", 1)[1]]
+    assert len(tables[4]) == 3  # three files archived once each

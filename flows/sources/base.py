@@ -101,12 +101,16 @@ class Page:
     skipped: list[Quarantined] = field(default_factory=list)
     total: int | None = None
     next_token: str | None = None
+    # Records already checked against their raw table, as one Arrow table per entity (an
+    # import lands each file so, instead of holding every file's dicts until the load).
+    landed: dict[str, Any] = field(default_factory=dict)
 
     def add(self, entity: str, record: Record) -> None:
         self.records.setdefault(entity, []).append(record)
 
     def count(self) -> int:
-        return sum(len(v) for v in self.records.values())
+        landed: int = sum(t.num_rows for t in self.landed.values())
+        return sum(len(v) for v in self.records.values()) + landed
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,9 @@ class Fetched:
 
     response: FetchedResponse
     page: Page
+    # (size, gzip) of the body once `response.body` was let go; gzip b"" = the warehouse
+    # already archives that body (it is not stored again).
+    packed: tuple[int, bytes] | None = None
 
 
 @dataclass(frozen=True)
