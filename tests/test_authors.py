@@ -796,3 +796,36 @@ def test_a_name_known_to_be_shared_needs_a_coauthor_in_common() -> None:
     res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
     assert credited(res)["paper_id"].n_unique() == 3
     assert flags(res, "name_shared").height == 0
+
+
+def test_a_coauthor_whose_name_is_several_peoples_is_no_evidence() -> None:
+    # As above, the name "Danyang Zhuo" is shared (A91). OpenAlex also files an "Ann Lee" under
+    # A92, not his co-author's A5: her name is two people's, so meeting an "Ann Lee" on an
+    # id-less preprint says nothing; "Bo Chen" (one id only) still does.
+    raws = _split_profile_works(
+        ("W3", "Wetland Carbon Fluxes Under Drought", [("A91", "Danyang Zhuo")]),
+        ("W4", "Soil Microbes In Alpine Meadows", [("A92", "Ann Lee")]),
+    )
+    preprints = [
+        arxiv("2601.00031", "Paging Attention Caches To Flash", ["Danyang Zhuo", "Ann Lee"]),
+        arxiv("2601.00032", "Sharding Embedding Tables", ["Danyang Zhuo", "Bo Chen"]),
+    ]
+    raws["raw_arxiv__entries"] = raw("arxiv", "entries", preprints)
+    res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
+    entries = res["author_xref"].filter(pl.col("author_id") == "danyang-zhuo")
+    assert sorted(entries["source_work_id"]) == ["2601.00032", "W1"]
+    assert flags(res, "name_shared")["source_id"].to_list() == ["2601.00031"]
+
+
+def test_split_profile_coauthors_must_have_distinctive_names() -> None:
+    # A90 shares Ann Lee and Bo Chen with the researcher's own paper, but another OpenAlex
+    # "Ann Lee" (A93) makes hers a name of two people: one distinctive co-author is too few.
+    title = "Batching Inference Requests On Edge Devices"
+    split = ("W2", title, [("A90", "Danyang Zhuo"), ANN_LEE, BO_CHEN])
+    raws = _split_profile_works(split, ("W4", "Soil Microbes In Alpine Meadows", [("A93", "Ann Lee")]))
+    res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
+    assert res["author_crosswalk"].filter(pl.col("source_author_id") == "A90").height == 0
+    assert credited(res)["paper_id"].n_unique() == 1
+    # without the other Ann Lee, the same two co-authors link the split profile
+    res = resolve(_split_profile_works(split), [{**ZHUO, "orcid": ORCID}])
+    assert res["author_crosswalk"].filter(pl.col("source_author_id") == "A90").height == 1

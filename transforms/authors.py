@@ -671,6 +671,32 @@ def _coauthored(
     return out, flags
 
 
+def _ambiguous_keys(mentions: pl.LazyFrame) -> pl.LazyFrame:
+    """(key): full-name keys held by different people somewhere in the data: two author ids of
+    one source, or two ORCIDs. A co-author of such a name ("Wei Wang") is met by chance on a
+    namesake's papers too, so it is no evidence of who the author beside it is."""
+    keyed = (
+        mentions.select(key="full_keys", source="source", sid="source_author_id", orcid="orcid")
+        .explode("key")
+        .drop_nulls("key")
+    )
+    by_id = (
+        keyed.drop_nulls("sid")
+        .group_by("key", "source")
+        .agg(n=pl.col("sid").n_unique())
+        .filter(pl.col("n") >= 2)
+        .select("key")
+    )
+    by_orcid = (
+        keyed.drop_nulls("orcid")
+        .group_by("key")
+        .agg(n=pl.col("orcid").n_unique())
+        .filter(pl.col("n") >= 2)
+        .select("key")
+    )
+    return pl.concat([by_id, by_orcid]).unique()
+
+
 def _common_coauthors(
     cand: pl.LazyFrame,
     anchored: pl.LazyFrame,
@@ -682,7 +708,7 @@ def _common_coauthors(
     that a candidate paper (`cand`: paper_id, researcher_id, ...) shares with another paper of
     `anchored` (paper_id, researcher_id), unless the two entries carry different ids of one
     source (namesake co-authors). Initials say too little and huge lists too much: neither
-    counts."""
+    counts, nor does a name the data shows to be several people's (`_ambiguous_keys`)."""
     names = (
         mentions.filter(~pl.col("huge") & ~pl.col("initials_only").fill_null(False))
         .select("paper_id", "full_keys", c_source="source", c_id="source_author_id")
@@ -690,6 +716,7 @@ def _common_coauthors(
         .drop_nulls("full_keys")
         .rename({"full_keys": "key"})
         .unique()
+        .join(_ambiguous_keys(mentions), on="key", how="anti")
     )
     own = own.select("key", "researcher_id")
 
