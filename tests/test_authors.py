@@ -822,7 +822,9 @@ def test_split_profile_coauthors_must_have_distinctive_names() -> None:
     # "Ann Lee" (A93) makes hers a name of two people: one distinctive co-author is too few.
     title = "Batching Inference Requests On Edge Devices"
     split = ("W2", title, [("A90", "Danyang Zhuo"), ANN_LEE, BO_CHEN])
-    raws = _split_profile_works(split, ("W4", "Soil Microbes In Alpine Meadows", [("A93", "Ann Lee")]))
+    raws = _split_profile_works(
+        split, ("W4", "Soil Microbes In Alpine Meadows", [("A93", "Ann Lee")])
+    )
     res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
     assert res["author_crosswalk"].filter(pl.col("source_author_id") == "A90").height == 0
     assert credited(res)["paper_id"].n_unique() == 1
