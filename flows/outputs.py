@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from flows import __version__
+
+log = logging.getLogger("scholarflow")
 
 # In each report set, beside the files: per rendered unit (a chart, a publication list), the
 # digest of its inputs and the sha256 of each file it wrote. Hidden: not linked into reports/.
@@ -203,4 +206,9 @@ def write_outputs(
         written.append(write_atomic(out_dir / "exports" / name, text))
     _prune(out_dir / "exports", set(export_files))
     written.append(write_atomic(out_dir / MANIFEST, renders.manifest()))
+    log.info(
+        "charts and exports: %d drawn, %d unchanged since the previous report set",
+        len(renders.rendered),
+        len(renders.reused),
+    )
     return written
