@@ -15,7 +15,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from flows import warehouse
@@ -389,10 +389,6 @@ def render_exports(
         if stems[stem] > 1:  # two ids that sanitise alike keep apart
             stem = f"{stem}-{stems[stem]}"
         rows = works_rows(con, author_id)
-        got.append(
-            renders.get(
-                f"exports:{stem}", rows, lambda stem=stem, rows=rows: _publication_files(stem, rows)
-            )
-        )
+        got.append(renders.get(f"exports:{stem}", rows, partial(_publication_files, stem, rows)))
     prefix = len("exports/")
     return {rel[prefix:]: data.decode() for g in got for rel, data in g.files.items()}

@@ -20,9 +20,10 @@ import contextlib
 import html
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
 from flows import warehouse
 from flows.exports import graph_from_rows, pair_rows, safe_stem
@@ -114,7 +115,7 @@ def _rc(extra: dict[str, Any] | None = None) -> Iterator[None]:
 
     with matplotlib.rc_context():
         matplotlib.rcdefaults()
-        matplotlib.rcParams.update({**RC, **(extra or {})})
+        matplotlib.rcParams.update(cast(Any, {**RC, **(extra or {})}))
         yield
 
 
@@ -137,7 +138,9 @@ class Chart:
 
     def rendered(self) -> Rendered:
         meta = {"title": self.title, "how_to_read": self.how_to_read, "colour": self.colour}
-        return Rendered({f"charts/{self.key}.svg": self.svg, f"charts/{self.key}.png": self.png}, meta)
+        return Rendered(
+            {f"charts/{self.key}.svg": self.svg, f"charts/{self.key}.png": self.png}, meta
+        )
 
     @classmethod
     def from_rendered(cls, key: str, got: Rendered) -> Chart:
@@ -392,12 +395,11 @@ def _figure_html(chart: Chart, heading: str) -> str:
 
 
 def _drawn(
-    renders: Renders | None, key: str, inputs: tuple[Any, ...], draw: Any
+    renders: Renders | None, key: str, inputs: tuple[Any, ...], draw: Callable[[], Chart]
 ) -> Chart:
     """The chart `draw()` makes from `inputs`, or the previous run's when they are the same."""
     if renders is None:
-        chart: Chart = draw()
-        return chart
+        return draw()
     return Chart.from_rendered(key, renders.get(f"chart:{key}", inputs, lambda: draw().rendered()))
 
 
@@ -470,7 +472,7 @@ def render_report(
             by_year.get(author_id, []),
             h_by_year.get(author_id, []),
         )
-        chart = _drawn(renders, key, args, lambda key=key, args=args: researcher_chart(key, *args))
+        chart = _drawn(renders, key, args, partial(researcher_chart, key, *args))
         charts.append(chart)
         heading = f"{html.escape(chart.title)} <code>{html.escape(author_id)}</code>"
         parts.append(_figure_html(chart, heading))
@@ -482,7 +484,7 @@ def render_report(
     for topic_id, rows in months.items():
         key = unique_key("topic", topic_id)
         targs = (str(rows[0]["topic_name"]), chart_colour(len(charts)), rows)
-        chart = _drawn(renders, key, targs, lambda key=key, targs=targs: topic_chart(key, *targs))
+        chart = _drawn(renders, key, targs, partial(topic_chart, key, *targs))
         charts.append(chart)
         heading = f"{html.escape(chart.title)} <code>{html.escape(topic_id)}</code>"
         parts.append(_figure_html(chart, heading))

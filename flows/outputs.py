@@ -182,9 +182,7 @@ class Renders:
         return json.dumps({"version": MANIFEST_VERSION, "units": units}, indent=1) + "\n"
 
 
-def write_outputs(
-    con: Any, out_dir: Path, run_id: str, previous: Path | None = None
-) -> list[Path]:
+def write_outputs(con: Any, out_dir: Path, run_id: str, previous: Path | None = None) -> list[Path]:
     """digest.md, index.html, charts/ and exports/ for run `run_id`, into `out_dir`. Charts and
     exports whose inputs are unchanged since the report set `previous` are taken from it."""
     # imported here: flows.steps imports this module, and every CLI command that loads it

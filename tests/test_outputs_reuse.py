@@ -136,9 +136,7 @@ def test_a_file_changed_on_disk_or_other_code_is_not_reused(
         monkeypatch.setattr(outputs, "renderer_version", lambda: "another version")
         drawn.clear()
         outputs.write_outputs(con, tmp_path / "third", run_id, previous=tmp_path / "second")
-    assert len(drawn) == len(
-        [u for u in outputs.json.loads(expected[outputs.MANIFEST])["units"]]
-    )
+    assert len(drawn) == len([u for u in outputs.json.loads(expected[outputs.MANIFEST])["units"]])
     third = files_of(tmp_path / "third")
     assert {k: v for k, v in third.items() if k != outputs.MANIFEST} == {
         k: v for k, v in expected.items() if k != outputs.MANIFEST
@@ -159,8 +157,15 @@ def test_nothing_to_draw_imports_no_drawing_library(tmp_path: Path, demo_warehou
         "if m in sys.modules))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, str(demo_warehouse), str(tmp_path / "second"), run_id]
-        + [str(tmp_path / "first")],
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(demo_warehouse),
+            str(tmp_path / "second"),
+            run_id,
+            str(tmp_path / "first"),
+        ],
         check=True,
         capture_output=True,
         text=True,
