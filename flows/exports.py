@@ -41,19 +41,22 @@ group by author_id_a, author_id_b
 order by author_id_a, author_id_b
 """
 
+# every watched researcher's works in one scan (one query per researcher took 20 ms each)
 WORKS_SQL = """
 with mine as (
-    select distinct paper_id from main.authorships where author_id = ?
+    select distinct authorships.author_id, authorships.paper_id
+    from main.authorships
+    inner join main.authors on authors.author_id = authorships.author_id and authors.is_watched
 )
 select
-    papers.paper_id, papers.title, papers.year, papers.publication_date, papers.venue,
+    mine.author_id, papers.paper_id, papers.title, papers.year, papers.publication_date, papers.venue,
     papers.doi, papers.arxiv_id, papers.openalex_id, coalesce(papers.is_preprint_only, false) as is_preprint_only,
     list(authorships.author_name order by authorships.position, authorships.author_id) as authors
 from mine
 inner join main.papers on papers.paper_id = mine.paper_id
 inner join main.authorships on authorships.paper_id = mine.paper_id
 group by all
-order by papers.year desc nulls last, papers.paper_id
+order by mine.author_id, papers.year desc nulls last, papers.paper_id
 """
 
 
@@ -165,12 +168,12 @@ class Work:
         return None
 
 
-def works_rows(con: Any, author_id: str) -> list[dict[str, Any]]:
-    return warehouse.query_dicts(con, WORKS_SQL, [author_id])
-
-
-def researcher_works(con: Any, author_id: str) -> list[Work]:
-    return works_from_rows(works_rows(con, author_id))
+def works_rows(con: Any) -> dict[str, list[dict[str, Any]]]:
+    """Each watched researcher's works (rows for `works_from_rows`), by author id."""
+    by_author: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in warehouse.query_dicts(con, WORKS_SQL):
+        by_author[row["author_id"]].append(row)
+    return by_author
 
 
 def works_from_rows(rows: list[dict[str, Any]]) -> list[Work]:
@@ -383,12 +386,13 @@ def render_exports(
     pairs = pair_rows(con) if pairs is None else pairs
     got = [renders.get("exports:network", pairs, lambda: _network_files(pairs))]
     stems: dict[str, int] = defaultdict(int)
+    works = works_rows(con)
     for author_id, _name in watched_researchers(con):
         stem = safe_stem(author_id)
         stems[stem] += 1
         if stems[stem] > 1:  # two ids that sanitise alike keep apart
             stem = f"{stem}-{stems[stem]}"
-        rows = works_rows(con, author_id)
+        rows = works.get(author_id, [])
         got.append(renders.get(f"exports:{stem}", rows, partial(_publication_files, stem, rows)))
     prefix = len("exports/")
     return {rel[prefix:]: data.decode() for g in got for rel, data in g.files.items()}
