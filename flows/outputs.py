@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +76,8 @@ def _prune(directory: Path, keep: set[str]) -> None:
 
 
 def _version(dist: str) -> str:
+    from importlib import metadata  # 80 ms of imports: only when outputs are written
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
