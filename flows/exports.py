@@ -60,6 +60,10 @@ order by mine.author_id, papers.year desc nulls last, papers.paper_id
 """
 
 
+NETWORK_FILES = ("coauthorships.graphml", "vosviewer_map.txt", "vosviewer_network.txt")
+PUBLICATION_FORMATS = ("bib", "ris", "json")  # per watched researcher, in this order
+
+
 def one_line(text: Any) -> str:
     """Upstream text on one line: line-based formats (RIS, VOSviewer) break on newlines/tabs."""
     return " ".join(str(text or "").split())
@@ -358,22 +362,20 @@ def watched_researchers(con: Any) -> list[tuple[str, str]]:
 def _network_files(pairs: list[dict[str, Any]]) -> Rendered:
     graph = graph_from_rows(pairs)
     vos_map, vos_net = vosviewer_files(graph)
-    texts = {
-        "coauthorships.graphml": graphml_text(graph),
-        "vosviewer_map.txt": vos_map,
-        "vosviewer_network.txt": vos_net,
-    }
+    texts = dict(zip(NETWORK_FILES, (graphml_text(graph), vos_map, vos_net), strict=True))
     return Rendered({f"exports/{k}": v.encode() for k, v in texts.items()})
 
 
 def _publication_files(stem: str, rows: list[dict[str, Any]]) -> Rendered:
     works = works_from_rows(rows)
-    texts = {
-        f"{stem}.bib": bibtex_text(works),
-        f"{stem}.ris": ris_text(works),
-        f"{stem}.json": json.dumps(csl_items(works), ensure_ascii=False, indent=2, sort_keys=True)
-        + "\n",
-    }
+    csl = json.dumps(csl_items(works), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    texts = dict(
+        zip(
+            (f"{stem}.{ext}" for ext in PUBLICATION_FORMATS),
+            (bibtex_text(works), ris_text(works), csl),
+            strict=True,
+        )
+    )
     return Rendered({f"exports/{k}": v.encode() for k, v in texts.items()})
 
 
@@ -384,15 +386,25 @@ def render_exports(
     rows did not change are taken from the previous report set; `pairs` are `pair_rows`."""
     renders = renders or Renders()
     pairs = pair_rows(con) if pairs is None else pairs
-    got = [renders.get("exports:network", pairs, lambda: _network_files(pairs))]
-    stems: dict[str, int] = defaultdict(int)
+    network = [f"exports/{n}" for n in NETWORK_FILES]
+    got = [renders.get("network-exports", pairs, lambda: _network_files(pairs), network)]
+    used: set[str] = set()
     works = works_rows(con)
     for author_id, _name in watched_researchers(con):
-        stem = safe_stem(author_id)
-        stems[stem] += 1
-        if stems[stem] > 1:  # two ids that sanitise alike keep apart
-            stem = f"{stem}-{stems[stem]}"
+        stem = base = safe_stem(author_id)
+        n = 1
+        while stem in used:  # two ids that sanitise alike keep apart
+            n += 1
+            stem = f"{base}-{n}"
+        used.add(stem)
         rows = works.get(author_id, [])
-        got.append(renders.get(f"exports:{stem}", rows, partial(_publication_files, stem, rows)))
+        got.append(
+            renders.get(
+                f"publications:{stem}",
+                rows,
+                partial(_publication_files, stem, rows),
+                [f"exports/{stem}.{ext}" for ext in PUBLICATION_FORMATS],
+            )
+        )
     prefix = len("exports/")
     return {rel[prefix:]: data.decode() for g in got for rel, data in g.files.items()}

@@ -400,7 +400,15 @@ def _drawn(
     """The chart `draw()` makes from `inputs`, or the previous run's when they are the same."""
     if renders is None:
         return draw()
-    return Chart.from_rendered(key, renders.get(f"chart:{key}", inputs, lambda: draw().rendered()))
+    return Chart.from_rendered(
+        key,
+        renders.get(
+            f"chart:{key}",
+            inputs,
+            lambda: draw().rendered(),
+            [f"charts/{key}.svg", f"charts/{key}.png"],
+        ),
+    )
 
 
 def render_report(

@@ -42,6 +42,8 @@ RENDER_DISTRIBUTIONS = (
     "kiwisolver",
     "contourpy",
     "pyparsing",
+    "cycler",
+    "python-dateutil",
     "networkx",
     "bibtexparser",
     "pylatexenc",
@@ -147,12 +149,15 @@ class Renders:
         text = f"{renderer_version()}\n{unit}\n{inputs!r}"
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def _take(self, unit: str, digest: str) -> Rendered | None:
+    def _take(self, unit: str, digest: str, names: list[str]) -> Rendered | None:
         old = self._old.get(unit)
         if self.previous is None or not isinstance(old, dict) or old.get("digest") != digest:
             return None
+        recorded = old.get("files")
+        if not isinstance(recorded, dict) or sorted(recorded) != sorted(names):
+            return None
         files: dict[str, bytes] = {}
-        for rel, sha in dict(old.get("files") or {}).items():
+        for rel, sha in recorded.items():
             try:
                 data = (self.previous / rel).read_bytes()
             except OSError:
@@ -162,10 +167,15 @@ class Renders:
             files[rel] = data
         return Rendered(files, dict(old.get("meta") or {}))
 
-    def get(self, unit: str, inputs: object, render: Callable[[], Rendered]) -> Rendered:
-        """The unit's files, from the previous set when its inputs are unchanged, else drawn."""
+    def get(
+        self, unit: str, inputs: object, render: Callable[[], Rendered], names: list[str]
+    ) -> Rendered:
+        """The unit's files (`names`, relative to the report set), from the previous set when
+        its inputs are unchanged, else drawn."""
+        if unit in self.units:  # one name, one renderer: else a hit could hand over another's
+            raise ValueError(f"two outputs are named {unit!r}")
         digest = self.digest(unit, inputs)
-        got = self._take(unit, digest)
+        got = self._take(unit, digest, names)
         if got is None:
             got = render()
             self.rendered.append(unit)

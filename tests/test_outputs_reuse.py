@@ -49,8 +49,8 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     for chart in ("researcher_chart", "topic_chart", "network_chart"):
         spy(html_report, chart, lambda key, *_rest: f"chart:{key}")
-    spy(exports, "_network_files", lambda *_a: "exports:network")
-    spy(exports, "_publication_files", lambda stem, *_a: f"exports:{stem}")
+    spy(exports, "_network_files", lambda *_a: "network-exports")
+    spy(exports, "_publication_files", lambda stem, *_a: f"publications:{stem}")
     return calls
 
 
@@ -99,7 +99,7 @@ def test_a_changed_input_redraws_exactly_what_shows_it(
         drawn.clear()
         outputs.write_outputs(con, tmp_path / "after", run_id, previous=tmp_path / "before")
         assert sorted(drawn) == sorted(
-            [f"chart:topic-{exports.safe_stem(topic)}", f"exports:{exports.safe_stem(author)}"]
+            [f"chart:topic-{exports.safe_stem(topic)}", f"publications:{exports.safe_stem(author)}"]
         )
         outputs.write_outputs(con, tmp_path / "fresh", run_id)
     after, fresh = files_of(tmp_path / "after"), files_of(tmp_path / "fresh")
@@ -193,3 +193,21 @@ def test_a_rebuild_publishes_the_previous_charts_without_drawing(
         if name.startswith(("charts/", "exports/")):
             assert after[name] == before[name], name
     assert set(after) == set(before)
+
+
+def test_a_unit_is_taken_only_with_the_files_it_would_write(tmp_path: Path) -> None:
+    """A previous entry with the same digest but other files (a manifest edited or written by
+    another version) is drawn again, and two outputs may not share a name."""
+    first = outputs.Renders()
+    first.get("u", [1], lambda: outputs.Rendered({"a.txt": b"A"}), ["a.txt"])
+    (tmp_path / "a.txt").write_bytes(b"A")
+    (tmp_path / outputs.MANIFEST).write_text(first.manifest(), encoding="utf-8")
+
+    again = outputs.Renders(tmp_path)
+    got = again.get("u", [1], lambda: outputs.Rendered({"a.txt": b"new"}), ["a.txt"])
+    assert got.files == {"a.txt": b"A"} and again.reused == ["u"]
+    other = outputs.Renders(tmp_path)
+    got = other.get("u", [1], lambda: outputs.Rendered({"b.txt": b"B"}), ["b.txt"])
+    assert got.files == {"b.txt": b"B"} and other.rendered == ["u"]
+    with pytest.raises(ValueError, match="two outputs are named 'u'"):
+        other.get("u", [2], lambda: outputs.Rendered({"c.txt": b"C"}), ["c.txt"])
