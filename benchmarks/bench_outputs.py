@@ -35,7 +35,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flows import outputs, warehouse
+from flows import outputs, renders, warehouse
 from flows.settings import SQL_DIR
 
 
@@ -138,7 +138,7 @@ def timed(con: Any, out: Path, run_id: str, previous: Path | None) -> tuple[floa
 
 def units_redrawn(before: Path, after: Path) -> int:
     def digests(d: Path) -> dict[str, str]:
-        raw = json.loads((d / outputs.MANIFEST).read_text(encoding="utf-8"))
+        raw = json.loads((d / renders.MANIFEST).read_text(encoding="utf-8"))
         return {k: v["digest"] for k, v in raw["units"].items()}
 
     old = digests(before)
@@ -151,7 +151,7 @@ def measure(label: str, db: Path, root: Path) -> dict[str, Any]:
     run_id = str(con.execute("select max(run_id) from runs").fetchone()[0])  # type: ignore[index]
     t_full, c_full = timed(con, base / "full", run_id, None)
     t_hit, c_hit = timed(con, base / "unchanged", run_id, base / "full")
-    units = len(json.loads((base / "full" / outputs.MANIFEST).read_text())["units"])
+    units = len(json.loads((base / "full" / renders.MANIFEST).read_text())["units"])
     con.close()
     copy = base / "changed.duckdb"
     shutil.copy(db, copy)

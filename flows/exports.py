@@ -19,7 +19,7 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from flows import warehouse
-from flows.outputs import Rendered, Renders
+from flows.renders import Rendered, Renders
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -7,7 +7,7 @@ saved deterministically: fixed layout seed, `svg.hashsalt` per chart, no dates i
 matplotlib's own defaults under the report's settings (a user's matplotlibrc is not read), so a
 rebuild over the same warehouse rewrites identical files. matplotlib and networkx are imported
 only when a chart is drawn: a chart whose inputs did not change is taken from the previous
-report set (`flows.outputs.Renders`).
+report set (`flows.renders`).
 
 Each chart's main series is drawn in a colour of its own (`data-colour` on its <figure>), which
 is how the browser test finds every chart in a screenshot.
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from flows import warehouse
 from flows.exports import graph_from_rows, pair_rows, safe_stem
-from flows.outputs import Rendered, Renders
+from flows.renders import Rendered, Renders
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -4,6 +4,7 @@ are byte for byte what a fresh render writes."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows import exports, html_report, outputs, settings, steps
+from flows import exports, html_report, outputs, renders, settings, steps
 from tests.conftest import demo_context
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +115,7 @@ def test_a_changed_input_redraws_exactly_what_shows_it(
         f"exports/{stem}.bib",
         f"exports/{stem}.ris",
         f"exports/{stem}.json",
-        outputs.MANIFEST,
+        renders.MANIFEST,
     }
 
 
@@ -133,13 +134,13 @@ def test_a_file_changed_on_disk_or_other_code_is_not_reused(
         assert files_of(tmp_path / "second") == expected
 
         # another renderer version (code, library or font list): everything is drawn again
-        monkeypatch.setattr(outputs, "renderer_version", lambda: "another version")
+        monkeypatch.setattr(renders, "renderer_version", lambda: "another version")
         drawn.clear()
         outputs.write_outputs(con, tmp_path / "third", run_id, previous=tmp_path / "second")
-    assert len(drawn) == len([u for u in outputs.json.loads(expected[outputs.MANIFEST])["units"]])
+    assert len(drawn) == len([u for u in json.loads(expected[renders.MANIFEST])["units"]])
     third = files_of(tmp_path / "third")
-    assert {k: v for k, v in third.items() if k != outputs.MANIFEST} == {
-        k: v for k, v in expected.items() if k != outputs.MANIFEST
+    assert {k: v for k, v in third.items() if k != renders.MANIFEST} == {
+        k: v for k, v in expected.items() if k != renders.MANIFEST
     }
 
 
@@ -198,16 +199,16 @@ def test_a_rebuild_publishes_the_previous_charts_without_drawing(
 def test_a_unit_is_taken_only_with_the_files_it_would_write(tmp_path: Path) -> None:
     """A previous entry with the same digest but other files (a manifest edited or written by
     another version) is drawn again, and two outputs may not share a name."""
-    first = outputs.Renders()
-    first.get("u", [1], lambda: outputs.Rendered({"a.txt": b"A"}), ["a.txt"])
+    first = renders.Renders()
+    first.get("u", [1], lambda: renders.Rendered({"a.txt": b"A"}), ["a.txt"])
     (tmp_path / "a.txt").write_bytes(b"A")
-    (tmp_path / outputs.MANIFEST).write_text(first.manifest(), encoding="utf-8")
+    (tmp_path / renders.MANIFEST).write_text(first.manifest(), encoding="utf-8")
 
-    again = outputs.Renders(tmp_path)
-    got = again.get("u", [1], lambda: outputs.Rendered({"a.txt": b"new"}), ["a.txt"])
+    again = renders.Renders(tmp_path)
+    got = again.get("u", [1], lambda: renders.Rendered({"a.txt": b"new"}), ["a.txt"])
     assert got.files == {"a.txt": b"A"} and again.reused == ["u"]
-    other = outputs.Renders(tmp_path)
-    got = other.get("u", [1], lambda: outputs.Rendered({"b.txt": b"B"}), ["b.txt"])
+    other = renders.Renders(tmp_path)
+    got = other.get("u", [1], lambda: renders.Rendered({"b.txt": b"B"}), ["b.txt"])
     assert got.files == {"b.txt": b"B"} and other.rendered == ["u"]
     with pytest.raises(ValueError, match="two outputs are named 'u'"):
-        other.get("u", [2], lambda: outputs.Rendered({"c.txt": b"C"}), ["c.txt"])
+        other.get("u", [2], lambda: renders.Rendered({"c.txt": b"C"}), ["c.txt"])
