@@ -3,8 +3,11 @@
 One self-contained page: the charts are inline SVG, the styles inline, no script and nothing
 fetched from the network, so it opens offline from the file system. Charts are drawn with
 matplotlib's object API (`Figure`, never pyplot: no GUI backend, no global figure state) and
-saved deterministically: fixed layout seed, `svg.hashsalt` per chart, no dates in metadata, so a
-rebuild over the same warehouse rewrites identical files.
+saved deterministically: fixed layout seed, `svg.hashsalt` per chart, no dates in metadata,
+matplotlib's own defaults under the report's settings (a user's matplotlibrc is not read), so a
+rebuild over the same warehouse rewrites identical files. matplotlib and networkx are imported
+only when a chart is drawn: a chart whose inputs did not change is taken from the previous
+report set (`flows.renders`).
 
 Each chart's main series is drawn in a colour of its own (`data-colour` on its <figure>), which
 is how the browser test finds every chart in a screenshot.
@@ -13,19 +16,22 @@ is how the browser test finds every chart in a screenshot.
 from __future__ import annotations
 
 import colorsys
+import contextlib
 import html
 import io
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
-
-import matplotlib
-import networkx as nx
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
 from flows import warehouse
-from flows.exports import coauthor_graph, safe_stem
+from flows.exports import graph_from_rows, pair_rows, safe_stem
+from flows.renders import Rendered, Renders
+
+if TYPE_CHECKING:
+    import networkx as nx
+    from matplotlib.figure import Figure
 
 MAX_NETWORK_NODES = 80  # watched researchers plus their closest co-authors; exports hold all
 NETWORK_SEED = 7
@@ -49,6 +55,9 @@ RC: dict[str, Any] = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
     "path.simplify": True,
+    # left alone by rcdefaults (style-blacklisted), so set here: matplotlib's defaults
+    "timezone": "UTC",
+    "date.epoch": "1970-01-01T00:00:00",
 }
 
 CSS = """
@@ -98,9 +107,16 @@ order by level, relative_difference desc, entity_id, source_b
 RUN_SQL = "select run_id, finished_at from main.runs where run_id = ?"
 
 
-def _rc(extra: dict[str, Any] | None = None) -> Any:
-    """The report's matplotlib settings, for the duration of a `with` block."""
-    return matplotlib.rc_context(cast(Any, {**RC, **(extra or {})}))
+@contextlib.contextmanager
+def _rc(extra: dict[str, Any] | None = None) -> Iterator[None]:
+    """The report's matplotlib settings over matplotlib's defaults, for a `with` block (the
+    files depend on code alone, which is what lets an unchanged chart be reused)."""
+    import matplotlib
+
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(cast(Any, {**RC, **(extra or {})}))
+        yield
 
 
 def chart_colour(i: int) -> str:
@@ -120,6 +136,19 @@ class Chart:
     svg: bytes
     png: bytes
 
+    def rendered(self) -> Rendered:
+        meta = {"title": self.title, "how_to_read": self.how_to_read, "colour": self.colour}
+        return Rendered(
+            {f"charts/{self.key}.svg": self.svg, f"charts/{self.key}.png": self.png}, meta
+        )
+
+    @classmethod
+    def from_rendered(cls, key: str, got: Rendered) -> Chart:
+        m = got.meta
+        files = got.files
+        svg, png = files[f"charts/{key}.svg"], files[f"charts/{key}.png"]
+        return cls(key, str(m["title"]), str(m["how_to_read"]), str(m["colour"]), svg, png)
+
 
 def _save(fig: Figure, key: str) -> tuple[bytes, bytes]:
     svg, png = io.BytesIO(), io.BytesIO()
@@ -133,6 +162,8 @@ def _save(fig: Figure, key: str) -> tuple[bytes, bytes]:
 
 
 def _figure(width: float, height: float, cols: int = 1) -> tuple[Figure, list[Any]]:
+    from matplotlib.figure import Figure
+
     with _rc():
         fig = Figure(figsize=(width, height), layout="constrained")
         axes = [fig.add_subplot(1, cols, i + 1) for i in range(cols)]
@@ -216,6 +247,8 @@ def topic_chart(key: str, name: str, colour: str, months: list[dict[str, Any]]) 
 def packed_layout(graph: nx.Graph) -> dict[Any, tuple[float, float]]:
     """A force layout per connected component, the components packed in a grid (one spring
     layout over all would push unconnected groups to the far corners)."""
+    import networkx as nx
+
     comps = sorted(
         (sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c[0])
     )
@@ -248,6 +281,9 @@ def packed_layout(graph: nx.Graph) -> dict[Any, tuple[float, float]]:
 def network_chart(key: str, colour: str, graph: nx.Graph) -> tuple[Chart, int]:
     """The co-authorship network around the watched researchers (capped; returns the number
     of people left out)."""
+    import networkx as nx
+    from matplotlib.collections import LineCollection
+
     watched = sorted(n for n, d in graph.nodes(data=True) if d["is_watched"])
     others = sorted(
         (n for n in graph.nodes if n not in set(watched)),
@@ -358,8 +394,31 @@ def _figure_html(chart: Chart, heading: str) -> str:
     )
 
 
-def render_report(con: Any, run_id: str | None) -> tuple[str, list[Chart]]:
-    """(index.html text, its charts)."""
+def _drawn(
+    renders: Renders | None, key: str, inputs: tuple[Any, ...], draw: Callable[[], Chart]
+) -> Chart:
+    """The chart `draw()` makes from `inputs`, or the previous run's when they are the same."""
+    if renders is None:
+        return draw()
+    return Chart.from_rendered(
+        key,
+        renders.get(
+            f"chart:{key}",
+            inputs,
+            lambda: draw().rendered(),
+            [f"charts/{key}.svg", f"charts/{key}.png"],
+        ),
+    )
+
+
+def render_report(
+    con: Any,
+    run_id: str | None,
+    renders: Renders | None = None,
+    pairs: list[dict[str, Any]] | None = None,
+) -> tuple[str, list[Chart]]:
+    """(index.html text, its charts). With `renders`, a chart whose inputs did not change is
+    taken from the previous report set; `pairs` are `exports.pair_rows` if already read."""
     summary = warehouse.query_dicts(con, SUMMARY_SQL)
     by_year: dict[str, list[dict[str, Any]]] = {}
     for r in warehouse.query_dicts(con, BY_YEAR_SQL):
@@ -415,13 +474,13 @@ def render_report(con: Any, run_id: str | None) -> tuple[str, list[Chart]]:
     for person in summary:
         author_id = person["author_id"]
         key = unique_key("researcher", author_id)
-        chart = researcher_chart(
-            key,
+        args = (
             str(person["display_name"] or author_id),
             chart_colour(len(charts)),
             by_year.get(author_id, []),
             h_by_year.get(author_id, []),
         )
+        chart = _drawn(renders, key, args, partial(researcher_chart, key, *args))
         charts.append(chart)
         heading = f"{html.escape(chart.title)} <code>{html.escape(author_id)}</code>"
         parts.append(_figure_html(chart, heading))
@@ -432,7 +491,8 @@ def render_report(con: Any, run_id: str | None) -> tuple[str, list[Chart]]:
     parts.append('<section id="topics"><h2>Watched topics</h2>')
     for topic_id, rows in months.items():
         key = unique_key("topic", topic_id)
-        chart = topic_chart(key, str(rows[0]["topic_name"]), chart_colour(len(charts)), rows)
+        targs = (str(rows[0]["topic_name"]), chart_colour(len(charts)), rows)
+        chart = _drawn(renders, key, targs, partial(topic_chart, key, *targs))
         charts.append(chart)
         heading = f"{html.escape(chart.title)} <code>{html.escape(topic_id)}</code>"
         parts.append(_figure_html(chart, heading))
@@ -441,17 +501,17 @@ def render_report(con: Any, run_id: str | None) -> tuple[str, list[Chart]]:
     parts.append("</section>")
 
     parts.append('<section id="network"><h2>Co-authorship network</h2>')
-    graph = coauthor_graph(con)
-    chart, _left_out = network_chart(
-        unique_key("coauthorships", "network"), chart_colour(len(charts)), graph
+    pairs = pair_rows(con) if pairs is None else pairs
+    key = unique_key("coauthorships", "network")
+    colour = chart_colour(len(charts))
+    chart = _drawn(
+        renders, key, (colour, pairs), lambda: network_chart(key, colour, graph_from_rows(pairs))[0]
     )
     charts.append(chart)
-    parts.append(
-        _figure_html(
-            chart,
-            f"{graph.number_of_nodes()} people, {graph.number_of_edges()} co-author pairs",
-        )
-    )
+    # counted from the rows (a, b with a < b, one row per pair) so no graph is built for them
+    people = len({r["author_id_a"] for r in pairs} | {r["author_id_b"] for r in pairs})
+    links = len({(r["author_id_a"], r["author_id_b"]) for r in pairs})
+    parts.append(_figure_html(chart, f"{people} people, {links} co-author pairs"))
     parts.append("</section>")
 
     parts.append('<section id="discrepancies"><h2>Where sources disagree</h2>')

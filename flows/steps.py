@@ -710,7 +710,8 @@ def _publish(w: warehouse.Writer, ctx: RunContext) -> list[Path]:
         staged = publish.stage_reports(root, ctx.run_id)
         warehouse.write_report_files(w.con, staged, ReportOptions.from_watchlist(ctx.watchlist))
         # what people read beside the CSVs: digest.md, index.html, charts/, exports/
-        outputs.write_outputs(w.con, staged, ctx.run_id)
+        # charts and exports whose inputs are unchanged are taken from the current set
+        outputs.write_outputs(w.con, staged, ctx.run_id, publish.current_run_dir(root))
         publish.seal_reports(root, ctx.run_id, staged)
         step = "publishing the warehouse"
         w.publish()
