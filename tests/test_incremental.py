@@ -259,3 +259,85 @@ def test_build_command_resolves_everything_only_with_full(tmp_path: Path) -> Non
     assert build()["path"] == "unchanged"
     full = build("--full")
     assert (full["path"], full["reason"]) == ("full", "full build asked for (--full)")
+
+
+def _plain(work: dict[str, Any], wid: str, title: str, doi: str | None) -> dict[str, Any]:
+    """`work` under another id and title, with no arXiv location (joined by title only)."""
+    out = copy.deepcopy(work)
+    out.update(id=f"{OA}{wid}", doi=doi, title=title, display_name=title, locations=[])
+    out.update(ids={"openalex": f"{OA}{wid}"}, best_oa_location=None, primary_location=None)
+    return out
+
+
+def _papers_of(path: Path, ids: list[str]) -> list[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute(
+            "select source_work_id, paper_id from work_xref where source = 'openalex'"
+        ).fetchall()
+    finally:
+        con.close()
+    paper = dict(rows)
+    return [paper[i] for i in ids]
+
+
+def test_a_title_block_crossing_its_size_limit_and_a_record_leaving_its_paper(
+    tmp_path: Path,
+) -> None:
+    """65 titles share their first 20 characters: that block is too generic to pair anyone, so
+    two near-identical titles in it stay apart. One record leaving the block brings it under the
+    limit: the two are one paper now, though neither changed, nor shares a key with the record
+    that did; its return splits them again. Then a record's title and DOI change so it leaves its
+    paper: the record left behind is resolved again too."""
+    from transforms.works import MAX_BLOCK
+
+    gen = _bench_generator(200)
+    works = [gen.work(i) for i in range(MAX_BLOCK + 3)]
+    base = [
+        _plain(w, f"W97{i:08d}", f"Scalable serving systems for {w['title']}", w["doi"])
+        for i, w in enumerate(works[: MAX_BLOCK - 1])
+    ]
+    twin = works[MAX_BLOCK - 1]
+    base.append(
+        _plain(twin, "W9700000100", "Scalable serving systems for graph processing at scale", None)
+    )
+    base.append(
+        _plain(twin, "W9700000101", "Scalable serving systems for graph processing at scales", None)
+    )
+    pair = [works[MAX_BLOCK], works[MAX_BLOCK + 1]]
+    base += [pair[0], _plain(pair[0], "W9700000200", str(pair[0]["title"]) + ".", None)]
+    twins = ["W9700000100", "W9700000101"]
+
+    def first(path: Path) -> None:
+        _load(path, _report(tmp_path, "base", base), "r-blk-0")
+
+    inc, full = _twins(tmp_path, first)
+    assert len(set(_papers_of(inc, twins))) == 2  # the block is oversized: no pair from it
+    one = str(pair[0]["id"]).rsplit("/", 1)[-1]
+    assert len(set(_papers_of(inc, [one, "W9700000200"]))) == 1  # one paper by title
+
+    leaves = copy.deepcopy(base[0])
+    leaves["title"] = leaves["display_name"] = "An unrelated title about protein folding"
+    how = _step(inc, full, _report(tmp_path, "leave", [leaves]), "r-blk-1")
+    assert how["path"] == "incremental" and how["changed"] == 1
+    assert len(set(_papers_of(inc, twins))) == 1  # the block pairs again: one paper
+
+    how = _step(inc, full, _report(tmp_path, "back", [base[0]]), "r-blk-3")
+    assert how["path"] == "incremental" and how["changed"] == 1
+    assert len(set(_papers_of(inc, twins))) == 2  # oversized again: apart again
+
+    # both twins change while the block stays oversized: still no pair, though the two are all
+    # of that block an incremental build resolves (block sizes count every record)
+    recounted = [copy.deepcopy(w) for w in base[-4:-2]]
+    for w in recounted:
+        w["cited_by_count"] = int(w.get("cited_by_count") or 0) + 5
+    how = _step(inc, full, _report(tmp_path, "recount", recounted), "r-blk-3b")
+    assert how["path"] == "incremental" and how["affected_records"] == 2
+    assert len(set(_papers_of(inc, twins))) == 2
+
+    moved = copy.deepcopy(pair[0])
+    moved["title"] = moved["display_name"] = "Quantum error correction at the edge of chaos"
+    moved["doi"] = "https://doi.org/10.9999/moved"
+    how = _step(inc, full, _report(tmp_path, "move", [moved]), "r-blk-4")
+    assert how["path"] == "incremental" and how["changed"] == 1
+    assert len(set(_papers_of(inc, [one, "W9700000200"]))) == 2
