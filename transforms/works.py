@@ -995,7 +995,7 @@ def resolve_works_incremental(
         [
             previous_xref.join(kept.select("node"), left_on=node, right_on="node", how="semi")
             .select(fresh.columns)
-            .cast(fresh.schema),  # type: ignore[arg-type]
+            .cast(fresh.schema),
             fresh,
         ]
     ).sort("paper_id", "source", "source_work_id")
@@ -1008,7 +1008,7 @@ def resolve_works_incremental(
     sub_flags = sub["work_flags"].collect()
     flags = previous_flags.filter(
         (pl.col("entity") == "work") & pl.col("kind").is_in(_LOCAL_FLAGS)
-    ).cast(sub_flags.schema)  # type: ignore[arg-type]
+    ).cast(sub_flags.schema)
     # a work_conflict names all its papers ("p1, p2"): it goes when any of them is touched
     pieces = pl.col("entity_id").str.split(", ")
     hit = pieces.list.eval(pl.element().is_in(touched["paper_id"].implode())).list.any()
