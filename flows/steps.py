@@ -601,10 +601,11 @@ def _rebuild(
     if full_reason is not None:
         how["reason"] = full_reason
     ctx.model_build = how
+    # debug, not info: the CLI's stderr carries warnings and errors; the run's stats keep it
     if how["path"] == "full":
-        log.info("model: full build (%s)", how["reason"])
+        log.debug("model: full build (%s)", how["reason"])
     else:
-        log.info(
+        log.debug(
             "model: incremental, %d of %d records resolved again",
             how.get("affected_records", 0),
             how["records"],
