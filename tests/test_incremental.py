@@ -341,3 +341,17 @@ def test_a_title_block_crossing_its_size_limit_and_a_record_leaving_its_paper(
     how = _step(inc, full, _report(tmp_path, "move", [moved]), "r-blk-4")
     assert how["path"] == "incremental" and how["changed"] == 1
     assert len(set(_papers_of(inc, [one, "W9700000200"]))) == 2
+
+
+def test_a_profile_change_alone_resolves_no_work_again(tmp_path: Path) -> None:
+    """A new count on an author profile changes raw rows but no work record: nothing to
+    resolve again on the works' side, and the author side still agrees with a full build."""
+    profile = json.loads((DEMO_RECORDING / "openalex" / "0005.json").read_text(encoding="utf-8"))
+    profile["works_count"] = int(profile["works_count"]) + 3
+    profile["cited_by_count"] = int(profile.get("cited_by_count") or 0) + 11
+    path = tmp_path / "author.json"
+    path.write_text(json.dumps(profile), encoding="utf-8")
+    inc, full = _twins(tmp_path, run_demo)
+    how = _step(inc, full, steps.import_files("openalex", [path]), "r-prof-1")
+    assert how["path"] == "incremental", how
+    assert how["changed"] == 0 and how["affected_records"] == 0
