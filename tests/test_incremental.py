@@ -355,3 +355,48 @@ def test_a_profile_change_alone_resolves_no_work_again(tmp_path: Path) -> None:
     how = _step(inc, full, steps.import_files("openalex", [path]), "r-prof-1")
     assert how["path"] == "incremental", how
     assert how["changed"] == 0 and how["affected_records"] == 0
+
+
+def _work_flags(path: Path) -> list[tuple[str, str]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute(
+            "select kind, entity_id from resolution_flags where entity = 'work' order by all"
+        ).fetchall()
+    finally:
+        con.close()
+    return [(str(k), str(e)) for k, e in rows]
+
+
+def test_a_work_conflict_flag_is_kept_or_redone_like_a_full_build(tmp_path: Path) -> None:
+    """Two arXiv preprints and an id-less record between them by title: the title chain would
+    join two arXiv ids, so it is undone and flagged. An unrelated change keeps the flag; a
+    change to one of its records redoes it."""
+    gen = _bench_generator(50)
+    works = [gen.work(i) for i in range(12)]
+    title = "Speculative decoding with tree attention for serving large language models"
+    trio = [
+        _plain(works[0], "W9600000001", title, "https://doi.org/10.48550/arxiv.2401.00001"),
+        _plain(works[0], "W9600000002", title + ".", None),
+        _plain(works[0], "W9600000003", title.lower(), "https://doi.org/10.48550/arxiv.2401.00002"),
+    ]
+    base = trio + works[1:]
+
+    def first(path: Path) -> None:
+        _load(path, _report(tmp_path, "base", base), "r-cf-0")
+
+    inc, full = _twins(tmp_path, first)
+    flags = _work_flags(inc)
+    assert [k for k, _ in flags] == ["work_conflict"]
+
+    other = copy.deepcopy(works[5])
+    other["cited_by_count"] = int(other.get("cited_by_count") or 0) + 9
+    how = _step(inc, full, _report(tmp_path, "other", [other]), "r-cf-1")
+    assert how["path"] == "incremental" and how["affected_records"] < len(base)
+    assert _work_flags(inc) == flags
+
+    middle = copy.deepcopy(trio[1])
+    middle["cited_by_count"] = int(middle.get("cited_by_count") or 0) + 2
+    how = _step(inc, full, _report(tmp_path, "middle", [middle]), "r-cf-2")
+    assert how["path"] == "incremental" and how["affected_records"] >= 3
+    assert [k for k, _ in _work_flags(inc)] == ["work_conflict"]
