@@ -22,8 +22,10 @@ from conftest import ROOT, demo_context, run_demo
 from polars.testing import assert_frame_equal
 
 from flows import steps, warehouse
+from flows.overrides import Overrides, load_overrides
 from flows.settings import DEMO_RECORDING
 from flows.sources.base import FetchReport
+from flows.watchlist import load_watchlist
 
 OA = "https://openalex.org/"
 
@@ -43,19 +45,25 @@ def _model_tables(path: Path) -> dict[str, pl.DataFrame]:
         con.close()
 
 
-def _load(path: Path, report: FetchReport, run_id: str) -> steps.RunContext:
+def _load(
+    path: Path, report: FetchReport, run_id: str, overrides: Overrides | None = None
+) -> steps.RunContext:
     ctx = demo_context(path, "import")
     ctx.run_id = run_id
+    if overrides is not None:
+        ctx.overrides = overrides
     steps.load_and_build(ctx, [report], {})
     return ctx
 
 
-def _step(inc: Path, full: Path, report: FetchReport, run_id: str) -> dict[str, Any]:
+def _step(
+    inc: Path, full: Path, report: FetchReport, run_id: str, overrides: Overrides | None = None
+) -> dict[str, Any]:
     """Load `report` into both warehouses (incremental, full); assert their tables are equal."""
-    how = _load(inc, report, run_id).model_build
+    how = _load(inc, report, run_id, overrides).model_build
     with pytest.MonkeyPatch.context() as mp:  # the twin resolves everything
         mp.setattr(steps, "_full_reason", lambda *args: "full twin")
-        full_how = _load(full, report, run_id).model_build
+        full_how = _load(full, report, run_id, overrides).model_build
     assert full_how["path"] == "full", full_how
     a, b = _model_tables(inc), _model_tables(full)
     assert sorted(a) == sorted(b)
@@ -400,3 +408,39 @@ def test_a_work_conflict_flag_is_kept_or_redone_like_a_full_build(tmp_path: Path
     how = _step(inc, full, _report(tmp_path, "middle", [middle]), "r-cf-2")
     assert how["path"] == "incremental" and how["affected_records"] >= 3
     assert [k for k, _ in _work_flags(inc)] == ["work_conflict"]
+
+
+def test_overrides_reach_a_record_that_arrives_later(tmp_path: Path) -> None:
+    """A merge naming a record not loaded yet, and a keep_apart of two look-alikes: when the
+    record arrives, the merge joins it to a paper it shares no key with, and its unmatched
+    flag goes, as in a full build."""
+    gen = _bench_generator(50)
+    works = [gen.work(i) for i in range(10)]
+    twin = _plain(works[1], "W9500000002", str(works[1]["title"]) + ".", None)
+    late = _plain(works[2], "W9500000003", "A record that only an override joins", None)
+    ids = [str(w["id"]).rsplit("/", 1)[-1] for w in works[:2]]
+    path = tmp_path / "overrides.toml"
+    path.write_text(
+        f"""[[merge]]
+works = ["openalex:{ids[0]}", "openalex:W9500000003"]
+reason = "the late record is the same work"
+
+[[keep_apart]]
+works = ["openalex:{ids[1]}", "openalex:W9500000002"]
+reason = "look-alikes"
+""",
+        encoding="utf-8",
+    )
+    overrides = load_overrides(path, load_watchlist(ROOT / "watchlist.toml"), explicit=True)
+
+    def first(p: Path) -> None:
+        _load(p, _report(tmp_path, "base", [*works, twin]), "r-ov-0", overrides)
+
+    inc, full = _twins(tmp_path, first)
+    assert ("override_unmatched", "openalex:W9500000003") in _work_flags(inc)
+    assert len(set(_papers_of(inc, [ids[1], "W9500000002"]))) == 2
+
+    how = _step(inc, full, _report(tmp_path, "late", [late]), "r-ov-1", overrides)
+    assert how["path"] == "incremental" and how["changed"] == 1
+    assert len(set(_papers_of(inc, [ids[0], "W9500000003"]))) == 1
+    assert not [f for f in _work_flags(inc) if f[0] == "override_unmatched"]
