@@ -118,6 +118,12 @@ def parser() -> argparse.ArgumentParser:
     )
     build = sub.add_parser("build", help="rebuild tables, views and reports from the warehouse")
     _common(build)
+    build.add_argument(
+        "--full",
+        action="store_true",
+        help="resolve every record again (default: only what changed since the last build, "
+        "when nothing else did)",
+    )
     imp = sub.add_parser("import", help="load saved responses of a source, then build")
     _common(imp)
     imp.add_argument("source", choices=sorted(SOURCES))
@@ -364,7 +370,7 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> steps.RunSumma
     from flows.http import FetchError
 
     if args.command == "build":
-        return steps.build_only(ctx)
+        return steps.build_only(ctx, full=args.full)
     if args.command == "import":
         ctx.mode = "import"
         # raises before loading anything: a file too big (before reading it) or invalid

@@ -70,6 +70,8 @@ class RunContext:
     plans: dict[str, FetchPlan] = field(default_factory=dict)
     # set once this run's `runs` row (succeeded, partial or failed) is committed
     recorded: bool = False
+    # how the model was built: path (unchanged, incremental, full), the reason of a full build
+    model_build: dict[str, Any] = field(default_factory=dict)
 
 
 class AfterCommitError(RuntimeError):
@@ -579,9 +581,11 @@ def _inputs_digest(ctx: RunContext, frames: dict[str, pl.LazyFrame]) -> str:
 def _build(
     con: Any, ctx: RunContext, observed: pl.LazyFrame, full: bool = False
 ) -> tuple[dict[str, int], int]:
-    """Rebuild the model, unless (`full` false) the warehouse's model was built from exactly
+    """Build the model, unless (`full` false) the warehouse's model was built from exactly
     these raw rows, id registry, watchlist, overrides and code: that build is a fixed point,
-    so its tables stand (tests/test_warehouse.py compares them with a full build)."""
+    so its tables stand (tests/test_warehouse.py compares them with a full build). Else the
+    works are resolved again only where new or changed records reach, when nothing else
+    changed since the last build (tests/test_incremental.py compares with full builds)."""
     inputs = {
         "researchers": model.researchers_frame(_researcher_rows(ctx.watchlist)),
         "topics": model.topics_frame(_topic_rows(ctx.watchlist)),
@@ -591,14 +595,17 @@ def _build(
             schema={"group_id": pl.String, "group_name": pl.String, "author_id": pl.String},
         ),
     }
-    fixed = f"{_code_digest()}\n{_inputs_digest(ctx, inputs)}\n{warehouse.raw_digest(con)}"
+    code, given = _code_digest(), _inputs_digest(ctx, inputs)
+    fixed = f"{code}\n{given}\n{warehouse.raw_digest(con)}"
     kept = None if full else warehouse.built_from(con, f"{fixed}\n{warehouse.registry_digest(con)}")
     if kept is not None:
         log.info("raw data, registry, watchlist and overrides unchanged: the model stands")
+        ctx.model_build = {"path": "unchanged", "reason": None}
         counts = warehouse.table_heights(con, kept)
         xref = warehouse.read_table(con, "work_xref").lazy()
     else:
-        counts, xref = _rebuild(con, ctx, inputs)
+        why = _full_reason(con, full, code, given)
+        counts, xref = _rebuild(con, ctx, inputs, why)
         digest = f"{fixed}\n{warehouse.registry_digest(con)}"
         warehouse.save_model_state(con, digest, list(counts), ctx.run_id)
     snaps = model.citation_snapshot_rows(observed, xref, ctx.run_id).collect()
@@ -610,19 +617,52 @@ def _build(
     return counts, appended
 
 
+def _full_reason(con: Any, full: bool, code: str, given: str) -> str | None:
+    """Why this build must resolve every record (None: an incremental build may do)."""
+    if full:
+        return "full build asked for (--full)"
+    before = warehouse.model_digest(con)
+    if before is None:
+        return "no previous build"
+    lines = before.split("\n")
+    if lines[0] != code:
+        return "code or engine version changed since the last build"
+    if lines[1] != given:
+        return "watchlist or overrides changed since the last build"
+    if lines[-1] != warehouse.registry_digest(con):
+        return "the id registry changed since the last build"
+    return None
+
+
 def _rebuild(
-    con: Any, ctx: RunContext, inputs: dict[str, pl.LazyFrame]
+    con: Any, ctx: RunContext, inputs: dict[str, pl.LazyFrame], full_reason: str | None
 ) -> tuple[dict[str, int], pl.LazyFrame]:
-    """Every model table from the raw tables; (heights, work_xref)."""
+    """The model tables from the raw tables (`full_reason` None: incrementally where the
+    previous build allows); (heights, work_xref)."""
     raw = warehouse.read_raw(con)
-    lazy = model.build_model(
+    lazy, how = model.build_model_from(
         raw,
         inputs["researchers"],
         inputs["topics"],
-        previous=warehouse.read_registry(con),
+        previous=warehouse.read_previous_model(con)
+        if full_reason is None
+        else warehouse.read_registry(con),
         run_id=ctx.run_id,
         overrides=inputs["overrides"],
+        incremental=full_reason is None,
     )
+    if full_reason is not None:
+        how["reason"] = full_reason
+    ctx.model_build = how
+    # debug, not info: the CLI's stderr carries warnings and errors; the run's stats keep it
+    if how["path"] == "full":
+        log.debug("model: full build (%s)", how["reason"])
+    else:
+        log.debug(
+            "model: incremental, %d of %d records resolved again",
+            how.get("affected_records", 0),
+            how["records"],
+        )
     del raw
     names = list(lazy)
     tables = dict(zip(names, pl.collect_all([lazy[n] for n in names]), strict=True))
@@ -839,6 +879,7 @@ def _record(
                 "tables": counts,
                 "snapshots": snaps,
                 "overrides": overrides,
+                "model": ctx.model_build,
             },
             "overrides_sha256": ctx.overrides.sha256,
             "version": __version__,
@@ -862,8 +903,9 @@ def override_stats(con: Any, overrides: Overrides) -> dict[str, Any]:
     }
 
 
-def build_only(ctx: RunContext) -> RunSummary:
-    """Rebuild the model, views and reports from what the warehouse already holds."""
+def build_only(ctx: RunContext, full: bool = True) -> RunSummary:
+    """Rebuild the model, views and reports from what the warehouse already holds (`full`
+    false: only what changed since the last build, when that is safe)."""
     if not warehouse.Writer.exists(ctx.warehouse_path):
         raise warehouse.WarehouseEmpty(
             f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
@@ -875,7 +917,7 @@ def build_only(ctx: RunContext) -> RunSummary:
                 raise warehouse.WarehouseEmpty(
                     f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
                 )
-            counts, snapshots = _build(con, ctx, model.observations_frame([]), full=True)
+            counts, snapshots = _build(con, ctx, model.observations_frame([]), full=full)
             applied = _record(con, ctx, [], counts, snapshots)
         ctx.recorded = True
         paths = _publish(w, ctx)

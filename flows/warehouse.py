@@ -1061,3 +1061,23 @@ def save_fetch_state(
              _run_id = excluded._run_id, updated_at = excluded.updated_at""",
         [(s, e, d, full, d, run_id, now) for s, e, d, full in rows],
     )
+
+
+def model_digest(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The digest the last model build saved (see `save_model_state`), if any."""
+    if not _table_exists(con, "model_state"):
+        return None
+    row = con.execute("select digest from model_state").fetchone()
+    return None if row is None else str(row[0])
+
+
+INCREMENTAL_TABLES = ("work_ids", "work_xref", "work_nodes", "resolution_flags")
+
+
+def read_previous_model(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:
+    """The previous build's tables an incremental build starts from (those that exist)."""
+    return {
+        name: con.execute(f"select * from {name}").pl().lazy()
+        for name in INCREMENTAL_TABLES
+        if _table_exists(con, name)
+    }

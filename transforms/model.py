@@ -25,9 +25,14 @@ from transforms.schemas import UTC_TS
 from transforms.sources import STAGING, raw_frame
 from transforms.staging import AUTHORSHIP_COLUMNS
 from transforms.works import (
+    NotLocal,
+    affected_nodes,
     build_work_fields,
     build_work_versions,
+    changed_nodes,
+    node_keys,
     resolve_works,
+    resolve_works_incremental,
     version_status,
 )
 
@@ -301,26 +306,87 @@ def build_model(
 ) -> dict[str, pl.LazyFrame]:
     """All derived tables, by table name. `previous["work_ids"]` is the id registry the last
     run left; this run's registry comes back as "work_ids"."""
+    return build_model_from(raw, researchers, topics, overrides, previous, run_id)[0]
+
+
+def build_model_from(
+    raw: dict[str, pl.LazyFrame],
+    researchers: pl.LazyFrame,
+    topics: pl.LazyFrame,
+    overrides: pl.LazyFrame | None = None,
+    previous: dict[str, pl.LazyFrame] | None = None,
+    run_id: str = "",
+    incremental: bool = False,
+) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
+    """`build_model`, and with `incremental` (the caller vouches that the watchlist, overrides
+    and code are the previous build's) the works resolved again only where this run's new or
+    changed records reach (`transforms.works.affected_nodes`), when the previous build left
+    what that needs (`previous`: work_ids, work_xref, work_nodes, resolution_flags). Also
+    returns how it was built: path ("full" or "incremental"), the reason of a full build,
+    records, changed and affected counts."""
     overrides = overrides if overrides is not None else overrides_frame()
+    previous = previous or {}
     works = stage_works(raw).collect().lazy()  # reused by several outputs: compute once
     staged_authors = stage_authorships(raw).collect().lazy()
-    resolved = resolve_works(
-        works,
-        staged_authors,
-        overrides=overrides,
-        registry=(previous or {}).get("work_ids"),
-        run_id=run_id,
-    )
+    keys = node_keys(works, staged_authors, overrides)
+    stats: dict[str, Any] = {"path": "full", "reason": None, "records": keys.height}
+    resolved = None
+    if not incremental:
+        stats["reason"] = "full build asked for"
+    elif any(t not in previous for t in _INCREMENTAL_NEEDS):
+        stats["reason"] = "no previous incremental state"
+    else:
+        before = previous["work_nodes"].collect()
+        changed, removed = changed_nodes(keys, before)
+        stats["changed"] = changed.height
+        if removed:
+            stats["reason"] = f"{removed} record(s) of the previous build are gone"
+        else:
+            papers = previous["work_xref"].collect()
+            affected = affected_nodes(
+                changed,
+                keys,
+                before,
+                papers.select(
+                    "paper_id", node=pl.concat_str("source", pl.lit(":"), "source_work_id")
+                ),
+            )
+            stats["affected_records"] = affected.height
+            try:
+                resolved = resolve_works_incremental(
+                    works,
+                    staged_authors,
+                    affected=affected,
+                    keys=keys,
+                    previous_xref=papers,
+                    previous_flags=previous["resolution_flags"].collect(),
+                    overrides=overrides,
+                    registry=previous["work_ids"],
+                    run_id=run_id,
+                )
+                stats["path"] = "incremental"
+                stats["affected_papers"] = resolved["affected_papers"].collect().height
+            except NotLocal as exc:
+                stats["reason"] = str(exc)
+    if resolved is None:
+        resolved = resolve_works(
+            works,
+            staged_authors,
+            overrides=overrides,
+            registry=previous.get("work_ids"),
+            run_id=run_id,
+        )
     work_xref = resolved["work_xref"].collect().lazy()
     xref = work_xref.select("paper_id", "source", "source_work_id")
     fields = build_work_fields(work_xref, works).collect().lazy()
     people = resolve_authors(raw, staged_authors, xref, researchers, overrides, works)
-    flags = pl.concat(
-        [resolved["work_flags"], people.pop("resolution_flags")], how="vertical_relaxed"
-    )
-    return {
+    # one row order whichever way the works were resolved
+    work_flags = resolved["work_flags"].sort(pl.all(), nulls_last=True)
+    flags = pl.concat([work_flags, people.pop("resolution_flags")], how="vertical_relaxed")
+    tables = {
         "work_xref": work_xref,
         "work_ids": resolved["work_ids"],
+        "work_nodes": keys.lazy(),
         "work_fields": fields,
         "work_versions": build_work_versions(work_xref),
         "resolution_flags": flags,
@@ -330,6 +396,11 @@ def build_model(
         "paper_citations": build_paper_citations(works, xref),
         "paper_citations_by_year": build_citations_by_year(raw, xref),
     }
+    return tables, stats
+
+
+# what an incremental build reads of the previous one
+_INCREMENTAL_NEEDS = ("work_ids", "work_xref", "work_nodes", "resolution_flags")
 
 
 def observations_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:

@@ -209,12 +209,12 @@ def _ref_groups(overrides: pl.LazyFrame, nodes: pl.DataFrame, kind: str) -> pl.D
     return match_refs(refs, records).select("line", "ref", "node").collect()
 
 
-def _blocks(nodes: pl.DataFrame) -> pl.DataFrame:
-    """(node, block): title blocking keys; oversized (generic-title) blocks are dropped."""
+def _block_keys(nodes: pl.DataFrame) -> pl.DataFrame:
+    """(node, block): every title blocking key of every record, whatever the block's size."""
     tk = pl.col("title_key")
     long_enough = nodes.filter(tk.str.len_chars() >= MIN_TITLE_KEY_CHARS)
     affix = long_enough.filter(tk.str.len_chars() > _AFFIX)
-    keys = pl.concat(
+    return pl.concat(
         [
             long_enough.select("node", block="t:" + tk),
             affix.select("node", block="p:" + tk.str.slice(0, _AFFIX)),
@@ -225,7 +225,19 @@ def _blocks(nodes: pl.DataFrame) -> pl.DataFrame:
             ).select("node", block="m:" + pl.col("main_key")),
         ]
     ).unique()
-    sizes = keys.group_by("block").len()
+
+
+def block_sizes(keys: pl.DataFrame) -> pl.DataFrame:
+    """(block, len): records per title block."""
+    return keys.group_by("block").len()
+
+
+def _blocks(nodes: pl.DataFrame, sizes: pl.DataFrame | None = None) -> pl.DataFrame:
+    """(node, block): title blocking keys; oversized (generic-title) blocks are dropped. `sizes`
+    (block, len) counts the blocks over more records than `nodes` (an incremental run resolves
+    a subset, yet a block is oversized by all the records in it)."""
+    keys = _block_keys(nodes)
+    sizes = block_sizes(keys) if sizes is None else sizes
     return keys.join(sizes.filter(pl.col("len").is_between(2, MAX_BLOCK)), on="block").drop("len")
 
 
@@ -240,11 +252,14 @@ def _similarity(a: pl.Series, b: pl.Series) -> pl.Series:
 
 
 def title_pairs(
-    nodes: pl.DataFrame, tokens: pl.LazyFrame, clusters: pl.DataFrame | None = None
+    nodes: pl.DataFrame,
+    tokens: pl.LazyFrame,
+    clusters: pl.DataFrame | None = None,
+    sizes: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Candidate pairs from the title blocks, scored: node_a, node_b, score, author_overlap,
     year_gap, accepted. Pairs already in one id cluster (`clusters`: node, label) are skipped."""
-    blocks = _blocks(nodes)
+    blocks = _blocks(nodes, sizes)
     if clusters is not None:
         blocks = blocks.join(clusters, on="node")
     pairs = blocks.join(blocks, on="block", suffix="_b").filter(pl.col("node") < pl.col("node_b"))
@@ -436,8 +451,11 @@ def resolve_works(
     overrides: pl.LazyFrame | None = None,
     registry: pl.LazyFrame | None = None,
     run_id: str = "",
+    sizes: pl.DataFrame | None = None,
 ) -> dict[str, pl.LazyFrame]:
-    """Staged works + staged authorships -> work_xref, work_ids (registry) and work flags."""
+    """Staged works + staged authorships -> work_xref, work_ids (registry) and work flags.
+    `sizes`: title block sizes over all records, when `works` is a closed subset of them
+    (`affected_nodes`)."""
     overrides = overrides if overrides is not None else overrides_frame()
     nodes = _nodes(works)
     ids = _id_keys(nodes)
@@ -464,7 +482,7 @@ def resolve_works(
 
     # title links between id clusters that don't contradict each other
     tokens = _author_tokens(authorships)
-    pairs = title_pairs(nodes, tokens, clusters)
+    pairs = title_pairs(nodes, tokens, clusters, sizes)
     cluster_ids = _cluster_ids(nodes, clusters)
     apart_pairs = (
         apart.join(apart, on="line", suffix="_b")
@@ -802,3 +820,212 @@ def build_work_versions(xref: pl.LazyFrame) -> pl.LazyFrame:
         )
         .sort("paper_id", "year", "version_id", nulls_last=True)
     )
+
+
+# Incremental resolution. A run that loads a few records re-resolves only the records the
+# resolver could join them to; every other paper keeps its rows. Exact by construction: the set
+# below is closed over every edge the resolver can draw (shared identifier, title block,
+# override line) in this run's records and in the previous build's, and over the previous
+# papers, so the resolver's graph splits into that set and the rest, and the rest, unchanged,
+# resolves as it did (tests/test_incremental.py compares with full builds).
+NODE_KEYS_SCHEMA: dict[str, Any] = {
+    "node": pl.String,
+    "fingerprint": pl.String,
+    "keys": pl.List(pl.String),
+}
+_BLOCK = "block|"
+
+
+def node_keys(
+    works: pl.LazyFrame, authorships: pl.LazyFrame, overrides: pl.LazyFrame | None = None
+) -> pl.DataFrame:
+    """(node, fingerprint, keys) per staged work record: a fingerprint of all the resolver reads
+    of it (its staged row, its authors' name tokens) and every key it may be joined on: its
+    identifiers, all its title blocks (whatever their size) and the override lines naming it."""
+    overrides = overrides if overrides is not None else overrides_frame()
+    nodes = _nodes(works)
+    parts = [
+        _id_keys(nodes).select("node", key="id|" + pl.col("key")),
+        _block_keys(nodes).select("node", key=_BLOCK + pl.col("block")),
+    ]
+    for kind in ("merge", "keep_apart"):
+        parts.append(
+            _ref_groups(overrides, nodes, kind).select(
+                "node", key=pl.lit(f"override|{kind}|") + pl.col("line").cast(pl.String)
+            )
+        )
+    keys = pl.concat(parts).unique().group_by("node").agg(pl.col("key").sort())
+    row = pl.struct(works.collect_schema().names())
+    # two seeds: 128 bits, so two different records do not pass for one
+    both = pl.struct("row", "tokens")
+    fingerprints = (
+        nodes.select("node", row=row)
+        .join(_author_tokens(authorships).collect(), on="node", how="left")
+        .select(
+            "node",
+            fingerprint=pl.concat_str(
+                both.hash(7).cast(pl.String), pl.lit("-"), both.hash(11).cast(pl.String)
+            ),
+        )
+        .group_by("node")  # a record staged twice: one fingerprint over its rows
+        .agg(pl.col("fingerprint").sort().str.join("+"))
+    )
+    return (
+        fingerprints.join(keys, on="node", how="left")
+        .select(
+            "node",
+            "fingerprint",
+            keys=pl.col("key").fill_null(pl.lit([], pl.List(pl.String))),
+        )
+        .sort("node")
+    )
+
+
+def global_block_sizes(keys: pl.DataFrame) -> pl.DataFrame:
+    """(block, len) of the title blocks in `node_keys` rows."""
+    return block_sizes(
+        keys.select("node", block="keys")
+        .explode("block")
+        .filter(pl.col("block").str.starts_with(_BLOCK))
+        .with_columns(pl.col("block").str.strip_prefix(_BLOCK))
+    )
+
+
+def changed_nodes(current: pl.DataFrame, previous: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """(node) of the records new or changed since `previous` (both `node_keys`), and how many
+    records the previous build had that are gone now."""
+    changed = current.join(previous, on=["node", "fingerprint"], how="anti").select("node")
+    removed = previous.join(current, on="node", how="anti").height
+    return changed, removed
+
+
+def affected_nodes(
+    changed: pl.DataFrame, current: pl.DataFrame, previous: pl.DataFrame, papers: pl.DataFrame
+) -> pl.DataFrame:
+    """(node): the `changed` records closed over everything they may be resolved with. Two
+    records are bound when they share a key now or shared one in the previous build (an old
+    DOI, an old title block the record left) or were one paper (`papers`: node, paper_id of the
+    previous work_xref). Title blocks oversized both now and before give no pairs either way
+    and bind nothing; a block that crossed the size limit binds all its records."""
+    now = current.select("node", key="keys").explode("key").drop_nulls()
+    before = previous.select("node", key="keys").explode("key").drop_nulls()
+
+    def sizes(edges: pl.DataFrame) -> pl.DataFrame:
+        return edges.filter(pl.col("key").str.starts_with(_BLOCK)).group_by("key").len()
+
+    dead = (
+        sizes(now)
+        .join(sizes(before), on="key", suffix="_before")
+        .filter((pl.col("len") > MAX_BLOCK) & (pl.col("len_before") > MAX_BLOCK))
+        .select("key")
+    )
+    edges = (
+        pl.concat(
+            [
+                now,
+                before.join(current.select("node"), on="node", how="semi"),
+                papers.select("node", key="paper|" + pl.col("paper_id")),
+            ]
+        )
+        .join(dead, on="key", how="anti")
+        .unique()
+    )
+    seen = changed.select("node").unique()
+    frontier = seen
+    seen_keys = pl.DataFrame(schema={"key": pl.String})
+    while frontier.height:
+        keys = (
+            edges.join(frontier, on="node", how="semi")
+            .select("key")
+            .unique()
+            .join(seen_keys, on="key", how="anti")
+        )
+        seen_keys = pl.concat([seen_keys, keys])
+        frontier = (
+            edges.join(keys, on="key", how="semi")
+            .select("node")
+            .unique()
+            .join(seen, on="node", how="anti")
+        )
+        seen = pl.concat([seen, frontier])
+    return seen.sort("node")
+
+
+class NotLocal(Exception):
+    """The previous build's tables do not allow an incremental resolution (the message says
+    why); the caller resolves everything."""
+
+
+_LOCAL_FLAGS = ("work_conflict", "keep_apart_unsatisfied")
+
+
+def resolve_works_incremental(
+    works: pl.LazyFrame,
+    authorships: pl.LazyFrame,
+    *,
+    affected: pl.DataFrame,
+    keys: pl.DataFrame,
+    previous_xref: pl.DataFrame,
+    previous_flags: pl.DataFrame,
+    overrides: pl.LazyFrame | None = None,
+    registry: pl.LazyFrame | None = None,
+    run_id: str = "",
+) -> dict[str, pl.LazyFrame]:
+    """`resolve_works` for the `affected` records (`affected_nodes`), the previous build's rows
+    for all others: work_xref, work_ids, work_flags as a full resolution gives them, and
+    affected_papers (paper_id: before or after, the papers whose rows changed)."""
+    overrides = overrides if overrides is not None else overrides_frame()
+    node = pl.concat_str("source", pl.lit(":"), "source_work_id")
+    prev = registry.collect() if registry is not None else _empty_registry()
+    old = previous_xref.select("paper_id", node=node)
+    kept = old.join(affected, on="node", how="anti")
+    reg = prev.select("paper_id", node=node)
+    if kept.join(reg, on=["node", "paper_id"], how="anti").height:
+        raise NotLocal("the id registry does not hold the previous work_xref's paper ids")
+    sub = resolve_works(
+        works.filter(node.is_in(affected["node"].implode())),
+        authorships.filter(node.is_in(affected["node"].implode())),
+        overrides=overrides,
+        registry=prev.lazy(),
+        run_id=run_id,
+        sizes=global_block_sizes(keys),
+    )
+    fresh = sub["work_xref"].collect()
+    xref = pl.concat(
+        [
+            previous_xref.join(kept.select("node"), left_on=node, right_on="node", how="semi")
+            .select(fresh.columns)
+            .cast(fresh.schema),
+            fresh,
+        ]
+    ).sort("paper_id", "source", "source_work_id")
+    touched = pl.concat(
+        [
+            old.join(affected, on="node", how="semi").select("paper_id"),
+            fresh.select("paper_id"),
+        ]
+    ).unique()
+    sub_flags = sub["work_flags"].collect()
+    flags = previous_flags.filter(
+        (pl.col("entity") == "work") & pl.col("kind").is_in(_LOCAL_FLAGS)
+    ).cast(sub_flags.schema)
+    # a work_conflict names all its papers ("p1, p2"): it goes when any of them is touched
+    pieces = pl.col("entity_id").str.split(", ")
+    hit = pieces.list.eval(pl.element().is_in(touched["paper_id"].implode())).list.any()
+    flags = flags.filter(~hit)
+    known = pieces.list.eval(pl.element().is_in(xref["paper_id"].implode())).list.all()
+    if flags.filter(~known).height:
+        raise NotLocal("a previous work flag names papers that are not in work_xref")
+    records = works.select("source", "source_work_id", "doi", "arxiv_id", node=node).collect()
+    return {
+        "work_xref": xref.lazy(),
+        "work_ids": sub["work_ids"],
+        "work_flags": pl.concat(
+            [
+                flags,
+                sub_flags.filter(pl.col("kind").is_in(_LOCAL_FLAGS)),
+                _unmatched(overrides, records, ("merge", "keep_apart")),
+            ]
+        ).lazy(),
+        "affected_papers": touched.lazy(),
+    }
