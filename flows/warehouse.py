@@ -1071,7 +1071,7 @@ def model_digest(con: duckdb.DuckDBPyConnection) -> str | None:
     return None if row is None else str(row[0])
 
 
-INCREMENTAL_TABLES = ("work_ids", "work_xref", "work_nodes", "resolution_flags")
+INCREMENTAL_TABLES = ("work_ids", "work_xref", "work_nodes", "resolution_flags", "name_parts")
 
 
 def read_previous_model(con: duckdb.DuckDBPyConnection) -> dict[str, pl.LazyFrame]:

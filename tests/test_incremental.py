@@ -444,3 +444,72 @@ reason = "look-alikes"
     assert how["path"] == "incremental" and how["changed"] == 1
     assert len(set(_papers_of(inc, [ids[0], "W9500000003"]))) == 1
     assert not [f for f in _work_flags(inc) if f[0] == "override_unmatched"]
+
+
+def test_names_a_build_has_parsed_are_not_parsed_again() -> None:
+    """`name_parts` of the previous build (same code) is taken as it is: a spelling it holds is
+    not parsed again (the planted value shows through), a new one is parsed, and one no record
+    uses any more is dropped."""
+    from transforms import model
+
+    rows = pl.LazyFrame(
+        {"raw_name": ["Wing Lam", "Md Rafiqul Islam Rabin", "Wing Lam", "  "]},
+        schema={"raw_name": pl.String},
+    )
+    planted = pl.LazyFrame(
+        {
+            "raw_name": ["Wing Lam", "Gone Away"],
+            "display_name": ["PLANTED", "Gone Away"],
+            "name_key": ["planted", "gone away"],
+            "short_key": ["p", "g away"],
+        }
+    )
+    parts = model.name_parts(rows, planted).collect()
+    assert parts["raw_name"].to_list() == ["Md Rafiqul Islam Rabin", "Wing Lam"]
+    assert parts.filter(pl.col("raw_name") == "Wing Lam")["display_name"].item() == "PLANTED"
+    fresh = model.name_parts(rows).collect()
+    new = fresh.filter(pl.col("raw_name") == "Md Rafiqul Islam Rabin")
+    assert_frame_equal(parts.filter(pl.col("raw_name") == "Md Rafiqul Islam Rabin"), new)
+    assert fresh.filter(pl.col("raw_name") == "Wing Lam")["display_name"].item() == "Wing Lam"
+    # staged rows carry the parts; the blank slot is no person
+    staged = model.parse_author_names(rows.with_columns(position=pl.lit(0)), planted).collect()
+    assert staged.height == 3
+    assert staged["display_name"].to_list().count("PLANTED") == 2
+
+
+def test_an_incremental_build_keeps_the_parsed_names(tmp_path: Path) -> None:
+    """In the warehouse: after an incremental build the name_parts row of a known spelling is
+    the previous build's (a planted value survives: it was not parsed again); a full build
+    parses it again."""
+    path = tmp_path / "w.duckdb"
+    run_demo(path)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute("select raw_name from name_parts order by raw_name limit 1").fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    quoted = str(row[0]).replace("'", "''")
+    _edit(path, f"update name_parts set display_name = 'PLANTED' where raw_name = '{quoted}'")
+
+    def shown() -> Any:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            q = "select display_name from name_parts where raw_name = ?"
+            return con.execute(q, [row[0]]).fetchone()
+        finally:
+            con.close()
+
+    new = _demo_changes(_demo_works())[0]
+    how = _load(path, _report(tmp_path, "one", [new]), "r-names-1").model_build
+    assert how["path"] == "incremental", how
+    assert shown() == ("PLANTED",)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(steps, "_full_reason", lambda *args: "full")
+        changed = copy.deepcopy(new)
+        changed["cited_by_count"] = 99
+        assert (
+            _load(path, _report(tmp_path, "two", [changed]), "r-names-2").model_build["path"]
+            == "full"
+        )
+    assert shown() != ("PLANTED",)

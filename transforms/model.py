@@ -49,20 +49,38 @@ def stage_works(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     return pl.concat([s.works(raw) for s in STAGING.values() if s.works is not None])
 
 
-def stage_authorships(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
-    """One row per (source record, author position) with parsed names."""
-    rows = pl.concat([s.authorships(raw) for s in STAGING.values() if s.authorships is not None])
-    return parse_author_names(rows)
+def stage_authorships(
+    raw: dict[str, pl.LazyFrame], known: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
+    """One row per (source record, author position) with parsed names (`known`: `name_parts`
+    of a build by the same code, whose spellings are not parsed again)."""
+    return parse_author_names(authorship_rows(raw), known)
 
 
-def parse_author_names(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Staged authorship rows (AUTHORSHIP_COLUMNS) with display_name, name_key and short_key;
-    rows without a name are left out (a blank author slot is no person)."""
-    rows = rows.filter(pl.col("raw_name").str.strip_chars() != "")
-    # Name parsing runs in Python: do it once per distinct spelling, not once per authorship.
-    names = (
-        rows.select("raw_name")
-        .unique()
+def authorship_rows(raw: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """Staged authorship rows (AUTHORSHIP_COLUMNS) of every source, names not parsed yet."""
+    return pl.concat([s.authorships(raw) for s in STAGING.values() if s.authorships is not None])
+
+
+NAME_PARTS_SCHEMA: dict[str, pl.DataType] = {
+    "raw_name": pl.String(),
+    "display_name": pl.String(),
+    "name_key": pl.String(),
+    "short_key": pl.String(),
+}
+
+
+def name_parts(rows: pl.LazyFrame, known: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """(raw_name, display_name, name_key, short_key): each distinct spelling of `rows` parsed
+    once; spellings `known` (the previous build's `name_parts`, same code) holds are taken from
+    it, so a warehouse parses a name once, not once per build. Sorted by raw_name."""
+    spellings = rows.filter(pl.col("raw_name").str.strip_chars() != "").select("raw_name").unique()
+    if known is None:
+        known = pl.LazyFrame(schema=NAME_PARTS_SCHEMA)
+    reused = known.select(list(NAME_PARTS_SCHEMA)).join(spellings, on="raw_name", how="semi")
+    # Name parsing runs in Python: once per distinct spelling, not once per authorship.
+    parsed = (
+        spellings.join(known.select("raw_name"), on="raw_name", how="anti")
         .with_columns(n=norm.name_parts(pl.col("raw_name")))
         .select(
             "raw_name",
@@ -71,7 +89,15 @@ def parse_author_names(rows: pl.LazyFrame) -> pl.LazyFrame:
             short_key=pl.col("n").struct.field("short"),
         )
     )
-    return rows.join(names, on="raw_name", how="left", maintain_order="left")
+    return pl.concat([reused, parsed]).sort("raw_name")
+
+
+def parse_author_names(rows: pl.LazyFrame, known: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Staged authorship rows (AUTHORSHIP_COLUMNS) with display_name, name_key and short_key;
+    rows without a name are left out (a blank author slot is no person). `known`: see
+    `name_parts`."""
+    rows = rows.filter(pl.col("raw_name").str.strip_chars() != "")
+    return rows.join(name_parts(rows, known), on="raw_name", how="left", maintain_order="left")
 
 
 def resolve_papers(works: pl.LazyFrame, authorships: pl.LazyFrame | None = None) -> pl.LazyFrame:
@@ -327,7 +353,10 @@ def build_model_from(
     overrides = overrides if overrides is not None else overrides_frame()
     previous = previous or {}
     works = stage_works(raw).collect().lazy()  # reused by several outputs: compute once
-    staged_authors = stage_authorships(raw).collect().lazy()
+    rows = authorship_rows(raw)
+    # a previous build's parsed names count only when it is by the same code (incremental)
+    parts = name_parts(rows, previous.get("name_parts") if incremental else None).collect()
+    staged_authors = parse_author_names(rows, parts.lazy()).collect().lazy()
     keys = node_keys(works, staged_authors, overrides)
     stats: dict[str, Any] = {"path": "full", "reason": None, "records": keys.height}
     resolved = None
@@ -387,6 +416,7 @@ def build_model_from(
         "work_xref": work_xref,
         "work_ids": resolved["work_ids"],
         "work_nodes": keys.lazy(),
+        "name_parts": parts.lazy(),
         "work_fields": fields,
         "work_versions": build_work_versions(work_xref),
         "resolution_flags": flags,
