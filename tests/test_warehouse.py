@@ -91,8 +91,9 @@ def _model_state(path: Path) -> tuple[str, list[str]]:
 
 
 def test_unchanged_rerun_keeps_the_model_and_a_full_build_agrees(tmp_path: Path) -> None:
-    """A rerun that loads nothing new keeps the model tables; `scholarflow build` (always a full
-    rebuild) gives the very same tables; a changed record rebuilds."""
+    """A rerun that loads nothing new keeps the model tables; a full rebuild (`steps.build_only`
+    as `scholarflow build --full` runs it) gives the very same tables; a changed record
+    rebuilds."""
     path = tmp_path / "kept" / "w.duckdb"
     run_demo(path)
     built_by, tables = _model_state(path)
