@@ -259,13 +259,13 @@ def test_cli_usage_errors_and_run_record(
     assert not (tmp_path / "w.duckdb").exists()
 
     seen: dict[str, object] = {}
-    real = steps.model.build_model
+    real = steps.model.build_model_from
 
     def spy(*args: object, **kwargs: object) -> object:
         seen.update(kwargs)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(steps.model, "build_model", spy)
+    monkeypatch.setattr(steps.model, "build_model_from", spy)
     good = write(tmp_path, GOOD)
     assert _cli(tmp_path, "--overrides", str(good)) == 0
     out = capsys.readouterr().out
