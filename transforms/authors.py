@@ -617,16 +617,7 @@ def _coauthored(
         cand.join(fk, on=pos, how="left")
         .join(ik, on=pos, how="left")
         .filter(pl.col("full_ok").fill_null(False) | pl.col("init_ok").fill_null(False))
-        .join(
-            orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")),
-            on="researcher_id",
-            how="left",
-        )
-        .filter(
-            pl.col("orcid").is_null()
-            | pl.col("r_orcids").is_null()
-            | pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
-        )
+        .pipe(_orcid_compatible, orcids)
         # two compatible entries on one record: cannot tell which one is the researcher
         .filter(pl.len().over("source", "source_work_id", "researcher_id") == 1)
     )
@@ -695,6 +686,20 @@ def _ambiguous_keys(mentions: pl.LazyFrame) -> pl.LazyFrame:
         .select("key")
     )
     return pl.concat([by_id, by_orcid]).unique()
+
+
+def _orcid_compatible(lf: pl.LazyFrame, orcids: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows (researcher_id, orcid) whose ORCID is none, or one of the researcher's, or the
+    researcher has none; with the researcher's ORCIDs as `r_orcids`."""
+    return lf.join(
+        orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")),
+        on="researcher_id",
+        how="left",
+    ).filter(
+        pl.col("orcid").is_null()
+        | pl.col("r_orcids").is_null()
+        | pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
+    )
 
 
 def _common_coauthors(
@@ -781,16 +786,7 @@ def _shared_coauthor_links(
         # only where the name alone is vetoed: a source that knows the researcher's own id
         .join(known.select("researcher_id", "source").unique(), on=["researcher_id", "source"])
         .join(anchored, on=["paper_id", "researcher_id"], how="anti")
-        .join(
-            orcids.group_by("researcher_id").agg(r_orcids=pl.col("orcid")),
-            on="researcher_id",
-            how="left",
-        )
-        .filter(
-            pl.col("orcid").is_null()
-            | pl.col("r_orcids").is_null()
-            | pl.col("orcid").is_in(pl.col("r_orcids").fill_null([]))
-        )
+        .pipe(_orcid_compatible, orcids)
         .drop("orcid", "r_orcids")
     )
     pairs = _common_coauthors(
