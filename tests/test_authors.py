@@ -775,11 +775,17 @@ def test_same_named_id_of_a_source_that_knows_the_researcher_needs_corroboration
 
 def test_a_name_known_to_be_shared_needs_a_coauthor_in_common() -> None:
     # A91 is a namesake OpenAlex tells apart (another id): from then on the bare name "Danyang
-    # Zhuo" on an id-less arXiv entry credits him only with a co-author of his own papers.
+    # Zhuo" on an id-less arXiv entry credits him only with two co-authors of his own papers.
+    # One is not enough: a co-author can have written with both namesakes.
     namesake = ("W3", "Wetland Carbon Fluxes Under Drought", [("A91", "Danyang Zhuo")])
     preprints = [
-        arxiv("2601.00021", "Paging Attention Caches To Flash", ["Danyang Zhuo", "Ann Lee"]),
+        arxiv(
+            "2601.00021",
+            "Paging Attention Caches To Flash",
+            ["Danyang Zhuo", "Ann Lee", "Bo Chen"],
+        ),
         arxiv("2601.00022", "Coral Reef Acoustics At Night", ["Danyang Zhuo", "Cy Wu"]),
+        arxiv("2601.00023", "Kelp Forest Sound Maps", ["Danyang Zhuo", "Ann Lee", "Cy Wu"]),
     ]
     raws = _split_profile_works(namesake)
     raws["raw_arxiv__entries"] = raw("arxiv", "entries", preprints)
@@ -787,34 +793,39 @@ def test_a_name_known_to_be_shared_needs_a_coauthor_in_common() -> None:
     entries = res["author_xref"].filter(pl.col("author_id") == "danyang-zhuo")
     assert sorted(entries["source_work_id"]) == ["2601.00021", "W1"]
     shared = flags(res, "name_shared")
-    assert shared.select("entity_id", "source", "source_id").rows() == [
-        ("danyang-zhuo", "arxiv", "2601.00022")
+    assert sorted(shared.select("entity_id", "source", "source_id").rows()) == [
+        ("danyang-zhuo", "arxiv", "2601.00022"),
+        ("danyang-zhuo", "arxiv", "2601.00023"),
     ]
     # without a namesake in the data the name is his alone: both preprints are credited
     del raws["raw_openalex__works"]
     raws = {**_split_profile_works(), "raw_arxiv__entries": raws["raw_arxiv__entries"]}
     res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
-    assert credited(res)["paper_id"].n_unique() == 3
+    assert credited(res)["paper_id"].n_unique() == 4
     assert flags(res, "name_shared").height == 0
 
 
 def test_a_coauthor_whose_name_is_several_peoples_is_no_evidence() -> None:
     # As above, the name "Danyang Zhuo" is shared (A91). OpenAlex also files an "Ann Lee" under
     # A92, not his co-author's A5: her name is two people's, so meeting an "Ann Lee" on an
-    # id-less preprint says nothing; "Bo Chen" (one id only) still does.
-    raws = _split_profile_works(
-        ("W3", "Wetland Carbon Fluxes Under Drought", [("A91", "Danyang Zhuo")]),
-        ("W4", "Soil Microbes In Alpine Meadows", [("A92", "Ann Lee")]),
+    # id-less preprint says nothing, and "Bo Chen" alone is one co-author in common, too few.
+    namesake = ("W3", "Wetland Carbon Fluxes Under Drought", [("A91", "Danyang Zhuo")])
+    other_ann = ("W4", "Soil Microbes In Alpine Meadows", [("A92", "Ann Lee")])
+    preprint = arxiv(
+        "2601.00031", "Paging Attention Caches", ["Danyang Zhuo", "Ann Lee", "Bo Chen"]
     )
-    preprints = [
-        arxiv("2601.00031", "Paging Attention Caches To Flash", ["Danyang Zhuo", "Ann Lee"]),
-        arxiv("2601.00032", "Sharding Embedding Tables", ["Danyang Zhuo", "Bo Chen"]),
-    ]
-    raws["raw_arxiv__entries"] = raw("arxiv", "entries", preprints)
+    raws = _split_profile_works(namesake, other_ann)
+    raws["raw_arxiv__entries"] = raw("arxiv", "entries", [preprint])
     res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
     entries = res["author_xref"].filter(pl.col("author_id") == "danyang-zhuo")
-    assert sorted(entries["source_work_id"]) == ["2601.00032", "W1"]
+    assert sorted(entries["source_work_id"]) == ["W1"]
     assert flags(res, "name_shared")["source_id"].to_list() == ["2601.00031"]
+    # without the other Ann Lee, both co-authors count and the preprint is his
+    raws = _split_profile_works(namesake)
+    raws["raw_arxiv__entries"] = raw("arxiv", "entries", [preprint])
+    res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
+    entries = res["author_xref"].filter(pl.col("author_id") == "danyang-zhuo")
+    assert sorted(entries["source_work_id"]) == ["2601.00031", "W1"]
 
 
 def test_split_profile_coauthors_must_have_distinctive_names() -> None:

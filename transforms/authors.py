@@ -60,8 +60,9 @@ MAX_PROFILE_SPAN_YEARS = 60
 # with the researcher's own papers to be a profile the source split off (rule shared_coauthors).
 MIN_SHARED_COAUTHORS = 2
 # ... and a bare name known to be someone else's too must share with the researcher's papers to
-# credit its one paper (one paper at stake, not every paper of an id: one co-author will do).
-MIN_COAUTHORS_OF_SHARED_NAME = 1
+# credit its one paper. One is not enough: a co-author who wrote with both namesakes credited a
+# namesake's arXiv-only paper at 25k synthetic works (bench_resolution); the same bar as above.
+MIN_COAUTHORS_OF_SHARED_NAME = MIN_SHARED_COAUTHORS
 
 # Confidence of each crosswalk rule; match_confidence of each authorship rule.
 CONFIDENCE = {
