@@ -14,7 +14,7 @@ Entity resolution of people, in three steps:
   (blobs of thousands of works, or decades wider than a career) are flagged, never linked by name.
 - Authorships (`build_authorships`): one author list per paper from the most complete source;
   a watched researcher is credited by crosswalked id, ORCID or full name (a name the data
-  shows to be someone else's too: with a co-author in common with their papers); an initials-only
+  shows to be someone else's too: with two co-authors in common with their papers); an initials-only
   mention only when exactly one watched researcher has those initials and the paper is theirs by
   other evidence; names on huge author lists do not count; `not_author` overrides always win.
 - People (`transforms.persons`): every author entry is clustered on its source ids and ORCID,
@@ -1250,8 +1250,8 @@ def _mention_flags(m: pl.LazyFrame) -> pl.LazyFrame:
                 kind=pl.lit("name_shared"),
                 entity_id=pl.col("rid_name"),
                 detail=pl.format(
-                    "{}: name only; another person has this name here, and the paper has no "
-                    "co-author in common with the researcher's papers",
+                    "{}: name only; another person has this name here, and the paper has fewer "
+                    "than two co-authors in common with the researcher's papers",
                     where,
                 ),
                 **_on_record(),
