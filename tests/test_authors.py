@@ -773,47 +773,46 @@ def test_same_named_id_of_a_source_that_knows_the_researcher_needs_corroboration
     assert flagged["detail"].str.contains("holds other ids").to_list() == [True]
 
 
-def test_a_name_known_to_be_shared_needs_a_coauthor_in_common() -> None:
+def test_a_name_known_to_be_shared_needs_coauthors_in_common() -> None:
     # A91 is a namesake OpenAlex tells apart (another id): from then on the bare name "Danyang
-    # Zhuo" on an id-less arXiv entry credits him only with two co-authors of his own papers.
-    # One is not enough: a co-author can have written with both namesakes.
+    # Zhuo" on an id-less arXiv entry credits him only with two co-authors of his own papers, or
+    # with half of the paper's other authors. One of four is not enough: a co-author can have
+    # written with both namesakes.
     namesake = ("W3", "Wetland Carbon Fluxes Under Drought", [("A91", "Danyang Zhuo")])
+    others = ["Cy Wu", "Di Xu", "Eva Roth"]
     preprints = [
         arxiv(
-            "2601.00021",
-            "Paging Attention Caches To Flash",
-            ["Danyang Zhuo", "Ann Lee", "Bo Chen"],
+            "2601.00021", "Paging Attention Caches", ["Danyang Zhuo", "Ann Lee", "Bo Chen", *others]
         ),
         arxiv("2601.00022", "Coral Reef Acoustics At Night", ["Danyang Zhuo", "Cy Wu"]),
-        arxiv("2601.00023", "Kelp Forest Sound Maps", ["Danyang Zhuo", "Ann Lee", "Cy Wu"]),
+        arxiv("2601.00023", "Kelp Forest Sound Maps", ["Danyang Zhuo", "Ann Lee", *others]),
+        arxiv("2601.00024", "Swapping Adapters On Phones", ["Danyang Zhuo", "Ann Lee"]),
     ]
     raws = _split_profile_works(namesake)
     raws["raw_arxiv__entries"] = raw("arxiv", "entries", preprints)
     res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
     entries = res["author_xref"].filter(pl.col("author_id") == "danyang-zhuo")
-    assert sorted(entries["source_work_id"]) == ["2601.00021", "W1"]
+    assert sorted(entries["source_work_id"]) == ["2601.00021", "2601.00024", "W1"]
     shared = flags(res, "name_shared")
     assert sorted(shared.select("entity_id", "source", "source_id").rows()) == [
         ("danyang-zhuo", "arxiv", "2601.00022"),
         ("danyang-zhuo", "arxiv", "2601.00023"),
     ]
-    # without a namesake in the data the name is his alone: both preprints are credited
-    del raws["raw_openalex__works"]
+    # without a namesake in the data the name is his alone: every preprint is credited
     raws = {**_split_profile_works(), "raw_arxiv__entries": raws["raw_arxiv__entries"]}
     res = resolve(raws, [{**ZHUO, "orcid": ORCID}])
-    assert credited(res)["paper_id"].n_unique() == 4
+    assert credited(res)["paper_id"].n_unique() == 5
     assert flags(res, "name_shared").height == 0
 
 
 def test_a_coauthor_whose_name_is_several_peoples_is_no_evidence() -> None:
     # As above, the name "Danyang Zhuo" is shared (A91). OpenAlex also files an "Ann Lee" under
     # A92, not his co-author's A5: her name is two people's, so meeting an "Ann Lee" on an
-    # id-less preprint says nothing, and "Bo Chen" alone is one co-author in common, too few.
+    # id-less preprint says nothing, and "Bo Chen" alone is one co-author of four in common.
     namesake = ("W3", "Wetland Carbon Fluxes Under Drought", [("A91", "Danyang Zhuo")])
     other_ann = ("W4", "Soil Microbes In Alpine Meadows", [("A92", "Ann Lee")])
-    preprint = arxiv(
-        "2601.00031", "Paging Attention Caches", ["Danyang Zhuo", "Ann Lee", "Bo Chen"]
-    )
+    names = ["Danyang Zhuo", "Ann Lee", "Bo Chen", "Cy Wu", "Di Xu"]
+    preprint = arxiv("2601.00031", "Paging Attention Caches", names)
     raws = _split_profile_works(namesake, other_ann)
     raws["raw_arxiv__entries"] = raw("arxiv", "entries", [preprint])
     res = resolve(raws, [{**ZHUO, "orcid": ORCID}])

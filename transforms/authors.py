@@ -60,8 +60,9 @@ MAX_PROFILE_SPAN_YEARS = 60
 # with the researcher's own papers to be a profile the source split off (rule shared_coauthors).
 MIN_SHARED_COAUTHORS = 2
 # ... and a bare name known to be someone else's too must share with the researcher's papers to
-# credit its one paper. One is not enough: a co-author who wrote with both namesakes credited a
-# namesake's arXiv-only paper at 25k synthetic works (bench_resolution); the same bar as above.
+# credit its one paper: the same bar as above (one co-author of six, who wrote with both
+# namesakes, credited a namesake's arXiv-only paper at 25k synthetic works), or half of the
+# paper's other authors (one co-author of two: a small team the researcher works with).
 MIN_COAUTHORS_OF_SHARED_NAME = MIN_SHARED_COAUTHORS
 
 # Confidence of each crosswalk rule; match_confidence of each authorship rule.
@@ -1088,9 +1089,9 @@ def _vetoes(
 def _shared_names(m: pl.LazyFrame, full: pl.LazyFrame) -> pl.LazyFrame:
     """name_shared: a bare name (no id or ORCID of the researcher, no veto) of a researcher whose
     name the data shows to be someone else's too (an entry of that name vetoed as another
-    person), on a paper sharing fewer than MIN_COAUTHORS_OF_SHARED_NAME co-authors with the
-    papers that credit the researcher by id or ORCID. Once a name is known to be shared, it alone does not
-    tell the two apart."""
+    person), on a paper sharing with the papers that credit the researcher by id or ORCID fewer
+    than MIN_COAUTHORS_OF_SHARED_NAME co-authors and fewer than half of its other authors. Once a
+    name is known to be shared, it alone does not tell the two apart."""
     shared = (
         m.filter(pl.col("rid_name").is_not_null() & pl.col("name_conflict"))
         .select(researcher_id="rid_name")
@@ -1112,19 +1113,19 @@ def _shared_names(m: pl.LazyFrame, full: pl.LazyFrame) -> pl.LazyFrame:
             & ~pl.col("name_conflict")
             & ~pl.col("huge")
         )
-        .select("mid", "paper_id", researcher_id="rid_name")
+        .select("mid", "paper_id", "n_listed", researcher_id="rid_name")
         .join(shared, on="researcher_id")
         .join(anchored, on=["paper_id", "researcher_id"], how="anti")
     )
-    confirmed = (
+    common = (
         _common_coauthors(bare, anchored, m, full, ["researcher_id"])
         .group_by("researcher_id", "paper_id")
         .agg(n=pl.col("key").n_unique())
-        .filter(pl.col("n") >= MIN_COAUTHORS_OF_SHARED_NAME)
     )
-    unconfirmed = bare.join(confirmed, on=["paper_id", "researcher_id"], how="anti").select(
-        "mid", name_shared=pl.lit(True)
+    confirmed = bare.join(common, on=["paper_id", "researcher_id"]).filter(
+        (pl.col("n") >= MIN_COAUTHORS_OF_SHARED_NAME) | (2 * pl.col("n") >= pl.col("n_listed") - 1)
     )
+    unconfirmed = bare.join(confirmed, on="mid", how="anti").select("mid", name_shared=pl.lit(True))
     return m.join(unconfirmed, on="mid", how="left").with_columns(
         name_shared=pl.col("name_shared").fill_null(False)
     )
@@ -1250,8 +1251,8 @@ def _mention_flags(m: pl.LazyFrame) -> pl.LazyFrame:
                 kind=pl.lit("name_shared"),
                 entity_id=pl.col("rid_name"),
                 detail=pl.format(
-                    "{}: name only; another person has this name here, and the paper has fewer "
-                    "than two co-authors in common with the researcher's papers",
+                    "{}: name only; another person has this name here, and the paper has too "
+                    "few co-authors in common with the researcher's papers",
                     where,
                 ),
                 **_on_record(),
