@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows import __version__, settings, steps, terminal
+from flows import __version__, context, fetch, settings, steps, terminal
 from flows.http import Usage, mask_secrets
 from flows.overrides import Overrides, OverridesError, OverridesMissing, for_cli
 from flows.sources import SOURCES
@@ -186,7 +186,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
     terminal.setup_logging(_verbosity_of(args), progress=live)
 
 
-def _mode(args: argparse.Namespace) -> steps.Mode:
+def _mode(args: argparse.Namespace) -> context.Mode:
     if getattr(args, "demo", False):
         return "demo"
     if getattr(args, "replay", None):
@@ -194,7 +194,7 @@ def _mode(args: argparse.Namespace) -> steps.Mode:
     return "live"
 
 
-def print_summary(summary: steps.RunSummary) -> None:
+def print_summary(summary: context.RunSummary) -> None:
     def p(line: str = "") -> None:
         echo(line)  # names, errors and paths come from outside: masked and escaped
 
@@ -246,7 +246,7 @@ def print_summary(summary: steps.RunSummary) -> None:
         )
 
 
-def summary_dict(summary: steps.RunSummary, exit_code: int) -> dict[str, object]:
+def summary_dict(summary: context.RunSummary, exit_code: int) -> dict[str, object]:
     """The run summary as plain JSON values (`--json`)."""
     return {
         "run_id": summary.run_id,
@@ -296,7 +296,7 @@ def _code_of(exc: BaseException) -> int:
     while seen is not None:
         if isinstance(seen, warehouse.WarehouseBusy):
             return EXIT_BUSY
-        if isinstance(seen, WatchlistError | OverridesError | steps.InputTooLarge):
+        if isinstance(seen, WatchlistError | OverridesError | fetch.InputTooLarge):
             return EXIT_USAGE
         seen = seen.__cause__ or seen.__context__
     return EXIT_FAILED
@@ -316,11 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         overrides = load_overrides(args, watchlist)
     except (WatchlistError, OverridesError) as exc:
         return _fail(args, EXIT_USAGE, str(exc), None)
-    ctx = steps.RunContext(
+    ctx = context.RunContext(
         command=args.command,
         mode="build",
         watchlist=watchlist,
-        watchlist_sha256=steps.watchlist_digest(args.watchlist),
+        watchlist_sha256=context.watchlist_digest(args.watchlist),
         warehouse_path=settings.warehouse_path(args.warehouse),
         wait_seconds=args.wait,
         overrides=overrides,
@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             "interrupted: nothing was committed, the warehouse data is unchanged", file=sys.stderr
         )
         return EXIT_INTERRUPTED
-    except steps.AfterCommitError as exc:  # says what was committed and what was not
+    except context.AfterCommitError as exc:  # says what was committed and what was not
         if exc.interrupted:
             print(f"interrupted: {safe(str(exc))}", file=sys.stderr)
             return EXIT_INTERRUPTED
@@ -366,7 +366,7 @@ def _max_file_bytes(args: argparse.Namespace) -> int:
     return int(mb * 1024 * 1024)
 
 
-def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> steps.RunSummary | None:
+def _dispatch(args: argparse.Namespace, ctx: context.RunContext) -> context.RunSummary | None:
     from flows.http import FetchError
 
     if args.command == "build":
@@ -374,7 +374,7 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> steps.RunSumma
     if args.command == "import":
         ctx.mode = "import"
         # raises before loading anything: a file too big (before reading it) or invalid
-        report = steps.import_files(
+        report = fetch.import_files(
             args.source, args.files, _max_file_bytes(args), into=ctx.warehouse_path
         )
         # files: no requests; release: the pages go once landed (this frame holds them too)
@@ -409,7 +409,7 @@ def _dispatch(args: argparse.Namespace, ctx: steps.RunContext) -> steps.RunSumma
 
         return run_flow(args.watchlist, ctx, args.replay, args.record)
     except FetchError as exc:
-        raise _Failure(EXIT_FAILED, steps.network_hint(exc)) from exc
+        raise _Failure(EXIT_FAILED, fetch.network_hint(exc)) from exc
     finally:
         if progress is not None:
             progress.stop()

@@ -26,7 +26,7 @@ from prefect.logging.handlers import APILogHandler
 from prefect.runtime import flow_run
 from prefect.states import Completed
 
-from flows import lifeline, settings, steps
+from flows import context, fetch, ledger, lifeline, settings, steps
 from flows.http import FetchError, HttpClient, Usage
 from flows.overrides import for_cli
 from flows.sources.base import FULL_PLAN, FetchReport, SourceError
@@ -48,15 +48,15 @@ def run_name() -> str:
 
 
 @task(name="fetch", task_run_name="fetch-{slug}", cache_policy=NO_CACHE, retries=0)
-def fetch_task(slug: str, ctx: steps.RunContext, client: HttpClient) -> FetchReport:
+def fetch_task(slug: str, ctx: context.RunContext, client: HttpClient) -> FetchReport:
     drift = settings.drift_dir(ctx.warehouse_path, ctx.run_id)
-    return steps.fetch_source(slug, ctx.watchlist, client, drift, ctx.plans.get(slug, FULL_PLAN))
+    return fetch.fetch_source(slug, ctx.watchlist, client, drift, ctx.plans.get(slug, FULL_PLAN))
 
 
 @task(name="load-and-build", task_run_name="load-and-build", cache_policy=NO_CACHE)
 def load_build_task(
-    ctx: steps.RunContext, reports: list[FetchReport], usage: dict[str, Usage]
-) -> steps.RunSummary:
+    ctx: context.RunContext, reports: list[FetchReport], usage: dict[str, Usage]
+) -> context.RunSummary:
     return steps.load_and_build(ctx, reports, usage)
 
 
@@ -87,14 +87,14 @@ def _run(
     run_id: str | None,
     wait_seconds: float,
     overrides: str | None,
-) -> State[Any] | steps.RunSummary:
+) -> State[Any] | context.RunSummary:
     logger = get_run_logger()
     wl_path = Path(watchlist)
-    ctx = steps.RunContext(
+    ctx = context.RunContext(
         command="run",
         mode=mode,  # type: ignore[arg-type]
         watchlist=load_watchlist(wl_path),
-        watchlist_sha256=steps.watchlist_digest(wl_path),
+        watchlist_sha256=context.watchlist_digest(wl_path),
         warehouse_path=settings.warehouse_path(warehouse),
     )
     # overrides.toml beside the watchlist unless named
@@ -105,15 +105,15 @@ def _run(
     logger.info("run %s (flow run %s), mode %s", ctx.run_id, flow_run.get_id(), mode)
     # one run per warehouse, from reading today's spend to the last write
     with exclusive(ctx.warehouse_path, ctx.wait_seconds):
-        steps.plan_fetches(ctx)
-        client = steps.make_client(
+        fetch.plan_fetches(ctx)
+        client = fetch.make_client(
             ctx.watchlist,
             ctx.mode,
             Path(replay_dir) if replay_dir else None,
             Path(record_dir) if record_dir else None,
             ctx.warehouse_path,
         )
-        with steps.spend_recorded_on_failure(ctx, client):
+        with ledger.spend_recorded_on_failure(ctx, client):
             with client:
                 slugs = ctx.watchlist.sources.enabled
                 futures = [fetch_task.submit(slug, ctx, client) for slug in slugs]
@@ -121,7 +121,7 @@ def _run(
                 wait(futures)
                 reports = [_report(slug, f.state) for slug, f in zip(slugs, futures, strict=True)]
             _fail_if_nothing_loaded(reports)
-            summary: steps.RunSummary = load_build_task(ctx, reports, dict(client.usage))
+            summary: context.RunSummary = load_build_task(ctx, reports, dict(client.usage))
     publish_artifacts(summary)
     reason = partial_reason(summary)
     if reason:
@@ -162,7 +162,7 @@ def _fail_if_nothing_loaded(reports: list[FetchReport]) -> None:
     raise NothingLoaded(f"no source loaded anything ({len(errors)} error(s)); first: {errors[0]}")
 
 
-def partial_reason(summary: steps.RunSummary) -> str | None:
+def partial_reason(summary: context.RunSummary) -> str | None:
     """Why a run that loaded data is partial (some requests failed, a source stopped early)."""
     parts = [f"{s.source}: {len(s.errors)} error(s)" for s in summary.sources if s.errors] + [
         f"{s.source}: stopped ({s.stopped})" for s in summary.sources if s.stopped
@@ -170,7 +170,7 @@ def partial_reason(summary: steps.RunSummary) -> str | None:
     return "; ".join(parts) or None
 
 
-def source_rows(summary: steps.RunSummary) -> list[dict[str, Any]]:
+def source_rows(summary: context.RunSummary) -> list[dict[str, Any]]:
     return [
         {
             "source": s.source,
@@ -192,7 +192,7 @@ def _md(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_{}[]<>()#+-!|" else c for c in flat)
 
 
-def publish_artifacts(summary: steps.RunSummary) -> None:
+def publish_artifacts(summary: context.RunSummary) -> None:
     """The run summary (Markdown) and the per-source table, on the flow run's page."""
     create_table_artifact(
         source_rows(summary),
@@ -261,8 +261,8 @@ _API_HANDLER = APILogHandler()
 
 
 def run_flow(
-    watchlist: Path, ctx: steps.RunContext, replay: Path | None, record: Path | None
-) -> steps.RunSummary:
+    watchlist: Path, ctx: context.RunContext, replay: Path | None, record: Path | None
+) -> context.RunSummary:
     with temporary_server():
         result: Any = scholarflow_flow(
             watchlist=str(watchlist),

@@ -171,15 +171,15 @@ def no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def demo_context(warehouse: Path, command: str = "test"):  # type: ignore[no-untyped-def]
-    from flows import steps
+    from flows import context
     from flows.watchlist import load_watchlist
 
     wl_path = ROOT / "watchlist.toml"
-    return steps.RunContext(
+    return context.RunContext(
         command=command,
         mode="demo",
         watchlist=load_watchlist(wl_path),
-        watchlist_sha256=steps.watchlist_digest(wl_path),
+        watchlist_sha256=context.watchlist_digest(wl_path),
         warehouse_path=warehouse,
     )
 

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from conftest import ROOT, demo_context, documented, shared_files, source_watchlist
 
-from flows import steps
+from flows import fetch, steps
 from flows.demo.fakes import arxiv_listing as fake
 from flows.demo.generate import FakeUpstream
 from flows.http import AllowanceExhausted, HttpClient
@@ -394,7 +394,7 @@ def test_records_fit_the_raw_schema_exactly() -> None:
 def test_import_and_build_every_data_fixture(tmp_path: Path) -> None:
     import duckdb
 
-    report = steps.import_files(SLUG, [FIXTURES / n for n in DATA_FILES])
+    report = fetch.import_files(SLUG, [FIXTURES / n for n in DATA_FILES])
     path = tmp_path / "w.duckdb"
     summary = steps.load_and_build(demo_context(path), [report], {})
     (s,) = summary.sources
@@ -423,7 +423,7 @@ def test_import_and_build_every_data_fixture(tmp_path: Path) -> None:
 def test_import_of_an_error_page_raises_naming_the_file() -> None:
     path = FIXTURES / "not_a_listing_access_denied.html"
     with pytest.raises(SourceError, match=re.escape(str(path))):
-        steps.import_files(SLUG, [path])
+        fetch.import_files(SLUG, [path])
 
 
 def test_staging_one_work_per_paper_latest_announcement_and_abstract() -> None:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from conftest import ROOT, shared_fixture_dir
 
-from flows import cli, steps
+from flows import cli, fetch
 from flows.http import HttpClient
 from flows.recording import ReplayTransport
 from flows.settings import DEMO_RECORDING
@@ -135,7 +135,7 @@ def test_no_network_suggests_demo(
         raise httpx.ConnectError("Name or service not known", request=request)
 
     monkeypatch.setattr(
-        steps,
+        fetch,
         "HttpClient",
         functools.partial(HttpClient, transport=httpx.MockTransport(refuse), sleep=lambda s: None),
     )
@@ -151,7 +151,7 @@ def test_record_then_replay_gives_the_same_warehouse(
 ) -> None:
     # "live" here is the demo recording served through a transport: the recorder sees real responses
     monkeypatch.setattr(
-        steps,
+        fetch,
         "HttpClient",
         functools.partial(
             HttpClient, transport=ReplayTransport(DEMO_RECORDING), sleep=lambda s: None
@@ -191,7 +191,7 @@ def test_partial_failure_exit_code_and_summary(
         return demo.handle_request(request)
 
     monkeypatch.setattr(
-        steps,
+        fetch,
         "HttpClient",
         functools.partial(
             HttpClient,

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from conftest import ROOT, SHARED_FIXTURES
 
-from flows import cli, steps
+from flows import cli, fetch
 from flows.http import HttpClient
 from flows.recording import ReplayTransport
 from flows.settings import DEMO_RECORDING
@@ -165,7 +165,7 @@ def test_api_key_quoted_back_by_upstream_is_masked_everywhere(
         return demo.handle_request(request)
 
     monkeypatch.setattr(
-        steps,
+        fetch,
         "HttpClient",
         functools.partial(HttpClient, transport=httpx.MockTransport(leaky), sleep=lambda s: None),
     )

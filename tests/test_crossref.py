@@ -30,7 +30,7 @@ from conftest import (
     source_watchlist,
 )
 
-from flows import settings, steps
+from flows import fetch, settings, steps
 from flows.http import HostPolicy, HttpClient
 from flows.sources import SOURCES, crossref
 from flows.sources.base import FetchReport, SourceError
@@ -867,7 +867,7 @@ def test_staged_works_and_authorships() -> None:
 @pytest.mark.parametrize("path", DATA_FILES, ids=lambda p: p.name[:60])
 def test_import_and_build_each_data_file(tmp_path: Path, path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
-    report = steps.import_files(SLUG, [path])
+    report = fetch.import_files(SLUG, [path])
     summary = steps.load_and_build(demo_context(warehouse), [report], {})
     data = json.loads(path.read_bytes())
     dois = sorted(
@@ -907,7 +907,7 @@ def test_import_and_build_each_data_file(tmp_path: Path, path: Path) -> None:
 def test_import_of_the_404_body_fails_naming_the_file() -> None:
     path = shared_files(SLUG)[[p.name for p in FILES].index(NOT_FOUND)]
     with pytest.raises(SourceError, match="the file is not JSON") as info:  # a file, not a response
-        steps.import_files(SLUG, [path])
+        fetch.import_files(SLUG, [path])
     assert str(path) in str(info.value)
 
 

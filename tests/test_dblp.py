@@ -29,7 +29,7 @@ from conftest import (
     source_watchlist,
 )
 
-from flows import settings, steps
+from flows import fetch, settings, steps
 from flows.http import HttpClient
 from flows.sources import SOURCES, dblp
 from flows.sources.base import FetchReport, Page, SourceError
@@ -746,12 +746,12 @@ def test_staged_works_and_authorships() -> None:
 @pytest.mark.parametrize("path", DATA_FILES, ids=lambda p: p.name[:60])
 def test_import_and_build_each_data_file(tmp_path: Path, path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
-    report = steps.import_files(SLUG, [path])
+    report = fetch.import_files(SLUG, [path])
     expected = report.items[0].page
     n_pubs = len(expected.records.get("publications", []))
     n_persons = len(expected.records.get("persons", []))
     if n_pubs == 0:  # a page without works cannot build a warehouse on its own: add the person
-        report = steps.import_files(SLUG, [PERSON, path])
+        report = fetch.import_files(SLUG, [PERSON, path])
     summary = steps.load_and_build(demo_context(warehouse), [report], {})
     (src,) = summary.sources
     assert (src.source, src.quarantined, src.errors) == (SLUG, 0, [])
@@ -774,7 +774,7 @@ def test_import_and_build_each_data_file(tmp_path: Path, path: Path) -> None:
 
 def test_import_of_an_error_page_fails_naming_the_file() -> None:
     with pytest.raises(SourceError, match="HTML page where DBLP data was expected") as info:
-        steps.import_files(SLUG, [ERROR_500])
+        fetch.import_files(SLUG, [ERROR_500])
     assert str(ERROR_500) in str(info.value)
 
 

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from conftest import ROOT, fixture_bytes, shared_fixture_dir
 
-from flows import cli, steps
+from flows import cli, context, fetch, steps
 from flows.sources import crossref, hf_papers
 from flows.sources.base import SourceError
 from transforms.model import UNTITLED
@@ -51,7 +51,7 @@ def test_crossref_records_that_are_not_works_are_skipped_and_counted(tmp_path: P
 
     path = tmp_path / "journal.json"
     path.write_text(json.dumps({**data, "message": journal}), encoding="utf-8")
-    summary = steps.load_and_build(_ctx(tmp_path), [steps.import_files("crossref", [path])], {})
+    summary = steps.load_and_build(_ctx(tmp_path), [fetch.import_files("crossref", [path])], {})
     (stats,) = summary.sources
     assert (stats.records, stats.quarantined, stats.not_works) == (0, 0, 1)
     con = duckdb.connect(str(summary.warehouse), read_only=True)
@@ -61,7 +61,7 @@ def test_crossref_records_that_are_not_works_are_skipped_and_counted(tmp_path: P
     assert con.sql("select count(*) from papers").fetchone() == (0,)
 
 
-def _ctx(tmp_path: Path) -> steps.RunContext:
+def _ctx(tmp_path: Path) -> context.RunContext:
     from conftest import demo_context
 
     return demo_context(tmp_path / "w" / "scholarflow.duckdb")

@@ -27,7 +27,7 @@ from conftest import (
     source_watchlist,
 )
 
-from flows import settings, steps
+from flows import fetch, settings, steps
 from flows.http import HttpClient
 from flows.sources import SOURCES, hf_papers
 from flows.sources.base import FetchReport, SourceError
@@ -295,7 +295,7 @@ def test_versioned_or_prefixed_ids_are_bare_arxiv_ids() -> None:
 @pytest.mark.parametrize("path", DATA_FILES, ids=lambda p: p.name)
 def test_import_and_build_each_data_file(tmp_path: Path, path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
-    report = steps.import_files(SLUG, [path])
+    report = fetch.import_files(SLUG, [path])
     summary = steps.load_and_build(demo_context(warehouse), [report], {})
     n = len(json.loads(path.read_bytes()))
     (src,) = summary.sources

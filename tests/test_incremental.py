@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT, demo_context, run_demo
 from polars.testing import assert_frame_equal
 
-from flows import steps, warehouse
+from flows import context, fetch, steps, warehouse
 from flows.overrides import Overrides, load_overrides
 from flows.settings import DEMO_RECORDING
 from flows.sources.base import FetchReport
@@ -47,7 +47,7 @@ def _model_tables(path: Path) -> dict[str, pl.DataFrame]:
 
 def _load(
     path: Path, report: FetchReport, run_id: str, overrides: Overrides | None = None
-) -> steps.RunContext:
+) -> context.RunContext:
     ctx = demo_context(path, "import")
     ctx.run_id = run_id
     if overrides is not None:
@@ -92,7 +92,7 @@ def _page(works: list[dict[str, Any]]) -> dict[str, Any]:
 def _report(tmp_path: Path, name: str, works: list[dict[str, Any]]) -> FetchReport:
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(_page(works)), encoding="utf-8")
-    return steps.import_files("openalex", [path])
+    return fetch.import_files("openalex", [path])
 
 
 def _demo_works() -> list[dict[str, Any]]:
@@ -360,7 +360,7 @@ def test_a_profile_change_alone_resolves_no_work_again(tmp_path: Path) -> None:
     path = tmp_path / "author.json"
     path.write_text(json.dumps(profile), encoding="utf-8")
     inc, full = _twins(tmp_path, run_demo)
-    how = _step(inc, full, steps.import_files("openalex", [path]), "r-prof-1")
+    how = _step(inc, full, fetch.import_files("openalex", [path]), "r-prof-1")
     assert how["path"] == "incremental", how
     assert how["changed"] == 0 and how["affected_records"] == 0
 

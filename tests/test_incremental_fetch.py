@@ -12,7 +12,7 @@ import duckdb
 import httpx
 import pytest
 
-from flows import steps
+from flows import context, fetch, steps
 from flows.http import HttpClient
 from flows.sources import arxiv, crossref, openalex
 from flows.sources.base import FULL_PLAN, FetchPlan
@@ -110,13 +110,13 @@ def _live(
     wl: Watchlist,
     mode: str = "live",
     days_later: int = 0,
-) -> steps.RunContext:
+) -> context.RunContext:
     def offline_client(*args: object, **kwargs: object) -> HttpClient:
         kwargs.update(transport=httpx.MockTransport(upstream), intervals={}, sleep=lambda s: None)
         return HttpClient(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(steps, "HttpClient", offline_client)
-    ctx = steps.RunContext("ingest", mode, wl, "sha", path)  # type: ignore[arg-type]
+    monkeypatch.setattr(fetch, "HttpClient", offline_client)
+    ctx = context.RunContext("ingest", mode, wl, "sha", path)  # type: ignore[arg-type]
     # a run some days later (the plan counts days from the run's start)
     ctx.started_at += timedelta(days=days_later)
     steps.ingest(ctx, ["arxiv", "crossref"])
@@ -211,8 +211,8 @@ def test_disabled_or_replayed_runs_fetch_everything(
     ctx = _live(monkeypatch, path, upstream, _watchlist(enabled=False))
     assert ctx.plans == {}
     assert {q["sortBy"][0] for q in upstream.asked("export.arxiv.org")} == {"submittedDate"}
-    replay = steps.RunContext("ingest", "replay", _watchlist(), "sha", path)
-    steps.plan_fetches(replay)
+    replay = context.RunContext("ingest", "replay", _watchlist(), "sha", path)
+    fetch.plan_fetches(replay)
     assert replay.plans == {}
 
 

@@ -25,7 +25,7 @@ from conftest import (
     source_watchlist,
 )
 
-from flows import steps
+from flows import fetch, steps
 from flows.http import HttpClient
 from flows.settings import DEMO_DIR
 from flows.sources import SOURCES, nsf_awards
@@ -98,7 +98,7 @@ def test_ncar_award_values() -> None:
 @needs_shared
 def test_ncar_file_imports_and_builds(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    report = steps.import_files(SLUG, [FILES[0]])
+    report = fetch.import_files(SLUG, [FILES[0]])
     summary = steps.load_and_build(demo_context(path), [report], {})
     (s,) = summary.sources
     assert (s.source, s.records, s.new, s.quarantined, s.errors) == (SLUG, 21, 21, 0, [])

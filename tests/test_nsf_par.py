@@ -25,7 +25,7 @@ import polars as pl
 import pytest
 from conftest import ROOT, demo_context, source_watchlist
 
-from flows import steps
+from flows import fetch, steps
 from flows.http import HttpClient
 from flows.settings import DEMO_DIR
 from flows.sources import SOURCES, nsf_par
@@ -330,7 +330,7 @@ def test_arxiv_doi_becomes_an_arxiv_id() -> None:
 @pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if e[0]))
 def test_fixture_pages_import_and_build(name: str, tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    report = steps.import_files(SLUG, [FIXTURES / name])
+    report = fetch.import_files(SLUG, [FIXTURES / name])
     summary = steps.load_and_build(demo_context(path), [report], {})
     (s,) = summary.sources
     n, q, _, _ = EXPECTED[name]

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows import steps, warehouse
+from flows import context, fetch, steps, warehouse
 from flows.http import (
     DEFAULT_LIMITS,
     AllowanceExhausted,
@@ -179,7 +179,7 @@ def test_watchlist_limits_override_defaults() -> None:
             },
         }
     )
-    limits = steps.host_limits(wl)
+    limits = fetch.host_limits(wl)
     assert limits["dblp.org"] == HostPolicy(2.5, 1)
     assert limits["huggingface.co"].window == (100, 300.0)
     assert limits["new.example.org"] == HostPolicy(1.0, 3)
@@ -375,8 +375,8 @@ def test_budget_left_subtracts_what_earlier_runs_spent_today(tmp_path: Path) -> 
             "budgets": {"openalex": 100.0, "semantic_scholar": 10.0},
         }
     )
-    assert steps.budgets_left(wl, path) == {"openalex": 25.0, "semantic_scholar": 10.0}
-    assert steps.budgets_left(wl, tmp_path / "missing.duckdb") == {
+    assert fetch.budgets_left(wl, path) == {"openalex": 25.0, "semantic_scholar": 10.0}
+    assert fetch.budgets_left(wl, tmp_path / "missing.duckdb") == {
         "openalex": 100.0,
         "semantic_scholar": 10.0,
     }
@@ -451,7 +451,7 @@ def test_drift_stops_the_source_and_saves_the_page(fake: FakeTime, tmp_path: Pat
     object.__setattr__(source, "fetch", fake_fetch)
     try:
         with client(handler, fake) as c:
-            report = steps.fetch_source("arxiv", wl, c, tmp_path / "drift")
+            report = fetch.fetch_source("arxiv", wl, c, tmp_path / "drift")
     finally:
         object.__setattr__(source, "fetch", original)
     assert pages_served == 1  # stopped after the first drifted page
@@ -490,7 +490,7 @@ def _openalex_upstream(pages: int) -> tuple[Handler, list[str]]:
 
 def _live_run(
     monkeypatch: pytest.MonkeyPatch, path: Path, handler: Handler, budget: float
-) -> steps.RunSummary:
+) -> context.RunSummary:
     wl = Watchlist.model_validate(
         {
             "contact_email": EMAIL,
@@ -504,8 +504,8 @@ def _live_run(
         kwargs.update(transport=httpx.MockTransport(handler), intervals={}, sleep=lambda s: None)
         return HttpClient(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(steps, "HttpClient", offline_client)
-    ctx = steps.RunContext("ingest", "live", wl, "sha", path)
+    monkeypatch.setattr(fetch, "HttpClient", offline_client)
+    ctx = context.RunContext("ingest", "live", wl, "sha", path)
     return steps.ingest(ctx, ["openalex"])
 
 

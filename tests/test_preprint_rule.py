@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from conftest import fixture_bytes, shared_fixture_dir, source_watchlist
 
-from flows import steps
+from flows import context, fetch, steps
 from flows.http import Usage
 from transforms.works import version_status
 
@@ -24,10 +24,10 @@ CROSSREF_PAGE = "habanero__works_query_widget_cursor_2A.json"
 def imported(tmp_path: Path, slug: str, name: str) -> duckdb.DuckDBPyConnection:
     wl = source_watchlist(slug, [{"name": "Nobody In Particular"}])
     path = tmp_path / "warehouse" / "scholarflow.duckdb"
-    ctx = steps.RunContext(
+    ctx = context.RunContext(
         command="import", mode="import", watchlist=wl, watchlist_sha256="t", warehouse_path=path
     )
-    report = steps.import_files(slug, [shared_fixture_dir(slug) / name])
+    report = fetch.import_files(slug, [shared_fixture_dir(slug) / name])
     steps.load_and_build(ctx, [report], {slug: Usage()})
     return duckdb.connect(str(path), read_only=True)
 

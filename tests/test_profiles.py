@@ -22,7 +22,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import ROOT, SHARED_FIXTURES, demo_context
 
-from flows import steps
+from flows import fetch, steps
 from flows.demo import fakes
 from flows.demo.fakes import profiles as fake_profiles
 from flows.demo.generate import FakeUpstream
@@ -1092,7 +1092,7 @@ IMPORTABLE = ["scholar_zhuo.html", "scholar_su_empty.html", "dblp_zuo.html", "db
 
 def test_import_and_build(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    report = steps.import_files(SLUG, [FIX / n for n in IMPORTABLE])
+    report = fetch.import_files(SLUG, [FIX / n for n in IMPORTABLE])
     summary = steps.load_and_build(demo_context(path), [report], {})
     (s,) = summary.sources
     assert (s.records, s.quarantined, s.errors) == (9 + 13 + 12 + 4, 0, [])

@@ -10,7 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import ROOT
 
-from flows import steps
+from flows import context, fetch, steps
 from flows.http import Usage
 from flows.recipes import RecipeError, load_recipe, parse_recipe
 from flows.sources.base import ScrapeDrift
@@ -172,10 +172,10 @@ def _import_schreij(tmp_path: Path, researcher: str) -> duckdb.DuckDBPyConnectio
         }
     )
     path = tmp_path / "warehouse" / "scholarflow.duckdb"
-    ctx = steps.RunContext(
+    ctx = context.RunContext(
         command="import", mode="import", watchlist=wl, watchlist_sha256="t", warehouse_path=path
     )
-    report = steps.import_files("profiles", [SCHREIJ])
+    report = fetch.import_files("profiles", [SCHREIJ])
     steps.load_and_build(ctx, [report], {"profiles": Usage()})
     return duckdb.connect(str(path), read_only=True)
 

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from conftest import demo_context
 
-from flows import cli, publish, steps, warehouse
+from flows import cli, context, publish, steps, warehouse
 from flows.watchlist import ReportsOptions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,7 +314,7 @@ def test_a_partial_report_set_is_never_current_and_is_cleaned_up(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(warehouse, "write_report_files", half)
-    with pytest.raises(steps.AfterCommitError):
+    with pytest.raises(context.AfterCommitError):
         steps.build_only(demo_context(built))
     assert os.readlink(reports / "current") == current
     assert {p.name: p.read_bytes() for p in reports.glob("*.csv")} == before

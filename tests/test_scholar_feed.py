@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from conftest import ROOT, demo_context
 
-from flows import settings, steps
+from flows import fetch, settings, steps
 from flows.demo.generate import FakeUpstream
 from flows.http import DEFAULT_LIMITS, AllowanceExhausted, HttpClient, public_url
 from flows.sources import SOURCES
@@ -319,7 +319,7 @@ def test_papers_stage_as_works_and_listed_authorships() -> None:
 @pytest.mark.parametrize("name", DATA_FILES)
 def test_import_and_build_each_data_file(name: str, tmp_path: Path) -> None:
     _, counts, quarantined = EXPECTED[name]
-    report = steps.import_files(SLUG, [FIXTURES / name])
+    report = fetch.import_files(SLUG, [FIXTURES / name])
     if not counts:  # an empty discover page: nothing to load, and still a run
         summary = steps.load_and_build(demo_context(tmp_path / "w.duckdb"), [report], {})
         assert summary.tables["papers"] == 0 and summary.sources[0].records == 0

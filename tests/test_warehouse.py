@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from conftest import demo_context, run_demo, shared_fixture_dir
 
-from flows import steps, warehouse
+from flows import fetch, steps, warehouse
 
 
 def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
@@ -69,7 +69,7 @@ def test_changed_record_is_updated_not_duplicated(tmp_path: Path) -> None:
     run_demo(path)
     ctx = demo_context(path)
     work_file, work_id = _one_work_file(tmp_path, cited_by_count=12345)
-    report = steps.import_files("openalex", [work_file])
+    report = fetch.import_files("openalex", [work_file])
     summary = steps.load_and_build(ctx, [report], {})
     assert (summary.sources[0].new, summary.sources[0].updated) == (0, 1)
     con = duckdb.connect(str(path), read_only=True)
@@ -114,7 +114,7 @@ def test_unchanged_rerun_keeps_the_model_and_a_full_build_agrees(tmp_path: Path)
 
     work_file, work_id = _one_work_file(tmp_path, cited_by_count=54321)
     summary = steps.load_and_build(
-        demo_context(path), [steps.import_files("openalex", [work_file])], {}
+        demo_context(path), [fetch.import_files("openalex", [work_file])], {}
     )
     assert summary.sources[0].updated == 1
     assert _model_state(path)[0] == summary.run_id
@@ -294,7 +294,7 @@ def test_a_second_run_is_refused_before_it_fetches(
     try:
         assert ready.wait(60)
         fetched: list[str] = []
-        monkeypatch.setattr(steps, "fetch_source", lambda slug, *a: fetched.append(slug))
+        monkeypatch.setattr(fetch, "fetch_source", lambda slug, *a: fetched.append(slug))
         with pytest.raises(warehouse.WarehouseBusy, match=r"pid \d+"):
             run_demo(path)
         assert fetched == []
@@ -330,7 +330,7 @@ def test_record_that_does_not_fit_the_schema_is_quarantined(tmp_path: Path) -> N
     good = dict(work, id="https://openalex.org/W1", doi=None)
     page = tmp_path / "page.json"
     page.write_text(json.dumps({"meta": {"count": 1}, "results": [good]}), encoding="utf-8")
-    report = steps.import_files("openalex", [page])
+    report = fetch.import_files("openalex", [page])
     # the parser refuses such values itself; this is the warehouse's own guard behind it
     (first,) = report.items[0].page.records["works"]
     report.items[0].page.add("works", dict(first, work_id="W2", publication_year="two thousand"))
@@ -423,7 +423,7 @@ def test_import_lets_landed_pages_go(tmp_path: Path) -> None:
         path = tmp_path / f"release-{release}" / "w.duckdb"
         ctx = demo_context(path)
         ctx.run_id = "run-1"
-        report = steps.import_files("openalex", files)
+        report = fetch.import_files("openalex", files)
         summary = steps.load_and_build(ctx, [report], {}, release=release)
         assert sum(s.new for s in summary.sources) == 2
         held = [(len(f.response.body) > 0, f.page.count()) for f in report.items]
@@ -472,7 +472,7 @@ def test_import_landed_file_by_file_equals_parsed_import(tmp_path: Path) -> None
         for run, batch in enumerate(([files[0]], [files[1], author, files[0]])):
             ctx = demo_context(path)
             ctx.run_id = f"run-{run}"
-            report = steps.import_files("openalex", batch, into=path if into else None)
+            report = fetch.import_files("openalex", batch, into=path if into else None)
             landed = [bool(f.page.landed) for f in report.items]
             assert landed == [into] * len(batch)
             summaries.append(steps.load_and_build(ctx, [report], {}, release=True).sources)
