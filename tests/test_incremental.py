@@ -462,11 +462,15 @@ def test_names_a_build_has_parsed_are_not_parsed_again() -> None:
             "display_name": ["PLANTED", "Gone Away"],
             "name_key": ["planted", "gone away"],
             "short_key": ["p", "g away"],
+            "full_keys": [["planted"], ["away gone"]],
+            "initials_keys": [["p"], ["g away"]],
+            "initials_only": [False, False],
         }
     )
     parts = model.name_parts(rows, planted).collect()
     assert parts["raw_name"].to_list() == ["Md Rafiqul Islam Rabin", "Wing Lam"]
     assert parts.filter(pl.col("raw_name") == "Wing Lam")["display_name"].item() == "PLANTED"
+    assert parts.filter(pl.col("raw_name") == "Wing Lam")["full_keys"].to_list() == [["planted"]]
     fresh = model.name_parts(rows).collect()
     new = fresh.filter(pl.col("raw_name") == "Md Rafiqul Islam Rabin")
     assert_frame_equal(parts.filter(pl.col("raw_name") == "Md Rafiqul Islam Rabin"), new)
