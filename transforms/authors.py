@@ -737,8 +737,11 @@ def _common_coauthors(
     `anchored` (paper_id, researcher_id), unless the two entries carry different ids of one
     source (namesake co-authors). Initials say too little and huge lists too much: neither
     counts, nor does a name the data shows to be several people's (`_ambiguous_keys`)."""
+    # only the papers of `cand` and `anchored` are looked up: the others' names are not needed
+    papers = pl.concat([cand.select("paper_id"), anchored.select("paper_id")]).unique()
     names = (
         mentions.filter(~pl.col("huge") & ~pl.col("initials_only").fill_null(False))
+        .join(papers, on="paper_id", how="semi")
         .select("paper_id", "full_keys", c_source="source", c_id="source_author_id")
         .explode("full_keys")
         .drop_nulls("full_keys")
@@ -891,9 +894,18 @@ def _crosswalk(
     )
     names = profiles.select("source", "source_author_id", "source_name", p_orcid="orcid")
     if staged_ids is not None:
-        seen = staged_ids.group_by("source", "source_author_id").agg(
-            m_name=pl.col("display_name").mode().sort().first(),
-            m_orcid=pl.col("orcid").drop_nulls().mode().sort().first(),
+        # the names and ORCIDs the entries give, of the linked ids only
+        seen = (
+            staged_ids.join(
+                best.select("source", "source_author_id"),
+                on=["source", "source_author_id"],
+                how="semi",
+            )
+            .group_by("source", "source_author_id")
+            .agg(
+                m_name=pl.col("display_name").mode().sort().first(),
+                m_orcid=pl.col("orcid").drop_nulls().mode().sort().first(),
+            )
         )
     else:
         seen = pl.LazyFrame(
