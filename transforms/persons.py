@@ -73,11 +73,13 @@ def _side_ids(profiles: pl.DataFrame, crosswalk: pl.DataFrame) -> pl.DataFrame:
 
 
 def _id_clusters(ids: pl.DataFrame) -> pl.DataFrame:
-    """(node, cluster): nodes sharing any id, transitively. The graph's nodes are the ids; a
-    mention or profile with two ids or more links them (one with a single id links nothing,
-    which keeps the graph small). Cluster labels start with \x1d: never a mention id."""
+    """(node, cluster) of distinct (node, kind, value) rows: nodes sharing any id,
+    transitively. The graph's nodes are the ids; a mention or profile with two ids or more
+    links them (one with a single id links nothing, which keeps the graph small). Cluster
+    labels start with \x1d: never a mention id."""
     keyed = ids.with_columns(id=pl.concat_str("kind", "value", separator=_SEP))
-    multi = keyed.filter(pl.col("id").n_unique().over("node") > 1)
+    # rows are distinct (node, kind, value): a node's rows are its distinct ids
+    multi = keyed.filter(pl.len().over("node") > 1)
     # an id on no such node is a component of its own, labelled by itself: only the others
     # need the graph
     linked = _components(multi.select(node="id", key="node"))
