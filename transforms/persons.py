@@ -113,9 +113,9 @@ def _paper_keys(holders: pl.DataFrame) -> pl.DataFrame:
 
 
 def _name_links(holders: pl.DataFrame, cluster_kinds: pl.DataFrame) -> pl.DataFrame:
-    """(node, key) edges joining the holders of one name key on one paper, when that is safe:
-    no record lists the key twice, initials name one full name there, and no two of the id
-    clusters carry ids of the same kind."""
+    """(node, key) edges joining the holders of one name key on one paper (key: a number per
+    paper and name key), when that is safe: no record lists the key twice, initials name one
+    full name there, and no two of the id clusters carry ids of the same kind."""
     # Two holders of a key on one record are a record listing it twice (no link): only papers
     # with two records or more can link anyone.
     several = pl.col("source_work_id").n_unique().over("paper_id") > 1
@@ -151,9 +151,10 @@ def _name_links(holders: pl.DataFrame, cluster_kinds: pl.DataFrame) -> pl.DataFr
         .join(dup, on=group, how="anti")
         .join(conflict, on=group, how="anti")
     )
+    # each (paper, key) linking holders numbered: the components join integers, not strings
     return (
-        keyed.join(fine.select(group), on=group)
-        .select(node="holder", key=pl.concat_str("paper_id", "key", separator=_SEP))
+        keyed.join(fine.select(group).with_row_index("n"), on=group)
+        .select(node="holder", key="n")
         .unique()
     )
 
