@@ -29,7 +29,7 @@ Everything doubtful lands in `resolution_flags` (entity "author") instead of bei
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 
@@ -115,7 +115,7 @@ def _flags(lf: pl.LazyFrame, keep: tuple[str, ...] = (), **cols: pl.Expr) -> pl.
 # The in-memory engine: on these joins, windows and string `unique`s polars 2.1's default
 # streaming engine took 2-3x as long at 50k works on 2 busy cores (one step, `_mentions`:
 # 1.6-3.3 s vs 0.7 s); results are the same (tests/test_incremental.py compares builds).
-_ENGINE = "in-memory"
+_ENGINE: Final = "in-memory"
 
 
 def _collect_all(frames: list[pl.LazyFrame]) -> list[pl.LazyFrame]:
