@@ -114,7 +114,7 @@ def _flags(lf: pl.LazyFrame, keep: tuple[str, ...] = (), **cols: pl.Expr) -> pl.
 
 # The in-memory engine: on these joins, windows and string `unique`s polars 2.1's default
 # streaming engine took 2-3x as long at 50k works on 2 busy cores (one step, `_mentions`:
-# 1.6-3.3 s vs 0.7 s); results are the same (tests/test_incremental.py compares builds).
+# 1.6-3.3 s vs 0.7 s); every output frame was the same, row for row.
 _ENGINE: Final = "in-memory"
 
 

@@ -106,8 +106,8 @@ def name_parts(rows: pl.LazyFrame, known: pl.LazyFrame | None = None) -> pl.Lazy
 
 def parse_author_names(rows: pl.LazyFrame, known: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """Staged authorship rows (AUTHORSHIP_COLUMNS) with display_name, name_key, short_key and
-    the matching keys (full_keys, initials_keys, initials_only); rows without a name are left out (a blank author slot is no person). `known`: see
-    `name_parts`."""
+    the matching keys (full_keys, initials_keys, initials_only); rows without a name are left
+    out (a blank author slot is no person). `known`: see `name_parts`."""
     rows = rows.filter(pl.col("raw_name").str.strip_chars() != "")
     return rows.join(name_parts(rows, known), on="raw_name", how="left", maintain_order="left")
 
