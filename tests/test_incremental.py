@@ -462,11 +462,15 @@ def test_names_a_build_has_parsed_are_not_parsed_again() -> None:
             "display_name": ["PLANTED", "Gone Away"],
             "name_key": ["planted", "gone away"],
             "short_key": ["p", "g away"],
+            "full_keys": [["planted"], ["away gone"]],
+            "initials_keys": [["p"], ["g away"]],
+            "initials_only": [False, False],
         }
     )
     parts = model.name_parts(rows, planted).collect()
     assert parts["raw_name"].to_list() == ["Md Rafiqul Islam Rabin", "Wing Lam"]
     assert parts.filter(pl.col("raw_name") == "Wing Lam")["display_name"].item() == "PLANTED"
+    assert parts.filter(pl.col("raw_name") == "Wing Lam")["full_keys"].to_list() == [["planted"]]
     fresh = model.name_parts(rows).collect()
     new = fresh.filter(pl.col("raw_name") == "Md Rafiqul Islam Rabin")
     assert_frame_equal(parts.filter(pl.col("raw_name") == "Md Rafiqul Islam Rabin"), new)
@@ -475,6 +479,41 @@ def test_names_a_build_has_parsed_are_not_parsed_again() -> None:
     staged = model.parse_author_names(rows.with_columns(position=pl.lit(0)), planted).collect()
     assert staged.height == 3
     assert staged["display_name"].to_list().count("PLANTED") == 2
+
+
+def test_author_resolution_takes_the_matching_keys_of_name_parts() -> None:
+    """`name_parts` also holds each spelling's matching keys (`names.match_keys`), and the
+    author side takes them from the staged rows instead of analysing the name again: a planted
+    key shows through, and a build's own keys are match_keys' (no second Python pass over
+    every name on a build that kept the previous name_parts)."""
+    from transforms import authors, model, names
+
+    rows = pl.LazyFrame(
+        {
+            "source": ["openalex"] * 2,
+            "source_work_id": ["W1", "W1"],
+            "position": [0, 1],
+            "source_author_id": [None, None],
+            "raw_name": ["Zhuo, Danyang", "D. Zhuo"],
+            "orcid": [None, None],
+        },
+        schema_overrides={"source_author_id": pl.String, "orcid": pl.String},
+    )
+    fresh = model.name_parts(rows).collect()
+    for raw, full, initials, only in fresh.select(
+        "raw_name", "full_keys", "initials_keys", "initials_only"
+    ).iter_rows():
+        assert (tuple(full), tuple(initials), only) == names.match_keys(raw)
+    planted = fresh.with_columns(
+        full_keys=pl.when(pl.col("raw_name") == "Zhuo, Danyang")
+        .then(pl.lit(["planted"]))
+        .otherwise(pl.col("full_keys"))
+    )
+    xref = pl.LazyFrame({"paper_id": ["p1"], "source": ["openalex"], "source_work_id": ["W1"]})
+    staged = model.parse_author_names(rows, planted.lazy())
+    got = authors._mentions(staged, xref).collect().sort("position")
+    assert got["full_keys"].to_list() == [["planted"], []]
+    assert got["initials_keys"].to_list() == [["d zhuo"], ["d zhuo"]]
 
 
 def test_an_incremental_build_keeps_the_parsed_names(tmp_path: Path) -> None:

@@ -67,13 +67,19 @@ NAME_PARTS_SCHEMA: dict[str, pl.DataType] = {
     "display_name": pl.String(),
     "name_key": pl.String(),
     "short_key": pl.String(),
+    # the matching keys of `transforms.authors` (`normalize.match_keys`), kept with the parts
+    # so a build by the same code does not run the Python name analysis again for them
+    "full_keys": pl.List(pl.String()),
+    "initials_keys": pl.List(pl.String()),
+    "initials_only": pl.Boolean(),
 }
 
 
 def name_parts(rows: pl.LazyFrame, known: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """(raw_name, display_name, name_key, short_key): each distinct spelling of `rows` parsed
-    once; spellings `known` (the previous build's `name_parts`, same code) holds are taken from
-    it, so a warehouse parses a name once, not once per build. Sorted by raw_name."""
+    """(raw_name, display_name, name_key, short_key, full_keys, initials_keys, initials_only):
+    each distinct spelling of `rows` parsed once; spellings `known` (the previous build's
+    `name_parts`, same code) holds are taken from it, so a warehouse parses a name once, not
+    once per build. Sorted by raw_name."""
     spellings = rows.filter(pl.col("raw_name").str.strip_chars() != "").select("raw_name").unique()
     if known is None:
         known = pl.LazyFrame(schema=NAME_PARTS_SCHEMA)
@@ -81,21 +87,27 @@ def name_parts(rows: pl.LazyFrame, known: pl.LazyFrame | None = None) -> pl.Lazy
     # Name parsing runs in Python: once per distinct spelling, not once per authorship.
     parsed = (
         spellings.join(known.select("raw_name"), on="raw_name", how="anti")
-        .with_columns(n=norm.name_parts(pl.col("raw_name")))
+        .with_columns(
+            n=norm.name_parts(pl.col("raw_name")), k=norm.packed_name_keys(pl.col("raw_name"))
+        )
+        .with_columns(k=norm.unpack_name_keys(pl.col("k")))
         .select(
             "raw_name",
             display_name=pl.col("n").struct.field("display"),
             name_key=pl.col("n").struct.field("key"),
             short_key=pl.col("n").struct.field("short"),
+            full_keys=pl.col("k").struct.field("full_keys"),
+            initials_keys=pl.col("k").struct.field("initials_keys"),
+            initials_only=pl.col("k").struct.field("initials_only"),
         )
     )
     return pl.concat([reused, parsed]).sort("raw_name")
 
 
 def parse_author_names(rows: pl.LazyFrame, known: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """Staged authorship rows (AUTHORSHIP_COLUMNS) with display_name, name_key and short_key;
-    rows without a name are left out (a blank author slot is no person). `known`: see
-    `name_parts`."""
+    """Staged authorship rows (AUTHORSHIP_COLUMNS) with display_name, name_key, short_key and
+    the matching keys (full_keys, initials_keys, initials_only); rows without a name are left
+    out (a blank author slot is no person). `known`: see `name_parts`."""
     rows = rows.filter(pl.col("raw_name").str.strip_chars() != "")
     return rows.join(name_parts(rows, known), on="raw_name", how="left", maintain_order="left")
 

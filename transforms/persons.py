@@ -73,18 +73,22 @@ def _side_ids(profiles: pl.DataFrame, crosswalk: pl.DataFrame) -> pl.DataFrame:
 
 
 def _id_clusters(ids: pl.DataFrame) -> pl.DataFrame:
-    """(node, cluster): nodes sharing any id, transitively. The graph's nodes are the ids; a
-    mention or profile with two ids or more links them (one with a single id links nothing,
-    which keeps the graph small). Cluster labels start with \x1d: never a mention id."""
+    """(node, cluster) of distinct (node, kind, value) rows: nodes sharing any id,
+    transitively. The graph's nodes are the ids; a mention or profile with two ids or more
+    links them (one with a single id links nothing, which keeps the graph small). Cluster
+    labels start with \x1d: never a mention id."""
     keyed = ids.with_columns(id=pl.concat_str("kind", "value", separator=_SEP))
-    multi = keyed.filter(pl.col("id").n_unique().over("node") > 1)
-    edges = pl.concat(
+    # rows are distinct (node, kind, value): a node's rows are its distinct ids
+    multi = keyed.filter(pl.len().over("node") > 1)
+    # an id on no such node is a component of its own, labelled by itself: only the others
+    # need the graph
+    linked = _components(multi.select(node="id", key="node"))
+    labels = pl.concat(
         [
-            multi.select(node="id", key="node"),
-            keyed.select(node="id", key="\x1dself" + pl.col("id")).unique(),
+            linked,
+            keyed.select(node="id", label="id").unique().join(linked, on="node", how="anti"),
         ]
-    )
-    labels = _components(edges).select(id="node", cluster="\x1d" + pl.col("label"))
+    ).select(id="node", cluster="\x1d" + pl.col("label"))
     return keyed.join(labels, on="id").select("node", "cluster").unique("node")
 
 
@@ -109,10 +113,14 @@ def _paper_keys(holders: pl.DataFrame) -> pl.DataFrame:
 
 
 def _name_links(holders: pl.DataFrame, cluster_kinds: pl.DataFrame) -> pl.DataFrame:
-    """(node, key) edges joining the holders of one name key on one paper, when that is safe:
-    no record lists the key twice, initials name one full name there, and no two of the id
-    clusters carry ids of the same kind."""
-    keyed = _paper_keys(holders)
+    """(node, key) edges joining the holders of one name key on one paper (key: a number per
+    paper and name key), when that is safe: no record lists the key twice, initials name one
+    full name there, and no two of the id clusters carry ids of the same kind."""
+    # Two holders of a key on one record are a record listing it twice (no link): only papers
+    # with two records or more can link anyone.
+    several = pl.col("source_work_id").n_unique().over("paper_id") > 1
+    several = several | (pl.col("source").n_unique().over("paper_id") > 1)
+    keyed = _paper_keys(holders.filter(several))
     group = ["paper_id", "key"]
     dup = (
         keyed.group_by(*group, "source", "source_work_id")
@@ -143,9 +151,10 @@ def _name_links(holders: pl.DataFrame, cluster_kinds: pl.DataFrame) -> pl.DataFr
         .join(dup, on=group, how="anti")
         .join(conflict, on=group, how="anti")
     )
+    # each (paper, key) linking holders numbered: the components join integers, not strings
     return (
-        keyed.join(fine.select(group), on=group)
-        .select(node="holder", key=pl.concat_str("paper_id", "key", separator=_SEP))
+        keyed.join(fine.select(group).with_row_index("n"), on=group)
+        .select(node="holder", key="n")
         .unique()
     )
 
