@@ -688,13 +688,71 @@ def has_data(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(_raw_tables(con))
 
 
-def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
+@dataclass(frozen=True)
+class TableWrite:
+    """What `replace_tables` did to one table: rewrote it whole (`replaced`), or deleted the
+    rows the new content lacks and inserted the rows it adds (both 0: left as it was)."""
+
+    replaced: bool
+    deleted: int = 0
+    inserted: int = 0
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    return [(str(r[0]), str(r[1])) for r in con.execute(f"describe {relation}").fetchall()]
+
+
+def replace_tables(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]
+) -> dict[str, TableWrite]:
+    """Make each table hold exactly the rows of its frame (as a multiset: tables have no row
+    order, and every reader that needs one says ORDER BY). A table whose columns (names, order,
+    types) are the frame's is changed in place, only where its rows differ, so a build that
+    changed a few rows writes a few rows; comments and dependent views stay. Any other table is
+    created anew from the frame."""
+    done: dict[str, TableWrite] = {}
     for name, frame in tables.items():
         con.register("_model", frame.to_arrow())
         try:
-            con.execute(f"create or replace table {name} as select * from _model")
+            done[name] = _write_table(con, name)
         finally:
             con.unregister("_model")
+            con.execute("drop table if exists temp._model_diff")
+    return done
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, name: str) -> TableWrite:
+    """Table `name` as the registered `_model`: see `replace_tables`."""
+    columns = _columns(con, name) if _table_exists(con, name) else None
+    if columns is None or columns != _columns(con, "_model"):
+        con.execute(f"create or replace table {name} as select * from _model")
+        return TableWrite(replaced=True)
+    cols = ", ".join(reports.ident(c) for c, _t in columns)
+    # one pass over both: per distinct row, its copies in the frame (new) and the table (old);
+    # GROUP BY compares NULLs as equal. Rows whose counts differ are the whole difference.
+    con.execute(
+        f"""create temp table _model_diff as
+            select {cols}, count(*) filter (where side) as new, count(*) filter (where not side) as old
+            from (select {cols}, true as side from _model
+                  union all select {cols}, false as side from {name})
+            group by all having new <> old"""
+    )
+    row = con.execute(
+        "select coalesce(sum(old), 0), coalesce(sum(new), 0), coalesce(max(greatest(old, new)), 0) "
+        "from temp._model_diff"
+    ).fetchone()
+    gone, added, most = (int(v) for v in row) if row else (0, 0, 0)
+    if most > 1:  # a row held twice: multiset arithmetic in place is not worth it, rewrite
+        con.execute(f"create or replace table {name} as select * from _model")
+        return TableWrite(replaced=True)
+    if gone:
+        same = " and ".join(
+            f"t.{reports.ident(c)} is not distinct from d.{reports.ident(c)}" for c, _t in columns
+        )
+        con.execute(f"delete from {name} as t using temp._model_diff as d where d.old = 1 and {same}")
+    if added:
+        con.execute(f"insert into {name} select {cols} from temp._model_diff where new = 1")
+    return TableWrite(replaced=False, deleted=gone, inserted=added)
 
 
 def append_snapshots(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
