@@ -749,7 +749,9 @@ def _write_table(con: duckdb.DuckDBPyConnection, name: str) -> TableWrite:
         same = " and ".join(
             f"t.{reports.ident(c)} is not distinct from d.{reports.ident(c)}" for c, _t in columns
         )
-        con.execute(f"delete from {name} as t using temp._model_diff as d where d.old = 1 and {same}")
+        con.execute(
+            f"delete from {name} as t using temp._model_diff as d where d.old = 1 and {same}"
+        )
     if added:
         con.execute(f"insert into {name} select {cols} from temp._model_diff where new = 1")
     return TableWrite(replaced=False, deleted=gone, inserted=added)

@@ -49,7 +49,9 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _oid(con: duckdb.DuckDBPyConnection, name: str) -> int:
-    row = con.execute("select table_oid from duckdb_tables() where table_name = ?", [name]).fetchone()
+    row = con.execute(
+        "select table_oid from duckdb_tables() where table_name = ?", [name]
+    ).fetchone()
     assert row is not None
     return int(row[0])
 

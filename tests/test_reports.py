@@ -344,4 +344,6 @@ def test_shared_views_computed_once_write_the_same_report_set(
     assert plain == shared and len(plain) > 20
     for rel in plain:
         if (tmp_path / "plain" / rel).is_file():
-            assert (tmp_path / "plain" / rel).read_bytes() == (tmp_path / "shared" / rel).read_bytes()
+            assert (tmp_path / "plain" / rel).read_bytes() == (
+                tmp_path / "shared" / rel
+            ).read_bytes()
