@@ -153,9 +153,11 @@ class Chart:
 def _save(fig: Figure, key: str) -> tuple[bytes, bytes]:
     svg, png = io.BytesIO(), io.BytesIO()
     with _rc({"svg.hashsalt": f"scholarflow-{key}"}):
-        # lay out once, then keep that layout for both files (else each save lays out again)
+        # lay out once, then keep that layout for both files (else each save lays out again).
+        # No engine at all, not "none": savefig draws the figure an extra time before each
+        # file whenever an engine, even the "none" placeholder, is set.
         fig.draw_without_rendering()
-        fig.set_layout_engine("none")
+        fig.set_layout_engine(None)  # under _rc's defaults: no autolayout, so no engine
         fig.savefig(svg, format="svg", metadata={"Date": None})
         fig.savefig(png, format="png", metadata={"Software": None})
     return svg.getvalue(), png.getvalue()
@@ -293,7 +295,11 @@ def network_chart(key: str, colour: str, graph: nx.Graph) -> tuple[Chart, int]:
     left_out = graph.number_of_nodes() - len(keep)
     sub = nx.Graph()
     sub.add_nodes_from((n, graph.nodes[n]) for n in sorted(keep))
-    sub.add_edges_from(sorted((u, v, d) for u, v, d in graph.subgraph(keep).edges(data=True)))
+    # each edge from its smaller end: a subgraph view of a graph over twice its size iterates
+    # the kept set, so which end comes first (and the order lines are drawn in) would follow
+    # PYTHONHASHSEED
+    ends = sorted((min(u, v), max(u, v)) for u, v in graph.subgraph(keep).edges)
+    sub.add_edges_from((u, v, graph.edges[u, v]) for u, v in ends)
     with _rc({"axes.grid": False}):
         fig, (ax,) = _figure(10, 7.5)
         ax.set_axis_off()

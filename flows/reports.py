@@ -65,12 +65,17 @@ def literal(text: str) -> str:
 
 def text_cell(expr: str, *, arxiv_prefix: bool = False) -> str:
     """A text expression made safe: control characters removed, formula starts neutralised
-    (nested regexp_replace: one pass over the value each, no correlated subquery per cell)."""
+    (nested regexp_replace: one pass over the value each, no correlated subquery per cell).
+    Most cells need none of it, so one match test picks the cells the passes run on: ANSI
+    sequences start with ESC, itself a control character."""
     out = f"regexp_replace({expr}, {literal(ANSI_CSI)}, '', 'g')"
     out = f"regexp_replace({out}, {literal(CONTROL)}, '', 'g')"
+    guard = f"{CONTROL}|{FORMULA_START}"
     if arxiv_prefix:
         out = f"regexp_replace({out}, {literal(ARXIV_NEW_ID)}, 'arXiv:\\1')"
-    return f"regexp_replace({out}, {literal(FORMULA_START)}, '''\\1')"
+        guard += f"|{ARXIV_NEW_ID}"
+    out = f"regexp_replace({out}, {literal(FORMULA_START)}, '''\\1')"
+    return f"case when regexp_matches({expr}, {literal(guard)}) then {out} else {expr} end"
 
 
 def cell(name: str, dtype: str, *, excel: bool = False) -> str:

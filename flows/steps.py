@@ -324,10 +324,12 @@ def _publish(w: warehouse.Writer, ctx: RunContext) -> list[Path]:
     step = "writing its reports"
     try:
         staged = publish.stage_reports(root, ctx.run_id)
-        warehouse.write_report_files(w.con, staged, ReportOptions.from_watchlist(ctx.watchlist))
-        # what people read beside the CSVs: digest.md, index.html, charts/, exports/
-        # charts and exports whose inputs are unchanged are taken from the current set
-        outputs.write_outputs(w.con, staged, ctx.run_id, publish.current_run_dir(root))
+        with warehouse.shared_views_once(w.con):
+            options = ReportOptions.from_watchlist(ctx.watchlist)
+            warehouse.write_report_files(w.con, staged, options)
+            # what people read beside the CSVs: digest.md, index.html, charts/, exports/
+            # charts and exports whose inputs are unchanged are taken from the current set
+            outputs.write_outputs(w.con, staged, ctx.run_id, publish.current_run_dir(root))
         publish.seal_reports(root, ctx.run_id, staged)
         step = "publishing the warehouse"
         w.publish()

@@ -688,13 +688,73 @@ def has_data(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(_raw_tables(con))
 
 
-def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
+@dataclass(frozen=True)
+class TableWrite:
+    """What `replace_tables` did to one table: rewrote it whole (`replaced`), or deleted the
+    rows the new content lacks and inserted the rows it adds (both 0: left as it was)."""
+
+    replaced: bool
+    deleted: int = 0
+    inserted: int = 0
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    return [(str(r[0]), str(r[1])) for r in con.execute(f"describe {relation}").fetchall()]
+
+
+def replace_tables(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]
+) -> dict[str, TableWrite]:
+    """Make each table hold exactly the rows of its frame (as a multiset: tables have no row
+    order, and every reader that needs one says ORDER BY). A table whose columns (names, order,
+    types) are the frame's is changed in place, only where its rows differ, so a build that
+    changed a few rows writes a few rows; comments and dependent views stay. Any other table is
+    created anew from the frame."""
+    done: dict[str, TableWrite] = {}
     for name, frame in tables.items():
         con.register("_model", frame.to_arrow())
         try:
-            con.execute(f"create or replace table {name} as select * from _model")
+            done[name] = _write_table(con, name)
         finally:
             con.unregister("_model")
+            con.execute("drop table if exists temp._model_diff")
+    return done
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, name: str) -> TableWrite:
+    """Table `name` as the registered `_model`: see `replace_tables`."""
+    columns = _columns(con, name) if _table_exists(con, name) else None
+    if columns is None or columns != _columns(con, "_model"):
+        con.execute(f"create or replace table {name} as select * from _model")
+        return TableWrite(replaced=True)
+    cols = ", ".join(reports.ident(c) for c, _t in columns)
+    # one pass over both: per distinct row, its copies in the frame (new) and the table (old);
+    # GROUP BY compares NULLs as equal. Rows whose counts differ are the whole difference.
+    con.execute(
+        f"""create temp table _model_diff as
+            select {cols}, count(*) filter (where side) as new, count(*) filter (where not side) as old
+            from (select {cols}, true as side from _model
+                  union all select {cols}, false as side from {name})
+            group by all having new <> old"""
+    )
+    row = con.execute(
+        "select coalesce(sum(old), 0), coalesce(sum(new), 0), coalesce(max(greatest(old, new)), 0) "
+        "from temp._model_diff"
+    ).fetchone()
+    gone, added, most = (int(v) for v in row) if row else (0, 0, 0)
+    if most > 1:  # a row held twice: multiset arithmetic in place is not worth it, rewrite
+        con.execute(f"create or replace table {name} as select * from _model")
+        return TableWrite(replaced=True)
+    if gone:
+        same = " and ".join(
+            f"t.{reports.ident(c)} is not distinct from d.{reports.ident(c)}" for c, _t in columns
+        )
+        con.execute(
+            f"delete from {name} as t using temp._model_diff as d where d.old = 1 and {same}"
+        )
+    if added:
+        con.execute(f"insert into {name} select {cols} from temp._model_diff where new = 1")
+    return TableWrite(replaced=False, deleted=gone, inserted=added)
 
 
 def append_snapshots(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
@@ -929,6 +989,47 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
             run.get("error"),
         ],
     )
+
+
+# Views read more than once per report set: by other views (paper_best_citations alone by 12)
+# or by the HTML report, the digest and the exports besides their own CSV. DuckDB inlines a
+# view into every query that names it, so each reader would compute it again. Dependencies
+# first. Not topic_trends: its report reads a few topics, which DuckDB filters early.
+SHARED_VIEWS = (
+    "citation_source_precedence",
+    "paper_best_citations",
+    "citations_per_author",
+    "author_citations_by_year",
+    "h_index_by_year",
+    "watched_topic_activity",
+    "source_discrepancies",
+    "coauthorships",
+    "new_collaborators",
+    "citations_per_author_as_of",
+    "emerging_topics",
+)
+
+
+@contextlib.contextmanager
+def shared_views_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """For writing one report set: each of SHARED_VIEWS computed once into a temporary table
+    and the view pointed at it, inside a transaction that is rolled back when the block ends
+    (also on success), so the warehouse keeps its views. Reports read the same rows either way:
+    the block sees one snapshot and the views are deterministic."""
+    con.execute("begin transaction")
+    try:
+        for view in SHARED_VIEWS:
+            if not _table_exists(con, view, VIEW_SCHEMA):
+                continue
+            cache = reports.ident(f"_shared_{view}")
+            name = f"{VIEW_SCHEMA}.{reports.ident(view)}"
+            con.execute(f"create temp table {cache} as select * from {name}")
+            con.execute(f"create or replace view {name} as select * from temp.main.{cache}")
+        yield
+    finally:
+        con.execute("rollback")
+        for view in SHARED_VIEWS:
+            con.execute(f"drop table if exists temp.main.{reports.ident(f'_shared_{view}')}")
 
 
 def write_report_files(

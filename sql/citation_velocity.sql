@@ -27,38 +27,55 @@ windows as (
     select * from (values (30), (90), (365)) as w(window_days)
 ),
 
+cutoffs as (
+    -- per snapshot time and window, the newest snapshot the window may start from (computed
+    -- per distinct time: timestamptz arithmetic goes through ICU and is slow per row)
+    select nows.now_at, windows.window_days, nows.now_at - to_days(windows.window_days) as cutoff_at
+    from (select distinct now_at from latest) as nows
+    cross join windows
+),
+
 based as (
     -- the newest snapshot at least `window_days` before the latest; without one, the oldest
     -- (the window is then not complete: less history than asked)
     select
         latest.paper_id,
         latest.source,
-        windows.window_days,
-        latest.citations_now,
-        latest.now_at,
-        coalesce(
-            arg_max(snaps.observed_at, snaps.observed_at) filter (where snaps.observed_at <= latest.now_at - to_days(windows.window_days)),
-            min(snaps.observed_at)
-        ) as base_at,
-        bool_or(snaps.observed_at <= latest.now_at - to_days(windows.window_days)) as window_complete
+        cutoffs.window_days,
+        any_value(latest.citations_now) as citations_now,
+        any_value(latest.now_at) as now_at,
+        coalesce(max(snaps.observed_at) filter (where snaps.observed_at <= cutoffs.cutoff_at), min(snaps.observed_at)) as base_at,
+        bool_or(snaps.observed_at <= cutoffs.cutoff_at) as window_complete
     from latest
-    cross join windows
+    inner join cutoffs on cutoffs.now_at = latest.now_at
     inner join snaps on snaps.paper_id = latest.paper_id and snaps.source = latest.source
-    group by all
+    group by latest.paper_id, latest.source, cutoffs.window_days
+),
+
+last_drop as (
+    -- the last snapshot whose count fell below the one before
+    select paper_id, source, max(observed_at) filter (where dropped) as last_drop_at
+    from stepped
+    group by paper_id, source
+),
+
+silence as (
+    -- the source still reports other works but has not reported this one for 30 days
+    select nows.source, nows.now_at, source_last.source_last_at - nows.now_at > interval 30 day as source_silent
+    from (select distinct source, now_at from latest) as nows
+    inner join source_last on source_last.source = nows.source
 ),
 
 per_work_source as (
     select
         based.*,
         base.citations as citations_base,
-        coalesce(bool_or(stepped.dropped) filter (where stepped.observed_at > based.base_at), false) as count_dropped,
-        -- the source still reports other works but has not reported this one for 30 days
-        source_last.source_last_at - based.now_at > interval 30 day as source_silent
+        coalesce(last_drop.last_drop_at > based.base_at, false) as count_dropped,
+        silence.source_silent
     from based
     inner join snaps as base on base.paper_id = based.paper_id and base.source = based.source and base.observed_at = based.base_at
-    inner join source_last on source_last.source = based.source
-    left join stepped on stepped.paper_id = based.paper_id and stepped.source = based.source
-    group by all
+    inner join silence on silence.source = based.source and silence.now_at = based.now_at
+    inner join last_drop on last_drop.paper_id = based.paper_id and last_drop.source = based.source
 ),
 
 per_work as (

@@ -121,6 +121,40 @@ def test_rebuilding_rewrites_identical_files(tmp_path: Path, demo_warehouse: Pat
             assert (out / rel).read_bytes() == (tmp_path / "a" / rel).read_bytes(), rel
 
 
+NETWORK_CODE = """
+import sys
+import networkx as nx
+from flows import html_report
+graph = nx.Graph()
+# 3 watched people, 400 co-authors: more than twice the chart's cap, as at scale
+for i in range(400):
+    for w in range(3):
+        if i % (w + 2) == 0:
+            graph.add_node(f"w{w}", name=f"Watched {w}", is_watched=True)
+            graph.add_node(f"a{i:03}", name=f"Co-author {i}", is_watched=False)
+            graph.add_edge(f"w{w}", f"a{i:03}", weight=1 + i % 4, years="", paper_ids="")
+chart, _ = html_report.network_chart("net", "#ff0000", graph)
+sys.stdout.buffer.write(chart.svg + chart.png)
+"""
+
+
+def test_a_large_network_chart_is_the_same_under_any_hash_seed() -> None:
+    """The network chart of a graph over twice the chart's cap (where networkx's subgraph
+    views iterate a set) draws the same bytes in processes with different string hash seeds."""
+    drawn = {
+        subprocess.run(
+            [sys.executable, "-c", NETWORK_CODE],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=300,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(drawn) == 1
+
+
 def _need_browser() -> None:
     if CHROMIUM.exists():
         return

@@ -308,3 +308,42 @@ def test_growing_views_are_cut_in_their_reports(tmp_path: Path) -> None:
     assert min(int(r["citations_gained"]) for r in works) == 200
     total = con.execute("select count(*) from metrics.citation_velocity").fetchone()[0]  # type: ignore[index]
     assert total == 610
+
+
+def test_shared_views_computed_once_write_the_same_report_set(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    """A run writes its report set with the views many reports read computed once; the files
+    are those the plain views give, and the warehouse keeps its views afterwards."""
+    from flows import outputs
+
+    path = tmp_path / "w.duckdb"
+    path.write_bytes(demo_warehouse.read_bytes())
+    with duckdb.connect(str(path)) as con:
+        con.execute("set TimeZone = 'UTC'")
+        (run_id,) = con.execute("select max(run_id) from runs").fetchone() or ("",)
+        views = "select view_name, sql from duckdb_views() where schema_name = 'metrics' order by 1"
+        before = con.execute(views).fetchall()
+        for name in ("plain", "shared"):
+            out = tmp_path / name
+            if name == "plain":
+                warehouse.write_report_files(con, out)
+                outputs.write_outputs(con, out, run_id)
+                continue
+            with warehouse.shared_views_once(con):
+                sql = dict(con.execute(views).fetchall())
+                assert all("_shared_" in sql[v] for v in warehouse.SHARED_VIEWS)
+                warehouse.write_report_files(con, out)
+                outputs.write_outputs(con, out, run_id)
+        assert con.execute(views).fetchall() == before
+        assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (
+            0,
+        )
+    plain = sorted(p.relative_to(tmp_path / "plain") for p in (tmp_path / "plain").rglob("*"))
+    shared = sorted(p.relative_to(tmp_path / "shared") for p in (tmp_path / "shared").rglob("*"))
+    assert plain == shared and len(plain) > 20
+    for rel in plain:
+        if (tmp_path / "plain" / rel).is_file():
+            assert (tmp_path / "plain" / rel).read_bytes() == (
+                tmp_path / "shared" / rel
+            ).read_bytes()
