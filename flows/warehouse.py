@@ -483,17 +483,20 @@ def _merge_stage(
     earlier version hashed another way are not taken for changed ones."""
     packed = ", ".join(f'"{c}" := "{c}"' for c in fields)
     stored = "md5(to_json(struct_pack(" + ", ".join(f'"{c}" := t."{c}"' for c in fields) + ")))"
+    # The stage stays Arrow, outside DuckDB: a temp table made inside the run's transaction
+    # keeps its memory until the commit (DuckDB frees a dropped table's storage only then),
+    # which held a second copy of every landed record through the model build.
     con.register("_stage_arrow", stage)
     try:
-        con.execute(
-            f"""create or replace temp table _stage as
-                select * exclude (_seq), md5(to_json(struct_pack({packed}))) as _record_hash
+        staged = con.execute(
+            f"""select * exclude (_seq), md5(to_json(struct_pack({packed}))) as _record_hash
                 from _stage_arrow
                 qualify row_number() over (partition by {key} order by _seq desc) = 1"""
-        )
+        ).to_arrow_table()
     finally:
         con.unregister("_stage_arrow")
-    total = _count(con, "_stage")
+    total = staged.num_rows
+    con.register("_stage", staged)
     try:
         if not _table_exists(con, table):
             con.execute(f"create table {table} as select * from _stage where false")
@@ -516,7 +519,7 @@ def _merge_stage(
                     where not exists (select 1 from {table} t where t.{key} = s.{key})"""
             )
     finally:
-        con.execute("drop table if exists _stage")
+        con.unregister("_stage")
     return total, new, updated
 
 
