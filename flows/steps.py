@@ -666,9 +666,14 @@ def _rebuild(
     del raw
     names = list(lazy)
     tables = dict(zip(names, pl.collect_all([lazy[n] for n in names]), strict=True))
+    del lazy  # the plans hold the raw frames and every intermediate frame of the build
     tables["research_groups"] = inputs["research_groups"].collect().unique(maintain_order=True)
-    warehouse.replace_tables(con, tables)
-    return {n: t.height for n, t in tables.items()}, tables["work_xref"].lazy()
+    heights = {n: t.height for n, t in tables.items()}
+    xref = tables["work_xref"].lazy()
+    # one table at a time, each let go once DuckDB holds it: the run's peak of memory is here
+    for name in list(tables):
+        warehouse.replace_tables(con, {name: tables.pop(name)})
+    return heights, xref
 
 
 def _landed(rep: FetchReport) -> FetchReport:
