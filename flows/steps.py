@@ -730,6 +730,9 @@ def load_and_build(
                 reports[n] = _landed(reports[n])
                 if release:
                     given[n].items[:] = reports[n].items
+            # DuckDB lets go of the landed rows before the model build (the run's peak of
+            # memory); a failure from here on still leaves nothing of this run but its record
+            w.commit_load()
             # Nothing loaded (every record quarantined, or none at all) is a run, not a failure:
             # the model, views and header-only reports are built from empty raw tables and the
             # quarantine rows stay.
@@ -740,6 +743,7 @@ def load_and_build(
                 _save_resume_state(con, ctx, reports)
                 warehouse.save_fetch_state(con, ctx.run_id, fetch_state_rows(reports))
             applied = _record(con, ctx, summaries, counts, snapshots)
+        w.finish()
         ctx.recorded = True
         paths = _publish(w, ctx)
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots, applied)
@@ -790,12 +794,17 @@ def _failure_recorded(
     summaries: list[SourceSummary],
     usage: Mapping[str, Usage],
 ) -> Iterator[None]:
-    """A run that fails before its commit rolls its data back, then records its `runs` row
+    """A run that fails before its (last) commit rolls its data back, then records its `runs` row
     (status failed, the error, what each source did) and the requests it spent, in a
     transaction of their own; leaving the writer publishes that trace."""
     try:
         yield
     except BaseException as exc:
+        try:
+            w.undo_half_run()  # its load was committed: back to the warehouse as published
+        except Exception as inner:  # never hide the run's own failure
+            log.error("could not undo the failed run %s: %s", ctx.run_id, inner)
+            raise exc from None
         if _worth_recording(ctx, w.fresh, usage):
             w.keep = _record_failure(w.con, ctx, exc, summaries, usage)
         raise
