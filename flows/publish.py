@@ -270,6 +270,33 @@ def reset_private(layout: Layout) -> None:
     shutil.rmtree(layout.private_dir, ignore_errors=True)
 
 
+def restore_private(layout: Layout) -> bool:
+    """Undo a half run: the private copy back to the published file's bytes, when these are
+    still the ones the last publish wrote (then the private copy held exactly them before the
+    run), without opening the published file (a client may hold it open for writing). Whether
+    it was restored; the half-run marker goes only once it is."""
+    state = State.read(layout)
+    if (
+        state is None
+        or state.published is None
+        or identity(layout.published) != state.published
+        or layout.wal(layout.published).exists()
+    ):
+        return False
+    tmp = layout.private.with_name(layout.private.name + ".restore")
+    try:
+        copy_durably(layout.published, tmp)
+        layout.wal(layout.private).unlink(missing_ok=True)
+        os.replace(tmp, layout.private)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(layout.private_dir)
+    replace_state = State(state.published, state.previous, identity(layout.private), state.run_id)
+    replace_state.write(layout)
+    clear_half_run(layout)
+    return True
+
+
 def mark_half_run(layout: Layout, run_id: str | None) -> None:
     _write_atomic(layout.half_run, run_id or "")
 

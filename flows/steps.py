@@ -712,8 +712,9 @@ def load_and_build(
     usage: Mapping[str, Usage],
     release: bool = False,
 ) -> RunSummary:
-    """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run;
-    then publish the warehouse and the run's report set.
+    """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run
+    (committed in two steps where a failure can undo the first: `Writer.commit_load`); then
+    publish the warehouse and the run's report set.
 
     Each report's bodies and parsed records are let go once landed, before the model build (the
     run's largest use of memory); with `release` the caller's reports are emptied too (their

@@ -190,7 +190,7 @@ class Writer:
                     "half is discarded and %s is taken as it was published",
                     self.path,
                 )
-                publish.reset_private(self.layout)
+                self._discard_half_run()
             self._open()
         except BaseException:
             self._stack.close()
@@ -240,9 +240,16 @@ class Writer:
         if self._con is not None:
             self._con.close()
             self._con = None
-        publish.reset_private(self.layout)
+        self._discard_half_run()
         self.half = False
         self._open()
+
+    def _discard_half_run(self) -> None:
+        """The private copy as the last publish left it: its bytes again from the published
+        file, else (that file changed meanwhile, or there is none) a fresh start that takes the
+        published file over as an earlier version's."""
+        if not self.layout.published.exists() or not publish.restore_private(self.layout):
+            publish.reset_private(self.layout)
 
     @staticmethod
     def exists(path: Path) -> bool:
@@ -327,11 +334,11 @@ class Writer:
         try:
             if exc_type is None:
                 self.publish()
-            elif self.half:  # not undone yet: drop the half run, the next run adopts anew
+            elif self.half:  # not undone yet: back to the published file, recording nothing
                 if self._con is not None:
                     self._con.close()
                     self._con = None
-                publish.reset_private(self.layout)
+                self._discard_half_run()
                 self.half = False
             elif self.fresh and not self.keep:  # a failed first run leaves no empty warehouse
                 if self._con is not None:
