@@ -223,7 +223,10 @@ class Writer:
         publish.mark_half_run(self.layout, self.run_id)
         self.half = True
         self.con.execute("commit")
-        self.con.execute("checkpoint")  # into the file: the rows leave memory
+        try:
+            self.con.execute("checkpoint")  # into the file: the rows leave memory
+        except duckdb.Error as exc:  # e.g. another connection's transaction: they stay a while
+            log.debug("no checkpoint after the load: %s", exc)
         self.con.execute("begin transaction")
         return True
 
