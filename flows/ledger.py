@@ -79,12 +79,17 @@ def failure_recorded(
     summaries: list[SourceSummary],
     usage: Mapping[str, Usage],
 ) -> Iterator[None]:
-    """A run that fails before its commit rolls its data back, then records its `runs` row
+    """A run that fails before its (last) commit rolls its data back, then records its `runs` row
     (status failed, the error, what each source did) and the requests it spent, in a
     transaction of their own; leaving the writer publishes that trace."""
     try:
         yield
     except BaseException as exc:
+        try:
+            w.undo_half_run()  # its load was committed: back to the warehouse as published
+        except Exception as inner:  # never hide the run's own failure
+            log.error("could not undo the failed run %s: %s", ctx.run_id, inner)
+            raise exc from None
         if worth_recording(ctx, w.fresh, usage):
             w.keep = record_failure(w.con, ctx, exc, summaries, usage)
         raise

@@ -103,6 +103,12 @@ class Layout:
         return self.private_dir / "published.json"
 
     @property
+    def half_run(self) -> Path:
+        """Present while a run has committed its load but not yet its build: the private copy
+        then holds half a run, which is never published nor read as the warehouse."""
+        return self.private_dir / "half-run"
+
+    @property
     def incoming(self) -> Path:
         # beside the published file: os.replace is atomic only within one file system
         return self.published.with_name(f".{self.published.name}.incoming")
@@ -257,7 +263,63 @@ def publish_file(layout: Layout, run_id: str | None, keep_aside: str | None = No
 
 
 def reset_private(layout: Layout) -> None:
+    # the database first, the half-run marker with the folder last: dying in between leaves
+    # a marker without a database, never a half run without its marker
+    for path in (layout.private, layout.wal(layout.private)):
+        path.unlink(missing_ok=True)
     shutil.rmtree(layout.private_dir, ignore_errors=True)
+
+
+def restore_private(layout: Layout) -> bool:
+    """Undo a half run: the private copy back to the published file's bytes, when these are
+    still the ones the last publish wrote (then the private copy held exactly them before the
+    run), without opening the published file (a client may hold it open for writing). Whether
+    it was restored; the half-run marker goes only once it is."""
+    state = State.read(layout)
+    if (
+        state is None
+        or state.published is None
+        or identity(layout.published) != state.published
+        or layout.wal(layout.published).exists()
+    ):
+        return False
+    tmp = layout.private.with_name(layout.private.name + ".restore")
+    try:
+        copy_durably(layout.published, tmp)
+        layout.wal(layout.private).unlink(missing_ok=True)
+        os.replace(tmp, layout.private)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(layout.private_dir)
+    replace_state = State(state.published, state.previous, identity(layout.private), state.run_id)
+    replace_state.write(layout)
+    clear_half_run(layout)
+    return True
+
+
+def mark_half_run(layout: Layout, run_id: str | None) -> None:
+    _write_atomic(layout.half_run, run_id or "")
+
+
+def clear_half_run(layout: Layout) -> None:
+    layout.half_run.unlink(missing_ok=True)
+    _fsync_dir(layout.private_dir)
+
+
+def restorable(layout: Layout) -> bool:
+    """The published file holds exactly what the private copy holds (the last publish wrote
+    it and nothing changed either since), so a run may commit in steps and, should it fail,
+    go back to it."""
+    state = State.read(layout)
+    return (
+        state is not None
+        and state.private is not None
+        and layout.published.exists()
+        and not layout.wal(layout.published).exists()
+        and not layout.wal(layout.private).exists()
+        and identity(layout.published) == state.published
+        and identity(layout.private) == state.private
+    )
 
 
 # ---------------------------------------------------------------- report sets

@@ -242,9 +242,14 @@ def _rebuild(
     del raw
     names = list(lazy)
     tables = dict(zip(names, pl.collect_all([lazy[n] for n in names]), strict=True))
+    del lazy  # the plans hold the raw frames and every intermediate frame of the build
     tables["research_groups"] = inputs["research_groups"].collect().unique(maintain_order=True)
-    warehouse.replace_tables(con, tables)
-    return {n: t.height for n, t in tables.items()}, tables["work_xref"].lazy()
+    heights = {n: t.height for n, t in tables.items()}
+    xref = tables["work_xref"].lazy()
+    # one table at a time, each let go once DuckDB holds it: the run's peak of memory is here
+    for name in list(tables):
+        warehouse.replace_tables(con, {name: tables.pop(name)})
+    return heights, xref
 
 
 def _landed(rep: FetchReport) -> FetchReport:
@@ -283,8 +288,9 @@ def load_and_build(
     usage: Mapping[str, Usage],
     release: bool = False,
 ) -> RunSummary:
-    """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run;
-    then publish the warehouse and the run's report set.
+    """One transaction: archive, upsert raw, quarantine, rebuild model, snapshot, record run
+    (committed in two steps where a failure can undo the first: `Writer.commit_load`); then
+    publish the warehouse and the run's report set.
 
     Each report's bodies and parsed records are let go once landed, before the model build (the
     run's largest use of memory); with `release` the caller's reports are emptied too (their
@@ -301,6 +307,9 @@ def load_and_build(
                 reports[n] = _landed(reports[n])
                 if release:
                     given[n].items[:] = reports[n].items
+            # DuckDB lets go of the landed rows before the model build (the run's peak of
+            # memory); a failure from here on still leaves nothing of this run but its record
+            w.commit_load()
             # Nothing loaded (every record quarantined, or none at all) is a run, not a failure:
             # the model, views and header-only reports are built from empty raw tables and the
             # quarantine rows stay.
@@ -311,6 +320,7 @@ def load_and_build(
                 ledger.save_resume_state(con, ctx, reports)
                 warehouse.save_fetch_state(con, ctx.run_id, fetch.fetch_state_rows(reports))
             applied = ledger.record_run(con, ctx, summaries, counts, snapshots)
+        w.finish()
         ctx.recorded = True
         paths = _publish(w, ctx)
     return RunSummary(ctx.run_id, ctx.warehouse_path, summaries, paths, counts, snapshots, applied)

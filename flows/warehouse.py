@@ -1,7 +1,8 @@
 """The DuckDB boundary: the only module that talks to the warehouse file.
 
 Writes happen inside one transaction per command (archive responses, upsert raw tables, rebuild
-the model, append snapshots, record the run), in a private copy of the warehouse that only
+the model, append snapshots, record the run), committed in two steps where a failure can still
+undo the first (`Writer.commit_load`), in a private copy of the warehouse that only
 scholarflow opens; `Writer` then publishes it over `warehouse/scholarflow.duckdb` in one rename
 (`flows.publish`). Clients holding the published file (read-only or read-write) never block a
 run and keep the snapshot they opened; new connections see the new one.
@@ -171,6 +172,8 @@ class Writer:
         self._con: duckdb.DuckDBPyConnection | None = None
         self.fresh = False  # no warehouse existed: a failure leaves none behind...
         self.keep = False  # ...unless it recorded something that must stay (spent budget)
+        self.restorable = False  # a failure can bring the private copy back (see commit_load)
+        self.half = False  # the run committed its load, not yet its build
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -180,26 +183,82 @@ class Writer:
 
     def __enter__(self) -> Writer:
         self._stack.enter_context(exclusive(self.path, self.wait_seconds))
-        self.fresh = not self.exists(self.path)
         try:
-            self._prepare()
-            try:
-                self._con = _connect(self.layout.private)
-            except duckdb.IOException as exc:
-                raise WarehouseBusy(
-                    f"cannot open {self.layout.private} for writing: another program has it "
-                    f"open ({exc}); it is scholarflow's private copy, open {self.path} instead"
-                ) from None
-            self._con.execute(CORE_DDL)
+            if self.layout.half_run.exists():
+                log.warning(
+                    "an earlier run stopped between committing its load and its build; its "
+                    "half is discarded and %s is taken as it was published",
+                    self.path,
+                )
+                self._discard_half_run()
+            self._open()
         except BaseException:
             self._stack.close()
             raise
         return self
 
+    def _open(self) -> None:
+        self.fresh = not self.exists(self.path)
+        self._prepare()
+        self.restorable = self.fresh or publish.restorable(self.layout)
+        try:
+            self._con = _connect(self.layout.private)
+        except duckdb.IOException as exc:
+            raise WarehouseBusy(
+                f"cannot open {self.layout.private} for writing: another program has it "
+                f"open ({exc}); it is scholarflow's private copy, open {self.path} instead"
+            ) from None
+        self._con.execute(CORE_DDL)
+
+    def commit_load(self) -> bool:
+        """Inside the run's transaction: commit what it did so far and go on in a new one, when
+        a failure can still undo it (the published file holds all the private copy held before
+        the run, or there was no warehouse). DuckDB then lets go of the landed rows, which it
+        would otherwise hold uncommitted through the model build. Until `finish`, a marker says
+        the private copy holds half a run: it is never published nor read, and a failure (or
+        the next run, after a crash) brings it back to the published file. Whether it
+        committed."""
+        if not self.restorable:
+            return False
+        publish.mark_half_run(self.layout, self.run_id)
+        self.half = True
+        self.con.execute("commit")
+        try:
+            self.con.execute("checkpoint")  # into the file: the rows leave memory
+        except duckdb.Error as exc:  # e.g. another connection's transaction: they stay a while
+            log.debug("no checkpoint after the load: %s", exc)
+        self.con.execute("begin transaction")
+        return True
+
+    def finish(self) -> None:
+        """The run's last commit is done: the private copy holds a whole run again."""
+        if self.half:
+            publish.clear_half_run(self.layout)
+            self.half = False
+
+    def undo_half_run(self) -> None:
+        """After a failure past `commit_load`: back to the published file (or to none)."""
+        if not self.half:
+            return
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        self._discard_half_run()
+        self.half = False
+        self._open()
+
+    def _discard_half_run(self) -> None:
+        """The private copy as the last publish left it: its bytes again from the published
+        file, else (that file changed meanwhile, or there is none) a fresh start that takes the
+        published file over as an earlier version's."""
+        if not self.layout.published.exists() or not publish.restore_private(self.layout):
+            publish.reset_private(self.layout)
+
     @staticmethod
     def exists(path: Path) -> bool:
         """A warehouse is there: published, or committed in the writer copy only."""
-        return path.exists() or publish.Layout(path).private.exists()
+        lay = publish.Layout(path)
+        return path.exists() or (lay.private.exists() and not lay.half_run.exists())
 
     def _prepare(self) -> None:
         """Bring the private copy in line with the published file before writing."""
@@ -259,6 +318,8 @@ class Writer:
         """Checkpoint and close the private copy, then publish it if it changed since the last
         publish. Idempotent; returns whether the published file was replaced."""
         lay = self.layout
+        if lay.half_run.exists():
+            raise RuntimeError(f"{lay.private} holds half a run: not published")
         if self._con is not None:
             reason = None
             state = publish.State.read(lay)
@@ -276,6 +337,12 @@ class Writer:
         try:
             if exc_type is None:
                 self.publish()
+            elif self.half:  # not undone yet: back to the published file, recording nothing
+                if self._con is not None:
+                    self._con.close()
+                    self._con = None
+                self._discard_half_run()
+                self.half = False
             elif self.fresh and not self.keep:  # a failed first run leaves no empty warehouse
                 if self._con is not None:
                     self._con.close()
@@ -483,17 +550,20 @@ def _merge_stage(
     earlier version hashed another way are not taken for changed ones."""
     packed = ", ".join(f'"{c}" := "{c}"' for c in fields)
     stored = "md5(to_json(struct_pack(" + ", ".join(f'"{c}" := t."{c}"' for c in fields) + ")))"
+    # The stage stays Arrow, outside DuckDB: a temp table made inside the run's transaction
+    # keeps its memory until the commit (DuckDB frees a dropped table's storage only then),
+    # which held a second copy of every landed record through the model build.
     con.register("_stage_arrow", stage)
     try:
-        con.execute(
-            f"""create or replace temp table _stage as
-                select * exclude (_seq), md5(to_json(struct_pack({packed}))) as _record_hash
+        staged = con.execute(
+            f"""select * exclude (_seq), md5(to_json(struct_pack({packed}))) as _record_hash
                 from _stage_arrow
                 qualify row_number() over (partition by {key} order by _seq desc) = 1"""
-        )
+        ).to_arrow_table()
     finally:
         con.unregister("_stage_arrow")
-    total = _count(con, "_stage")
+    total = staged.num_rows
+    con.register("_stage", staged)
     try:
         if not _table_exists(con, table):
             con.execute(f"create table {table} as select * from _stage where false")
@@ -516,7 +586,7 @@ def _merge_stage(
                     where not exists (select 1 from {table} t where t.{key} = s.{key})"""
             )
     finally:
-        con.execute("drop table if exists _stage")
+        con.unregister("_stage")
     return total, new, updated
 
 
@@ -820,8 +890,8 @@ def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
     """Open for one read before a run, under the run lock: the private copy when there is one
     (it holds every commit, published or not, and no other program opens it), else the
     published file. Fail closed: a run must not believe nothing was spent today."""
-    private = publish.Layout(path).private
-    target = private if private.exists() else path
+    lay = publish.Layout(path)
+    target = lay.private if lay.private.exists() and not lay.half_run.exists() else path
     try:
         return duckdb.connect(str(target), read_only=True)
     except duckdb.IOException as exc:
