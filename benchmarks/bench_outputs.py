@@ -35,7 +35,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flows import outputs, renders, warehouse
+from flows import outputs, renders, views
 from flows.settings import SQL_DIR
 
 
@@ -100,7 +100,7 @@ def synthetic(path: Path, demo: Path, papers: int, watched: int) -> None:
            select paper_id, 'topic' || (hash(paper_id) % 5), 'Topic ' || (hash(paper_id) % 5), 'watchlist'
            from papers"""
     )
-    warehouse.create_views(con, SQL_DIR)
+    views.create_views(con, SQL_DIR)
     con.close()
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from flows import warehouse
+from flows import views
 from transforms import model, normalize
 from transforms import names as names_module
 from transforms import works as resolution
@@ -236,7 +236,7 @@ def main() -> None:
     con.execute("create table papers as select * from _papers")
     con.execute("create view metrics.papers as select * from main.papers")
     with tempfile.TemporaryDirectory() as tmp:
-        t_safe, _ = best_of(lambda: warehouse.write_report_files(con, Path(tmp) / "a"), repeat)
+        t_safe, _ = best_of(lambda: views.write_report_files(con, Path(tmp) / "a"), repeat)
         plain = f"copy (select * from papers) to '{Path(tmp) / 'b.csv'}' (format csv, header)"
         t_copy, _ = best_of(lambda: con.execute(plain), repeat)
         flat = papers.with_columns(pl.col("sources").list.join("; "))

@@ -12,7 +12,7 @@
 3. One small new file (new works plus a few with changed counts) imported into that warehouse.
 4. Baseline in the same run: plain DuckDB `read_json` of the same pages flattened into works,
    authorships, topics and counts_by_year tables (a subprocess too).
-5. The report writer alone on the built warehouse (`warehouse.write_report_files`), and the rows of
+5. The report writer alone on the built warehouse (`views.write_report_files`), and the rows of
    the report set (reports/*.csv, header excluded; the per-run copy not counted).
 
 Prints a table, then ONE JSON line. `--root` runs another checkout's code (e.g. an older commit
@@ -383,10 +383,13 @@ con.close()
 EXPORT = """
 import sys, time, duckdb
 from pathlib import Path
-from flows import warehouse
+try:
+    from flows.views import write_report_files
+except ImportError:  # --root: a checkout from before flows/views.py
+    from flows.warehouse import write_report_files
 con = duckdb.connect(sys.argv[1], read_only=True)
 t0 = time.perf_counter()
-warehouse.write_report_files(con, Path(sys.argv[2]))
+write_report_files(con, Path(sys.argv[2]))
 print(time.perf_counter() - t0)
 """
 

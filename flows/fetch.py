@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from flows import settings, warehouse
+from flows import land, ledger_tables, settings
 from flows.context import Mode, RunContext
 from flows.http import (
     DEFAULT_LIMITS,
@@ -64,7 +64,9 @@ def budgets_left(watchlist: Watchlist, warehouse_path: Path | None) -> dict[str,
     """Configured daily budgets minus what earlier runs spent today (UTC), per source."""
     if not watchlist.budgets:
         return {}
-    spent = warehouse.used_today(warehouse_path, datetime.now(UTC).date()) if warehouse_path else {}
+    spent = (
+        ledger_tables.used_today(warehouse_path, datetime.now(UTC).date()) if warehouse_path else {}
+    )
     return {s: max(0.0, b - spent.get(s, 0.0)) for s, b in watchlist.budgets.items()}
 
 
@@ -100,7 +102,7 @@ def make_client(
         budgets=budgets_left(watchlist, warehouse_path),
         exhaustion=exhaustion,
         default_limit=UNKNOWN_HOST,
-        resume=warehouse.resume_responses(warehouse_path) if warehouse_path else None,
+        resume=ledger_tables.resume_responses(warehouse_path) if warehouse_path else None,
     )
 
 
@@ -112,7 +114,7 @@ def plan_fetches(ctx: RunContext) -> None:
     opts = ctx.watchlist.sources.incremental
     if ctx.mode != "live" or not opts.enabled:
         return
-    state = warehouse.read_fetch_state(ctx.warehouse_path)
+    state = ledger_tables.read_fetch_state(ctx.warehouse_path)
     today = ctx.started_at.date()
     for slug in ctx.watchlist.sources.enabled:
         if not SOURCES[slug].incremental:
@@ -125,7 +127,7 @@ def plan_fetches(ctx: RunContext) -> None:
         )
         refresh: list[str] = []
         if slug == "openalex" and marks:
-            refresh = warehouse.stale_citation_ids(
+            refresh = ledger_tables.stale_citation_ids(
                 ctx.warehouse_path,
                 slug,
                 ctx.started_at - timedelta(days=opts.citations_refresh_days),
@@ -261,7 +263,7 @@ def import_files(
     report = FetchReport(slug)
     if max_bytes is not None:
         _refuse_big_files(slug, files, max_bytes)
-    archived = warehouse.archived_bodies(into, slug) if into is not None else None
+    archived = land.archived_bodies(into, slug) if into is not None else None
     packing: dict[int, tuple[int, Future[bytes]]] = {}  # item index -> (size, gzip to come)
     # zlib lets go of the GIL: bodies are packed on a second thread while the next files parse
     with ThreadPoolExecutor(max_workers=1) as packer:
@@ -271,7 +273,7 @@ def import_files(
                 if archived is not None:
                     item, body = _compact(slug, item, archived)
                     if body is not None:
-                        fut = packer.submit(warehouse.pack_body, body)
+                        fut = packer.submit(land.pack_body, body)
                         packing[len(report.items)] = (len(body), fut)
                 report.items.append(item)
                 # The records held so far are no garbage: without this the collector walks all
@@ -294,7 +296,7 @@ def _compact(
     page = checked_page(slug, item.page, r.url)
     landed = {}
     for entity, records in page.records.items():
-        landed[entity], _ = warehouse.records_table(slug, entity, records, checked=True)
+        landed[entity], _ = land.records_table(slug, entity, records, checked=True)
     page = replace(page, records={}, landed=landed)
     if (r.url, r.sha256) in archived:
         return Fetched(replace(r, body=b""), page, (len(r.body), b"")), None

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flows import __version__, warehouse
+from flows import __version__, ledger_tables, warehouse
 from flows.context import RunContext, SourceSummary
 from flows.http import (
     HttpClient,
@@ -63,7 +63,7 @@ def save_resume_state(con: Any, ctx: RunContext, reports: list[FetchReport]) -> 
     a source that finished (or drifted: not resumable) starts afresh."""
     for rep in reports:
         stopped = rep.stopped if isinstance(rep.stopped, SourceStopped) else None
-        warehouse.save_source_state(
+        ledger_tables.save_source_state(
             con,
             rep.source,
             ctx.run_id,
@@ -123,14 +123,14 @@ def record_failure(
     try:
         with warehouse.transaction(con):
             if spent and ctx.mode == "live":  # spent upstream: today's budget stays true
-                warehouse.record_usage(
+                ledger_tables.record_usage(
                     con,
                     [
                         usage_row(ctx, s, u, f"run failed: {type(exc).__name__}")
                         for s, u in spent.items()
                     ],
                 )
-            warehouse.record_run(
+            ledger_tables.record_run(
                 con,
                 {
                     "run_id": ctx.run_id,
@@ -160,7 +160,7 @@ def record_run(
 ) -> dict[str, Any]:
     errors = sum(len(s.errors) for s in summaries)
     overrides = override_stats(con, ctx.overrides)
-    warehouse.record_run(
+    ledger_tables.record_run(
         con,
         {
             "run_id": ctx.run_id,
@@ -190,7 +190,7 @@ def record_run(
 def override_stats(con: Any, overrides: Overrides) -> dict[str, Any]:
     """What the run did with overrides.toml: entries per kind, and how many were applied (an
     entry the build flagged `override_unmatched` named nothing and was not applied)."""
-    unmatched = warehouse.override_lines_flagged(con, "override_unmatched")
+    unmatched = ledger_tables.override_lines_flagged(con, "override_unmatched")
     lines = {r["line"] for r in overrides.rows}
     return {
         "path": str(overrides.path) if overrides.path else None,

@@ -17,7 +17,19 @@ from typing import Any
 
 import polars as pl
 
-from flows import __version__, fetch, ledger, outputs, publish, settings, warehouse
+from flows import (
+    __version__,
+    fetch,
+    land,
+    ledger,
+    ledger_tables,
+    model_tables,
+    outputs,
+    publish,
+    settings,
+    views,
+    warehouse,
+)
 from flows.context import AfterCommitError, RunContext, RunSummary, SourceSummary
 from flows.http import (
     Usage,
@@ -172,22 +184,26 @@ def _build(
         ),
     }
     code, given = _code_digest(), _inputs_digest(ctx, inputs)
-    fixed = f"{code}\n{given}\n{warehouse.raw_digest(con)}"
-    kept = None if full else warehouse.built_from(con, f"{fixed}\n{warehouse.registry_digest(con)}")
+    fixed = f"{code}\n{given}\n{model_tables.raw_digest(con)}"
+    kept = (
+        None
+        if full
+        else model_tables.built_from(con, f"{fixed}\n{model_tables.registry_digest(con)}")
+    )
     if kept is not None:
         log.info("raw data, registry, watchlist and overrides unchanged: the model stands")
         ctx.model_build = {"path": "unchanged", "reason": None}
-        counts = warehouse.table_heights(con, kept)
-        xref = warehouse.read_table(con, "work_xref").lazy()
+        counts = model_tables.table_heights(con, kept)
+        xref = model_tables.read_table(con, "work_xref").lazy()
     else:
         why = _full_reason(con, full, code, given)
         counts, xref = _rebuild(con, ctx, inputs, why)
-        digest = f"{fixed}\n{warehouse.registry_digest(con)}"
-        warehouse.save_model_state(con, digest, list(counts), ctx.run_id)
+        digest = f"{fixed}\n{model_tables.registry_digest(con)}"
+        model_tables.save_model_state(con, digest, list(counts), ctx.run_id)
     snaps = model.citation_snapshot_rows(observed, xref, ctx.run_id).collect()
-    appended = warehouse.append_snapshots(con, snaps)
-    warehouse.create_views(con, settings.sql_dir())
-    undocumented = warehouse.apply_comments(con, settings.sql_dir())
+    appended = model_tables.append_snapshots(con, snaps)
+    views.create_views(con, settings.sql_dir())
+    undocumented = views.apply_comments(con, settings.sql_dir())
     if undocumented:
         log.debug("%d warehouse objects have no description in flows/catalog.toml", undocumented)
     return counts, appended
@@ -197,7 +213,7 @@ def _full_reason(con: Any, full: bool, code: str, given: str) -> str | None:
     """Why this build must resolve every record (None: an incremental build may do)."""
     if full:
         return "full build asked for (--full)"
-    before = warehouse.model_digest(con)
+    before = model_tables.model_digest(con)
     if before is None:
         return "no previous build"
     lines = before.split("\n")
@@ -205,7 +221,7 @@ def _full_reason(con: Any, full: bool, code: str, given: str) -> str | None:
         return "code or engine version changed since the last build"
     if lines[1] != given:
         return "watchlist or overrides changed since the last build"
-    if lines[-1] != warehouse.registry_digest(con):
+    if lines[-1] != model_tables.registry_digest(con):
         return "the id registry changed since the last build"
     return None
 
@@ -215,14 +231,14 @@ def _rebuild(
 ) -> tuple[dict[str, int], pl.LazyFrame]:
     """The model tables from the raw tables (`full_reason` None: incrementally where the
     previous build allows); (heights, work_xref)."""
-    raw = warehouse.read_raw(con)
+    raw = land.read_raw(con)
     lazy, how = model.build_model_from(
         raw,
         inputs["researchers"],
         inputs["topics"],
-        previous=warehouse.read_previous_model(con)
+        previous=model_tables.read_previous_model(con)
         if full_reason is None
-        else warehouse.read_registry(con),
+        else model_tables.read_registry(con),
         run_id=ctx.run_id,
         overrides=inputs["overrides"],
         incremental=full_reason is None,
@@ -248,7 +264,7 @@ def _rebuild(
     xref = tables["work_xref"].lazy()
     # one table at a time, each let go once DuckDB holds it: the run's peak of memory is here
     for name in list(tables):
-        warehouse.replace_tables(con, {name: tables.pop(name)})
+        model_tables.replace_tables(con, {name: tables.pop(name)})
     return heights, xref
 
 
@@ -261,11 +277,11 @@ def _landed(rep: FetchReport) -> FetchReport:
 
 def _land(con: Any, ctx: RunContext, rep: FetchReport, usage: Mapping[str, Usage]) -> SourceSummary:
     """Archive one source's responses, upsert its records, quarantine what it could not parse."""
-    warehouse.archive_responses(con, ctx.run_id, rep.items)
-    stats = warehouse.upsert_raw(con, ctx.run_id, rep.source, rep.items)
+    land.archive_responses(con, ctx.run_id, rep.items)
+    stats = land.upsert_raw(con, ctx.run_id, rep.source, rep.items)
     bad = [q for f in rep.items for q in f.page.quarantined]
     not_works = [q for f in rep.items for q in f.page.skipped]
-    warehouse.quarantine(con, ctx.run_id, [*bad, *not_works, *rep.errors])
+    land.quarantine(con, ctx.run_id, [*bad, *not_works, *rep.errors])
     return SourceSummary(
         rep.source,
         requests=usage[rep.source].requests if rep.source in usage else len(rep.items),
@@ -314,11 +330,11 @@ def load_and_build(
             # the model, views and header-only reports are built from empty raw tables and the
             # quarantine rows stay.
             counts, snapshots = _build(con, ctx, observed)
-            warehouse.append_metrics(con, metrics)
-            warehouse.record_usage(con, ledger.usage_rows(ctx, reports, usage))
+            ledger_tables.append_metrics(con, metrics)
+            ledger_tables.record_usage(con, ledger.usage_rows(ctx, reports, usage))
             if ctx.mode == "live":
                 ledger.save_resume_state(con, ctx, reports)
-                warehouse.save_fetch_state(con, ctx.run_id, fetch.fetch_state_rows(reports))
+                ledger_tables.save_fetch_state(con, ctx.run_id, fetch.fetch_state_rows(reports))
             applied = ledger.record_run(con, ctx, summaries, counts, snapshots)
         w.finish()
         ctx.recorded = True
@@ -334,9 +350,9 @@ def _publish(w: warehouse.Writer, ctx: RunContext) -> list[Path]:
     step = "writing its reports"
     try:
         staged = publish.stage_reports(root, ctx.run_id)
-        with warehouse.shared_views_once(w.con):
+        with views.shared_views_once(w.con):
             options = ReportOptions.from_watchlist(ctx.watchlist)
-            warehouse.write_report_files(w.con, staged, options)
+            views.write_report_files(w.con, staged, options)
             # what people read beside the CSVs: digest.md, index.html, charts/, exports/
             # charts and exports whose inputs are unchanged are taken from the current set
             outputs.write_outputs(w.con, staged, ctx.run_id, publish.current_run_dir(root))
@@ -376,7 +392,7 @@ def build_only(ctx: RunContext, full: bool = True) -> RunSummary:
     with warehouse.Writer(ctx.warehouse_path, ctx.wait_seconds, ctx.run_id) as w:
         con = w.con
         with ledger.failure_recorded(w, ctx, [], {}), warehouse.transaction(con):
-            if not warehouse.has_data(con):
+            if not model_tables.has_data(con):
                 raise warehouse.WarehouseEmpty(
                     f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
                 )

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from flows import warehouse
+from flows import views
 from flows.settings import SQL_DIR
 
 R1, R2 = "20260101T090000Z-aaaaaa", "20260108T090000Z-bbbbbb"
@@ -249,7 +249,7 @@ def build_tiny(
                     }
                 ],
             )
-        warehouse.create_views(con, SQL_DIR)
+        views.create_views(con, SQL_DIR)
     finally:
         con.close()
     return path

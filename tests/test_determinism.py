@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 from conftest import demo_context
 
-from flows import steps, warehouse
+from flows import land, steps
 from transforms import model
 from transforms import works as resolution
 
@@ -47,7 +47,7 @@ def _build(raw: dict[str, pl.DataFrame], warehouse_path: Path, seed: int | None)
 def test_the_demo_model_is_byte_identical_across_builds(demo_warehouse: Path) -> None:
     con = duckdb.connect(str(demo_warehouse), read_only=True)
     try:
-        raw = {name: frame.collect() for name, frame in warehouse.read_raw(con).items()}
+        raw = {name: frame.collect() for name, frame in land.read_raw(con).items()}
     finally:
         con.close()
     assert raw, "the demo warehouse has raw tables"

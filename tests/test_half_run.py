@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from conftest import ROOT, shared_fixture_dir
 
-from flows import cli, publish, steps, warehouse
+from flows import cli, land, publish, steps
 
 
 def _import(wh: Path, files: list[Path]) -> int:
@@ -97,7 +97,7 @@ def test_killed_between_load_and_build_leaves_the_warehouse_and_the_rerun_loads_
     assert lay.half_run.exists()
     assert _state(wh) == before  # readers see the warehouse as it was
     # reads before a run take the published file, not the half-built private copy
-    archived = {url for url, _sha in warehouse.archived_bodies(wh, "openalex")}
+    archived = {url for url, _sha in land.archived_bodies(wh, "openalex")}
     assert archived == {url for (url,) in before["archived"]}
     _check_the_rerun(wh, before, later)
 

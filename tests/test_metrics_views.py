@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows import warehouse
+from flows import views, warehouse
 from flows.settings import SQL_DIR
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -139,7 +139,7 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCon
         [("p2",), ("p3",), ("p4",)],
     )
     c.executemany("insert into research_groups values ('lab', 'Lab', ?)", [("ada",), ("bob",)])
-    warehouse.create_views(c, SQL_DIR)
+    views.create_views(c, SQL_DIR)
     yield c
     c.close()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows import context, fetch, steps, warehouse
+from flows import context, fetch, ledger_tables, steps, warehouse
 from flows.http import (
     DEFAULT_LIMITS,
     AllowanceExhausted,
@@ -358,7 +358,7 @@ def test_budget_left_subtracts_what_earlier_runs_spent_today(tmp_path: Path) -> 
     path = tmp_path / "w.duckdb"
     today = datetime.now(UTC).date()
     with warehouse.writer(path) as con:
-        warehouse.record_usage(
+        ledger_tables.record_usage(
             con,
             [
                 _usage_row("r1", "openalex", today, 30.0),

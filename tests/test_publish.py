@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from conftest import demo_context
 
-from flows import cli, context, publish, steps, warehouse
+from flows import cli, context, publish, steps, views
 from flows.watchlist import ReportsOptions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,14 +306,14 @@ def test_a_partial_report_set_is_never_current_and_is_cleaned_up(
     reports = built.parent / "reports"
     before = {p.name: p.read_bytes() for p in reports.glob("*.csv")}
     current = os.readlink(reports / "current")
-    real = warehouse.write_report_files
+    real = views.write_report_files
 
     def half(con: object, out: Path, *options: Any) -> list[Path]:
         written = real(con, out, *options)  # type: ignore[arg-type]
         written[0].unlink()
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(warehouse, "write_report_files", half)
+    monkeypatch.setattr(views, "write_report_files", half)
     with pytest.raises(context.AfterCommitError):
         steps.build_only(demo_context(built))
     assert os.readlink(reports / "current") == current
@@ -352,7 +352,7 @@ def test_a_failure_after_the_commit_says_what_was_committed(
     def fail(con: object, out: Path, *options: object) -> list[Path]:
         raise error
 
-    monkeypatch.setattr(warehouse, "write_report_files", fail)
+    monkeypatch.setattr(views, "write_report_files", fail)
     assert _cli(built, "build") == code
     err = capsys.readouterr().err
     assert err.startswith(f"{prefix}: run ")
@@ -375,7 +375,7 @@ def test_a_failure_before_the_commit_changes_no_data_and_is_recorded(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("view broke")
 
-    monkeypatch.setattr(warehouse, "create_views", boom)
+    monkeypatch.setattr(views, "create_views", boom)
     assert _cli(built, "build") == 1
     assert "view broke" in capsys.readouterr().err
     con = duckdb.connect(str(built), read_only=True)
@@ -395,7 +395,7 @@ def test_a_failure_before_the_commit_changes_no_data_and_is_recorded(
 def _die_at(path: str, where: str) -> None:
     """Child process: build, and die hard (no cleanup, as kill -9) at one publishing step."""
     from flows import publish as pub
-    from flows import warehouse as wh
+    from flows import views as wh
 
     def dying(real: Any, before: bool = True) -> Any:
         def f(*args: Any, **kwargs: Any) -> Any:

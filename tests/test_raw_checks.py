@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows import warehouse
+from flows import land, warehouse
 from flows.http import FetchedResponse
 from flows.sources import openalex
 from flows.sources.base import Fetched
@@ -118,13 +118,13 @@ def test_record_hash_is_stable_and_follows_each_change() -> None:
     for run in ("r1", "r2"):
         con = duckdb.connect()
         con.execute(warehouse.CORE_DDL)
-        stats = warehouse.upsert_raw(con, run, "openalex", _items(works))
+        stats = land.upsert_raw(con, run, "openalex", _items(works))
         assert (stats.new, stats.updated) == (3, 0)
         hashes.append(_hashes(con))
     assert hashes[0] == hashes[1] and len(set(hashes[0].values())) == 3
 
     works[1] = {**works[1], "cited_by_count": 99}
-    again = warehouse.upsert_raw(con, "r3", "openalex", _items(works))
+    again = land.upsert_raw(con, "r3", "openalex", _items(works))
     assert (again.new, again.updated, again.unchanged) == (0, 1, 2)
     after = _hashes(con)
     assert {k for k in after if after[k] != hashes[1][k]} == {"W2"}
@@ -142,10 +142,10 @@ def test_rows_hashed_by_an_earlier_version_are_not_taken_for_changed() -> None:
     ]
     con = duckdb.connect()
     con.execute(warehouse.CORE_DDL)
-    warehouse.upsert_raw(con, "r1", "openalex", _items(works))
+    land.upsert_raw(con, "r1", "openalex", _items(works))
     con.execute("update raw_openalex__works set _record_hash = 'hashed-the-old-way'")
     works[2] = {**works[2], "cited_by_count": 7}
-    again = warehouse.upsert_raw(con, "r2", "openalex", _items(works))
+    again = land.upsert_raw(con, "r2", "openalex", _items(works))
     assert (again.new, again.updated, again.unchanged) == (0, 1, 2)
     runs = dict(con.execute("select work_id, _run_id from raw_openalex__works").fetchall())
     assert runs == {"W1": "r1", "W2": "r1", "W3": "r2"}

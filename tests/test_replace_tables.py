@@ -1,4 +1,4 @@
-"""A build writes only the model rows that changed: `warehouse.replace_tables` leaves a table
+"""A build writes only the model rows that changed: `model_tables.replace_tables` leaves a table
 with the frame's rows, as a full rewrite would, but in place (same table, comments and views
 kept), touching only the rows that differ."""
 
@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from flows import warehouse
-from flows.warehouse import TableWrite
+from flows import model_tables, warehouse
+from flows.model_tables import TableWrite
 
 T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
@@ -62,7 +62,7 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
 
 def _written(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> TableWrite:
     with warehouse.transaction(con):
-        done = warehouse.replace_tables(con, {"papers": frame})
+        done = model_tables.replace_tables(con, {"papers": frame})
     assert_frame_equal(_rows(con, "papers"), frame.sort("paper_id"))
     return done["papers"]
 

@@ -1,7 +1,7 @@
 """CSV reports written by DuckDB's COPY: RFC 4180, safe cells, readable by people and machines.
 
 Each test builds a metrics view by hand, writes the report set the way a run does
-(`warehouse.write_report_files`) and reads the file back with Python's csv module.
+(`views.write_report_files`) and reads the file back with Python's csv module.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from conftest import SHARED_FIXTURES
 
-from flows import cli, warehouse
+from flows import cli, views
 from flows.reports import ReportOptions
 from flows.watchlist import load_watchlist
 
@@ -45,7 +45,7 @@ def report(
     marks = ", ".join("?" for _ in ddl.split(","))
     con.executemany(f"insert into t values ({marks})", [list(r) for r in rows])
     con.execute("create view metrics.r as select * from t")
-    written = warehouse.write_report_files(con, out, options or ReportOptions())
+    written = views.write_report_files(con, out, options or ReportOptions())
     assert written == [out / "r.csv"]
     return written[0]
 
@@ -153,7 +153,7 @@ def test_files_respect_the_umask(con: duckdb.DuckDBPyConnection, tmp_path: Path)
         assert path.stat().st_mode & 0o777 == 0o644
         os.umask(0o002)
         con.execute("create view metrics.again as select 1 as b")
-        warehouse.write_report_files(con, tmp_path / "out")
+        views.write_report_files(con, tmp_path / "out")
         assert (tmp_path / "out" / "again.csv").stat().st_mode & 0o777 == 0o664
     finally:
         os.umask(old)
@@ -222,7 +222,7 @@ def test_topic_trends_lists_watchlist_and_top_topics(
 ) -> None:
     topic_view(con)
     options = ReportOptions(top_topics=1, pinned_topics=(("openalex", "T1"),))
-    path = warehouse.write_report_files(con, tmp_path, options)[1]
+    path = views.write_report_files(con, tmp_path, options)[1]
     assert topics_in(path) == {
         ("watchlist", "llm"),
         ("watchlist", "db"),
@@ -233,7 +233,7 @@ def test_topic_trends_lists_watchlist_and_top_topics(
     body = read(path)[1:]
     assert len(body) == 5 * 2  # every month of each listed topic
     assert body == sorted(body, key=lambda r: (r[0], r[1], r[3]))  # by kind, topic, month
-    path = warehouse.write_report_files(con, tmp_path / "all", ReportOptions(top_topics=10))[1]
+    path = views.write_report_files(con, tmp_path / "all", ReportOptions(top_topics=10))[1]
     assert len(topics_in(path)) == 7
     # the view itself stays complete
     assert con.execute("select count(*) from metrics.topic_trends").fetchone() == (14,)
@@ -298,7 +298,7 @@ def test_growing_views_are_cut_in_their_reports(tmp_path: Path) -> None:
                   w as window_days, i as citations_gained
            from range(305) t(i), (values (30), (90)) v(w)"""
     )
-    written = warehouse.write_report_files(con, tmp_path / "reports")
+    written = views.write_report_files(con, tmp_path / "reports")
     assert [p.name for p in written] == ["citation_velocity.csv"]
     with written[0].open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -322,20 +322,22 @@ def test_shared_views_computed_once_write_the_same_report_set(
     with duckdb.connect(str(path)) as con:
         con.execute("set TimeZone = 'UTC'")
         (run_id,) = con.execute("select max(run_id) from runs").fetchone() or ("",)
-        views = "select view_name, sql from duckdb_views() where schema_name = 'metrics' order by 1"
-        before = con.execute(views).fetchall()
+        view_sql = (
+            "select view_name, sql from duckdb_views() where schema_name = 'metrics' order by 1"
+        )
+        before = con.execute(view_sql).fetchall()
         for name in ("plain", "shared"):
             out = tmp_path / name
             if name == "plain":
-                warehouse.write_report_files(con, out)
+                views.write_report_files(con, out)
                 outputs.write_outputs(con, out, run_id)
                 continue
-            with warehouse.shared_views_once(con):
-                sql = dict(con.execute(views).fetchall())
-                assert all("_shared_" in sql[v] for v in warehouse.SHARED_VIEWS)
-                warehouse.write_report_files(con, out)
+            with views.shared_views_once(con):
+                sql = dict(con.execute(view_sql).fetchall())
+                assert all("_shared_" in sql[v] for v in views.SHARED_VIEWS)
+                views.write_report_files(con, out)
                 outputs.write_outputs(con, out, run_id)
-        assert con.execute(views).fetchall() == before
+        assert con.execute(view_sql).fetchall() == before
         assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (
             0,
         )

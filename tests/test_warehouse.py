@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from conftest import demo_context, run_demo, shared_fixture_dir
 
-from flows import fetch, steps, warehouse
+from flows import fetch, steps, views, warehouse
 
 
 def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
@@ -157,7 +157,7 @@ def test_failure_inside_the_transaction_leaves_previous_warehouse(
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("simulated failure after the model tables were replaced")
 
-    monkeypatch.setattr(warehouse, "create_views", boom)
+    monkeypatch.setattr(views, "create_views", boom)
     with pytest.raises(RuntimeError, match="simulated"):
         run_demo(path)
     after = fingerprint(path)
@@ -179,7 +179,7 @@ def test_failure_inside_the_transaction_leaves_previous_warehouse(
 def _die_mid_load(path: str) -> None:
     """Child process: start a run and die hard right after the model step and the snapshots
     (a rerun of the same data keeps the model tables; the snapshots are written every run)."""
-    from flows import warehouse as wh
+    from flows import model_tables as wh
 
     real = wh.append_snapshots
 
