@@ -5,7 +5,6 @@ bad records quarantined; the raw tables read back for the model build.
 from __future__ import annotations
 
 import gzip
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,8 +15,7 @@ import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from flows.http import mask_secret_values, mask_secrets
-from flows.publish import WarehouseBusy as WarehouseBusy
-from flows.publish import exclusive as exclusive
+from flows.publish import WarehouseBusy
 from flows.sources import ENTITY_KEYS, raw_table
 from flows.sources.base import Fetched, Quarantined, SourceError
 from flows.warehouse import (
@@ -29,8 +27,6 @@ from flows.warehouse import (
 )
 from transforms.schemas import record_checker
 from transforms.sources import raw_schema
-
-log = logging.getLogger("scholarflow")
 
 
 @dataclass

@@ -130,23 +130,11 @@ def record_failure(
                         for s, u in spent.items()
                     ],
                 )
+            # what each source did before the failure, all of it rolled back
+            stats = {"sources": sources, "rolled_back": True}
             ledger_tables.record_run(
                 con,
-                {
-                    "run_id": ctx.run_id,
-                    "command": ctx.command,
-                    "mode": ctx.mode,
-                    "started_at": ctx.started_at,
-                    "finished_at": datetime.now(UTC),
-                    "status": "failed",
-                    "sources": sorted({*done, *usage}),
-                    "watchlist_sha256": ctx.watchlist_sha256,
-                    # what each source did before the failure, all of it rolled back
-                    "stats": {"sources": sources, "rolled_back": True},
-                    "overrides_sha256": ctx.overrides.sha256,
-                    "version": __version__,
-                    "error": error[:2000],
-                },
+                _run_row(ctx, "failed", sorted({*done, *usage}), stats) | {"error": error[:2000]},
             )
         ctx.recorded = True
         return True
@@ -155,35 +143,40 @@ def record_failure(
         return False
 
 
-def record_run(
+def _run_row(
+    ctx: RunContext, status: str, sources: list[str], stats: dict[str, Any]
+) -> dict[str, Any]:
+    """The run's `runs` row as it ends (succeeded, partial or failed)."""
+    return {
+        "run_id": ctx.run_id,
+        "command": ctx.command,
+        "mode": ctx.mode,
+        "started_at": ctx.started_at,
+        "finished_at": datetime.now(UTC),
+        "status": status,
+        "sources": sources,
+        "watchlist_sha256": ctx.watchlist_sha256,
+        "stats": stats,
+        "overrides_sha256": ctx.overrides.sha256,
+        "version": __version__,
+    }
+
+
+def record_finished(
     con: Any, ctx: RunContext, summaries: list[SourceSummary], counts: dict[str, int], snaps: int
 ) -> dict[str, Any]:
+    """The `runs` row of a run that got to its end (succeeded or partial); its override stats."""
     errors = sum(len(s.errors) for s in summaries)
     overrides = override_stats(con, ctx.overrides)
-    ledger_tables.record_run(
-        con,
-        {
-            "run_id": ctx.run_id,
-            "command": ctx.command,
-            "mode": ctx.mode,
-            "started_at": ctx.started_at,
-            "finished_at": datetime.now(UTC),
-            "status": "succeeded"
-            if errors == 0 and not any(s.stopped for s in summaries)
-            else "partial",
-            "sources": [s.source for s in summaries],
-            "watchlist_sha256": ctx.watchlist_sha256,
-            "stats": {
-                "sources": [s.__dict__ for s in summaries],
-                "tables": counts,
-                "snapshots": snaps,
-                "overrides": overrides,
-                "model": ctx.model_build,
-            },
-            "overrides_sha256": ctx.overrides.sha256,
-            "version": __version__,
-        },
-    )
+    status = "succeeded" if errors == 0 and not any(s.stopped for s in summaries) else "partial"
+    stats = {
+        "sources": [s.__dict__ for s in summaries],
+        "tables": counts,
+        "snapshots": snaps,
+        "overrides": overrides,
+        "model": ctx.model_build,
+    }
+    ledger_tables.record_run(con, _run_row(ctx, status, [s.source for s in summaries], stats))
     return overrides
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,15 +14,12 @@ from typing import Any
 import polars as pl
 
 from flows.http import mask_secrets
-from flows.publish import WarehouseBusy as WarehouseBusy
-from flows.publish import exclusive as exclusive
 from flows.warehouse import (
     Connection,
     has_table,
-    read_only_before_run,
+    insert_new,
+    rows_before_run,
 )
-
-log = logging.getLogger("scholarflow")
 
 
 def append_metrics(con: Connection, rows: list[dict[str, Any]]) -> int:
@@ -42,13 +38,7 @@ def append_metrics(con: Connection, rows: list[dict[str, Any]]) -> int:
             "value": pl.Float64,
         },
     )
-    con.register("_metrics", frame.to_arrow())
-    try:
-        con.execute(
-            "insert into metric_snapshots by name select * from _metrics on conflict do nothing"
-        )
-    finally:
-        con.unregister("_metrics")
+    insert_new(con, "metric_snapshots", frame.to_arrow())
     return frame.height
 
 
@@ -91,23 +81,17 @@ def save_source_state(
 def resume_responses(path: Path) -> dict[str, dict[str, tuple[int, str, bytes, datetime]]]:
     """Per stopped source: url -> (status, content type, body, fetched_at) of the responses its
     interrupted run got, from the archive. Empty when nothing is pending."""
-    if not path.exists():
-        return {}
-    con = read_only_before_run(path)
-    try:
-        if not has_table(con, "source_state"):
-            return {}
-        rows = con.execute(
-            """select s.source, r.url, r.status, r.content_type, r.body_gzip, r.fetched_at
+    rows = rows_before_run(
+        path,
+        "source_state",
+        """select s.source, r.url, r.status, r.content_type, r.body_gzip, r.fetched_at
                from source_state s,
                     unnest(cast(s.responses as varchar[][])) as t(pair)
                join raw_responses r
                  on r.source = s.source and r.url = pair[1] and r.sha256 = pair[2]
                -- a stop older than that is stale: start the source afresh
-               where s.updated_at > now() - interval '3 days'"""
-        ).fetchall()
-    finally:
-        con.close()
+               where s.updated_at > now() - interval '3 days'""",
+    )
     out: dict[str, dict[str, tuple[int, str, bytes, datetime]]] = {}
     for source, url, status, ctype, body, fetched_at in rows:
         out.setdefault(source, {})[url] = (
@@ -122,19 +106,13 @@ def resume_responses(path: Path) -> dict[str, dict[str, tuple[int, str, bytes, d
 def used_today(path: Path, day: date) -> dict[str, float]:
     """Cost units each source has spent on `day` (UTC) in earlier runs; empty when the
     warehouse does not exist yet. Opens the file read-only for one query."""
-    if not path.exists():
-        return {}
-    con = read_only_before_run(path)
-    try:
-        if not has_table(con, "usage_ledger"):
-            return {}
-        rows = con.execute(
-            "select source, sum(cost_units) from usage_ledger "
-            "where usage_date = ? and mode = 'live' group by 1",
-            [day],
-        ).fetchall()
-    finally:
-        con.close()
+    rows = rows_before_run(
+        path,
+        "usage_ledger",
+        "select source, sum(cost_units) from usage_ledger "
+        "where usage_date = ? and mode = 'live' group by 1",
+        [day],
+    )
     return {str(s): float(u) for s, u in rows}
 
 
@@ -176,17 +154,9 @@ def override_lines_flagged(con: Connection, kind: str) -> set[int]:
 
 def read_fetch_state(path: Path) -> dict[str, dict[str, tuple[date, date | None]]]:
     """source -> entry -> (watermark, last full fetch day); empty for a new warehouse."""
-    if not path.exists():
-        return {}
-    con = read_only_before_run(path)
-    try:
-        if not has_table(con, "fetch_state"):
-            return {}
-        rows = con.execute(
-            "select source, entry, watermark, full_fetch_on from fetch_state"
-        ).fetchall()
-    finally:
-        con.close()
+    rows = rows_before_run(
+        path, "fetch_state", "select source, entry, watermark, full_fetch_on from fetch_state"
+    )
     out: dict[str, dict[str, tuple[date, date | None]]] = {}
     for source, entry, mark, full in rows:
         out.setdefault(str(source), {})[str(entry)] = (mark, full)
@@ -196,19 +166,15 @@ def read_fetch_state(path: Path) -> dict[str, dict[str, tuple[date, date | None]
 def stale_citation_ids(path: Path, source: str, older_than: datetime, limit: int) -> list[str]:
     """Ids of a source's known works whose newest citation snapshot is older than `older_than`,
     oldest first (the citation refresh of an incremental run)."""
-    if not path.exists() or limit <= 0:
+    if limit <= 0:
         return []
-    con = read_only_before_run(path)
-    try:
-        if not has_table(con, "citation_snapshots"):
-            return []
-        rows = con.execute(
-            """select source_work_id from citation_snapshots where source = ?
-               group by 1 having max(observed_at) < ? order by max(observed_at), 1 limit ?""",
-            [source, older_than, limit],
-        ).fetchall()
-    finally:
-        con.close()
+    rows = rows_before_run(
+        path,
+        "citation_snapshots",
+        """select source_work_id from citation_snapshots where source = ?
+           group by 1 having max(observed_at) < ? order by max(observed_at), 1 limit ?""",
+        [source, older_than, limit],
+    )
     return [str(r[0]) for r in rows]
 
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,17 +12,13 @@ import polars as pl
 
 from flows import reports
 from flows.land import raw_tables
-from flows.publish import WarehouseBusy as WarehouseBusy
-from flows.publish import exclusive as exclusive
 from flows.sources import ENTITY_KEYS
 from flows.warehouse import (
     Connection,
     count_rows,
     has_table,
+    insert_new,
 )
-
-log = logging.getLogger("scholarflow")
-
 
 _LINEAGE_COLS = ("_record_hash", "_run_id", "_fetched_at", "_response_sha256")
 
@@ -172,13 +167,7 @@ def _write_table(con: Connection, name: str) -> TableWrite:
 def append_snapshots(con: Connection, frame: pl.DataFrame) -> int:
     if frame.is_empty():
         return 0
-    con.register("_snap", frame.to_arrow())
-    try:
-        con.execute(
-            "insert into citation_snapshots by name select * from _snap on conflict do nothing"
-        )
-    finally:
-        con.unregister("_snap")
+    insert_new(con, "citation_snapshots", frame.to_arrow())
     return frame.height
 
 

@@ -335,7 +335,7 @@ def load_and_build(
             if ctx.mode == "live":
                 ledger.save_resume_state(con, ctx, reports)
                 ledger_tables.save_fetch_state(con, ctx.run_id, fetch.fetch_state_rows(reports))
-            applied = ledger.record_run(con, ctx, summaries, counts, snapshots)
+            applied = ledger.record_finished(con, ctx, summaries, counts, snapshots)
         w.finish()
         ctx.recorded = True
         paths = _publish(w, ctx)
@@ -397,7 +397,7 @@ def build_only(ctx: RunContext, full: bool = True) -> RunSummary:
                     f"{ctx.warehouse_path} holds no source data yet: run `scholarflow run` or `ingest` first"
                 )
             counts, snapshots = _build(con, ctx, model.observations_frame([]), full=full)
-            applied = ledger.record_run(con, ctx, [], counts, snapshots)
+            applied = ledger.record_finished(con, ctx, [], counts, snapshots)
         ctx.recorded = True
         paths = _publish(w, ctx)
     return RunSummary(ctx.run_id, ctx.warehouse_path, [], paths, counts, snapshots, applied)

@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flows import catalog, reports
-from flows.publish import WarehouseBusy as WarehouseBusy
-from flows.publish import exclusive as exclusive
 from flows.warehouse import (
     VIEW_SCHEMA,
     CatalogError,

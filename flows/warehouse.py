@@ -413,6 +413,32 @@ def read_only_before_run(path: Path) -> Connection:
         ) from None
 
 
+def rows_before_run(
+    path: Path, table: str, sql: str, params: Sequence[Any] = ()
+) -> list[tuple[Any, ...]]:
+    """One read before a run (`read_only_before_run`): the rows of `sql`, none when the
+    warehouse or `table` does not exist yet."""
+    if not path.exists():
+        return []
+    con = read_only_before_run(path)
+    try:
+        if not has_table(con, table):
+            return []
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def insert_new(con: Connection, table: str, rows: Any) -> None:
+    """`rows` (an Arrow table) appended to `table` by column name; a row whose key the table
+    holds already stays as it was."""
+    con.register("_insert_new", rows)
+    try:
+        con.execute(f"insert into {table} by name select * from _insert_new on conflict do nothing")
+    finally:
+        con.unregister("_insert_new")
+
+
 def query(con: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     return con.execute(sql, list(params)).fetchall()
 
